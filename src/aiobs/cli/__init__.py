@@ -1,0 +1,40 @@
+"""The `aiobs` command: a thin typer layer. Parse options, call the library, choose the exit code."""
+
+from __future__ import annotations
+
+import typer
+
+from aiobs import __version__
+from aiobs.cli.sample import sample_command
+from aiobs.cli.summarize import summarize_command
+
+app = typer.Typer(
+    name="aiobs",
+    help="Offline observability for AI applications: JSONL logs in; latency, errors, tokens, cost, quality out.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"aiobs {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Offline observability for AI applications' JSONL logs."""
+
+
+app.command("summarize")(summarize_command)
+app.command("sample")(sample_command)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,51 @@
+"""`aiobs sample`: write realistic, deterministic logs to try aiobs on (or to benchmark it)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import typer
+
+from aiobs.cli.common import user_errors
+from aiobs.errors import UsageError
+from aiobs.sample import write_sample
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)b?$", re.IGNORECASE)
+_FACTORS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
+
+
+def parse_size(text: str) -> int:
+    """`500MB`, `1GB`, `20k`: decimal units, as in the benchmark tables."""
+    match = _SIZE.match(text.strip())
+    if not match:
+        msg = f"cannot read size '{text}': use e.g. 100MB or 1GB"
+        raise UsageError(msg)
+    return int(float(match.group(1)) * _FACTORS[match.group(2).lower()])
+
+
+def sample_command(
+    output: Path = typer.Argument(..., help="File to write: .jsonl, .jsonl.gz or .jsonl.zst."),
+    requests: int | None = typer.Option(None, "--requests", "-n", min=1, help="Number of requests (default 1,000)."),
+    size: str | None = typer.Option(None, "--size", help="Stop at this many uncompressed bytes, e.g. 1GB."),
+    seed: int = typer.Option(0, "--seed", help="Same seed, same bytes."),
+    malformed: bool = typer.Option(True, "--malformed/--clean", help="Plant a few bad lines (default) or none."),
+) -> None:
+    """Write realistic chatbot and RAG logs in aiobs's native format."""
+    with user_errors():
+        if requests is not None and size is not None:
+            raise UsageError("give --requests or --size, not both")
+        if not output.parent.is_dir():
+            raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
+        stats = write_sample(
+            output,
+            seed=seed,
+            requests=requests,
+            target_bytes=parse_size(size) if size else None,
+            malformed=malformed,
+        )
+        typer.echo(
+            f"wrote {output}: {stats.requests:,} requests, {stats.events:,} events, "
+            f"{stats.malformed:,} malformed lines, {stats.bytes / 1e6:,.1f} MB uncompressed",
+            err=True,
+        )

@@ -1,0 +1,1 @@
+"""Adapters from each log format to the canonical event table (aiobs.schema)."""

@@ -1,0 +1,217 @@
+"""The native JSONL format (docs/native-format.md) -> the canonical event table.
+
+Every mapped field is read as a *string* (Polars renders numbers and nested
+JSON as text), then cast here with `strict=False`. That keeps one malformed
+value from failing the whole batch, and lets us tell "missing" (raw is null)
+from "wrong type" (raw present, cast null): the latter is counted, never
+silently turned into a null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from aiobs.formats.mapping import FieldMapping, SourcePath
+from aiobs.schema import STAGES, UTC_TIME, Stage
+
+#: Canonical columns that hold numbers, and their type.
+NUMERIC: dict[str, pl.DataType] = {
+    "duration_ms": pl.Float64(),
+    "ttft_ms": pl.Float64(),
+    "attempt": pl.Int64(),
+    "input_tokens": pl.Int64(),
+    "output_tokens": pl.Int64(),
+    "cached_tokens": pl.Int64(),
+    "reasoning_tokens": pl.Int64(),
+    "logged_cost_usd": pl.Float64(),
+}
+
+#: A single event longer than a day is a unit mistake or a broken clock, not a real duration.
+MAX_DURATION_MS = 24 * 3600 * 1000.0
+
+#: event names (lower-case) -> stage; anything else is `other`.
+STAGE_OF_EVENT: dict[str, str] = {
+    **{s: s for s in STAGES},
+    "request": "gateway",
+    "root": "gateway",
+    "http": "gateway",
+    "embed": "embedding",
+    "embeddings": "embedding",
+    "retrieve": "retrieval",
+    "vector_search": "retrieval",
+    "search": "retrieval",
+    "retriever": "retrieval",
+    "reranker": "rerank",
+    "rerank_docs": "rerank",
+    "chat": "llm",
+    "completion": "llm",
+    "generation": "llm",
+    "llm_call": "llm",
+    "text_completion": "llm",
+    "tool_call": "tool",
+    "execute_tool": "tool",
+    "function_call": "tool",
+    "error": "other",
+}
+
+ERROR_STATUS_WORDS = ("error", "failed", "failure", "fail", "exception", "fatal", "critical", "timeout")
+FALSE_WORDS = ("", "0", "false", "none", "null", "no")
+
+
+def raw_schema(mapping: FieldMapping) -> pl.Schema:
+    """The schema to read lines with: every mapped path as a String, nested paths as Structs."""
+    tree: dict[str, Any] = {}
+    for path in mapping.all_paths():
+        node = tree
+        *parents, leaf = path.parts
+        for part in parents:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                # The same name is both a leaf and a parent; reading it as a struct would fail on the leaf.
+                break
+            node = child
+        else:
+            node.setdefault(leaf, None)
+
+    def to_dtype(node: dict[str, Any] | None) -> pl.DataType:
+        if node is None:
+            return pl.String()
+        return pl.Struct({name: to_dtype(child) for name, child in node.items()})
+
+    return pl.Schema({name: to_dtype(child) for name, child in tree.items()})
+
+
+def flat_schema(schema: pl.Schema) -> pl.Schema:
+    """The top-level string fields only: for lines whose nested fields do not have the expected shape."""
+    return pl.Schema({name: dtype for name, dtype in schema.items() if dtype == pl.String()})
+
+
+def _path_expr(path: SourcePath, schema: pl.Schema) -> pl.Expr | None:
+    head, *rest = path.parts
+    if head not in schema:
+        return None
+    dtype = schema[head]
+    expr = pl.col(head)
+    for part in rest:
+        if not isinstance(dtype, pl.Struct) or part not in {f.name for f in dtype.fields}:
+            return None
+        dtype = next(f.dtype for f in dtype.fields if f.name == part)
+        expr = expr.struct.field(part)
+    return expr if dtype == pl.String() else None
+
+
+def _raw(canonical: str, mapping: FieldMapping, schema: pl.Schema, *, numeric: bool = False) -> pl.Expr:
+    """First present source field for `canonical`, as a string (numeric fields scaled to our unit)."""
+    exprs: list[pl.Expr] = []
+    for path in mapping.paths.get(canonical, ()):
+        expr = _path_expr(path, schema)
+        if expr is None:
+            continue
+        if numeric and path.scale != 1.0:
+            # Scale here so that the coalesce below picks one unit; text that is not a number stays text.
+            as_float = expr.cast(pl.Float64, strict=False)
+            expr = pl.when(as_float.is_not_null()).then((as_float * path.scale).cast(pl.String)).otherwise(expr)
+        exprs.append(expr)
+    if not exprs:
+        return pl.lit(None, dtype=pl.String)
+    return pl.coalesce(exprs) if len(exprs) > 1 else exprs[0]
+
+
+def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Int64():
+        # "12.0" is a valid token count; "12.5" is not, and neither is text.
+        as_float = raw.cast(pl.Float64, strict=False)
+        return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False))
+    return raw.cast(pl.Float64, strict=False)
+
+
+def _timestamp(raw: pl.Expr) -> pl.Expr:
+    """ISO-8601 (with or without zone; naive means UTC) or epoch seconds / ms / us / ns by magnitude."""
+    number = raw.cast(pl.Float64, strict=False)
+    magnitude = number.abs()
+    epoch_us = (
+        pl.when(magnitude >= 1e17)
+        .then(raw.cast(pl.Int64, strict=False) // 1000)  # ns: parse as an integer, a float loses precision
+        .when(magnitude >= 1e14)
+        .then(number)
+        .when(magnitude >= 1e11)
+        .then(number * 1e3)
+        .otherwise(number * 1e6)
+    )
+    from_epoch = epoch_us.cast(pl.Int64, strict=False).cast(UTC_TIME)
+    text = raw.str.strip_chars()
+    iso = pl.coalesce(
+        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us", time_zone="UTC"),
+        text.str.replace(" ", "T", literal=True)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
+        .dt.replace_time_zone("UTC"),
+    )
+    return pl.when(number.is_not_null()).then(from_epoch).otherwise(iso)
+
+
+def _flag_word(raw: pl.Expr) -> pl.Expr:
+    return raw.str.to_lowercase().is_in(FALSE_WORDS).not_()
+
+
+def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl.LazyFrame:
+    """Raw string columns (plus `source`, `line`) -> canonical events plus `_bad_<field>` flag columns.
+
+    A `_bad_*` column is true where the field was present but unusable; the value itself is null.
+    `ingest` counts the flags and drops them.
+    """
+
+    def raw_of(name: str, *, numeric: bool = False) -> pl.Expr:
+        return _raw(name, mapping, schema, numeric=numeric)
+
+    event = raw_of("event")
+    event_lower = event.str.to_lowercase().str.strip_chars()
+    stage = event_lower.replace_strict(STAGE_OF_EVENT, default="other", return_dtype=pl.String).cast(Stage)
+    status = raw_of("status").str.to_lowercase().str.strip_chars()
+    status_code = status.cast(pl.Int64, strict=False)
+    error_type = raw_of("error_type")
+    is_error = (
+        status.is_in(ERROR_STATUS_WORDS).fill_null(False)
+        | (status_code >= 400).fill_null(False)
+        | (event_lower == "error").fill_null(False)
+        | _flag_word(error_type).fill_null(False)
+    )
+    explicit_root = raw_of("is_root")
+    parent = raw_of("parent_id")
+    is_root = pl.when(explicit_root.is_not_null()).then(_flag_word(explicit_root)).otherwise(stage == "gateway")
+
+    columns: dict[str, pl.Expr] = {
+        "source": pl.col("source"),
+        "line": pl.col("line"),
+        "correlation_id": raw_of("correlation_id").str.strip_chars(),
+        "event_id": raw_of("event_id"),
+        "parent_id": parent,
+        "event": event,
+        "stage": stage,
+        "is_root": is_root.fill_null(False),
+        "model": raw_of("model"),
+        "provider": raw_of("provider"),
+        "route": raw_of("route"),
+        "user": raw_of("user"),
+        "is_error": is_error,
+        "error_type": pl.when(_flag_word(error_type).fill_null(False)).then(error_type),
+        "finish_reason": raw_of("finish_reason"),
+    }
+    flags: dict[str, pl.Expr] = {}
+    for name, dtype in NUMERIC.items():
+        raw_value = raw_of(name, numeric=True)
+        value = _number(raw_value, dtype)
+        flags[f"_bad_{name}"] = raw_value.is_not_null() & value.is_null()
+        if name in ("duration_ms", "ttft_ms"):
+            absurd = (value < 0) | (value > MAX_DURATION_MS) | value.is_nan()
+            flags[f"_absurd_{name}"] = absurd.fill_null(False)
+            value = pl.when(absurd.not_()).then(value)
+        elif dtype == pl.Int64() or name == "logged_cost_usd":
+            flags[f"_bad_{name}"] = flags[f"_bad_{name}"] | (value < 0).fill_null(False)
+            value = pl.when(value >= 0).then(value)
+        columns[name] = value
+    raw_start = raw_of("start")
+    columns["start"] = _timestamp(raw_start)
+    flags["_bad_start"] = raw_start.is_not_null() & columns["start"].is_null()
+    return raw.select(**columns, **flags)

@@ -1,0 +1,267 @@
+"""Sources -> canonical events, robustly, in hash buckets of the correlation ID.
+
+Each chunk of whole lines is parsed by Polars in one call (the fast path). Only
+when Polars rejects a chunk (one malformed line fails the whole call) is the
+chunk bisected until the bad lines are isolated and classified; the good lines
+around them still go through Polars. Clean input therefore never touches a
+per-line Python loop.
+
+Events are split into `n_buckets` buckets by a hash of the correlation ID, so
+every request lives in exactly one bucket and buckets can be reconstructed one
+at a time (bounded memory) or on different machines. Large inputs spill the
+buckets to Arrow IPC files in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import polars as pl
+
+from aiobs.formats.mapping import FieldMapping
+from aiobs.formats.native import NUMERIC, flat_schema, raw_schema, to_events
+from aiobs.issues import InputIssue, IssueLog
+from aiobs.schema import EVENT_SCHEMA
+from aiobs.sources.paths import Source
+from aiobs.sources.read import Chunk, iter_chunks
+
+#: Below this many lines a failing range is parsed line by line to find the bad ones.
+BISECT_LINES = 64
+#: One bucket per this many input bytes (compressed input counts 5x); 1 bucket stays in memory.
+BYTES_PER_BUCKET = 768 << 20
+#: Buffered events per bucket before they are written to the spill folder.
+SPILL_ROWS = 500_000
+HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
+
+ProgressCallback = Callable[[int], None]
+
+
+def bucket_count(sources: list[Source]) -> int:
+    total = 0
+    for source in sources:
+        if source.size is None:
+            return 8  # stdin: size unknown, so plan for a large input
+        compressed = source.name.endswith((".gz", ".gzip", ".zst", ".zstd"))
+        total += source.size * (5 if compressed else 1)
+    return max(1, math.ceil(total / BYTES_PER_BUCKET))
+
+
+@dataclass
+class BucketStore:
+    """Events split by `hash(correlation_id) % n`: in memory, or spilled to IPC files."""
+
+    n: int
+    spill_dir: Path | None = None
+    _frames: list[list[pl.DataFrame]] = field(default_factory=list)
+    _rows: list[int] = field(default_factory=list)
+    _files: list[list[Path]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._frames = [[] for _ in range(self.n)]
+        self._rows = [0] * self.n
+        self._files = [[] for _ in range(self.n)]
+
+    def add(self, events: pl.DataFrame) -> None:
+        if events.is_empty():
+            return
+        if self.n == 1:
+            self._append(0, events)
+            return
+        bucket = (events["correlation_id"].hash(seed=HASH_SEED) % self.n).alias("_bucket")
+        for (b,), part in events.with_columns(bucket).partition_by("_bucket", as_dict=True).items():
+            self._append(int(b), part.drop("_bucket"))  # type: ignore[arg-type]
+
+    def _append(self, b: int, frame: pl.DataFrame) -> None:
+        self._frames[b].append(frame)
+        self._rows[b] += frame.height
+        if self.spill_dir is not None and self._rows[b] >= SPILL_ROWS:
+            self._spill(b)
+
+    def _spill(self, b: int) -> None:
+        assert self.spill_dir is not None
+        path = self.spill_dir / f"bucket-{b:04d}-{len(self._files[b]):05d}.arrow"
+        pl.concat(self._frames[b]).write_ipc(path, compression="lz4")
+        self._files[b].append(path)
+        self._frames[b], self._rows[b] = [], 0
+
+    def bucket(self, b: int) -> pl.LazyFrame:
+        parts = [pl.scan_ipc(p) for p in self._files[b]] + [f.lazy() for f in self._frames[b]]
+        return pl.concat(parts) if parts else pl.LazyFrame(schema=EVENT_SCHEMA)
+
+    def release(self, b: int) -> None:
+        self._frames[b] = []
+        for path in self._files[b]:
+            path.unlink(missing_ok=True)
+        self._files[b] = []
+
+
+class ChunkParser:
+    """Parses chunks of lines into canonical events, recording every line it cannot use."""
+
+    def __init__(self, mapping: FieldMapping, issues: IssueLog) -> None:
+        self.mapping = mapping
+        self.issues = issues
+        self.schema = raw_schema(mapping)
+        self.flat = flat_schema(self.schema)
+
+    def events(self, chunk: Chunk) -> pl.DataFrame:
+        """Canonical events of the chunk (flag columns counted and dropped, orphans removed)."""
+        raw = self._raw(chunk)
+        if raw.is_empty():
+            return pl.DataFrame(schema=EVENT_SCHEMA)
+        events = to_events(raw.lazy(), self.mapping, self.schema).collect()
+        return self._count_flags(events)
+
+    # -- parsing -----------------------------------------------------------------------------------------
+
+    def _raw(self, chunk: Chunk) -> pl.DataFrame:
+        data = chunk.data
+        try:
+            frame = _read(data, self.schema)
+        except pl.exceptions.PolarsError:
+            return self._bisect(chunk.source, data.split(b"\n"), chunk.first_line)
+        n_lines = data.count(b"\n")
+        if frame.height == n_lines:
+            lines = pl.int_range(chunk.first_line, chunk.first_line + n_lines, eager=True, dtype=pl.Int64)
+        else:  # blank lines were skipped: find which lines the rows came from
+            lines = pl.Series([chunk.first_line + i for i, ln in enumerate(data.split(b"\n")) if ln.strip()])
+        return frame.with_columns(source=pl.lit(chunk.source), line=lines)
+
+    def _bisect(self, source: str, lines: list[bytes], first_line: int) -> pl.DataFrame:
+        """`lines` failed as a whole: parse halves, down to single lines, so only bad lines are lost."""
+        if len(lines) <= BISECT_LINES:
+            frames = [self._one_line(source, ln, first_line + i) for i, ln in enumerate(lines) if ln.strip()]
+            frames = [f for f in frames if f is not None]
+            return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+        mid = len(lines) // 2
+        halves = []
+        for part, start in ((lines[:mid], first_line), (lines[mid:], first_line + mid)):
+            try:
+                frame = _read(b"\n".join(part) + b"\n", self.schema)
+            except pl.exceptions.PolarsError:
+                halves.append(self._bisect(source, part, start))
+                continue
+            numbers = [start + i for i, ln in enumerate(part) if ln.strip()]
+            halves.append(frame.with_columns(source=pl.lit(source), line=pl.Series(numbers, dtype=pl.Int64)))
+        halves = [h for h in halves if not h.is_empty()]
+        return pl.concat(halves, how="diagonal_relaxed") if halves else pl.DataFrame()
+
+    def _one_line(self, source: str, text: bytes, line: int) -> pl.DataFrame | None:
+        def issue(code: str, message: str) -> None:
+            self.issues.record(InputIssue(code, source, line, message))
+
+        try:
+            text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            issue("invalid-utf8", f"invalid UTF-8 at byte {exc.start}")
+            text = text.decode("utf-8", errors="replace").encode("utf-8")
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            issue("invalid-json", f"{exc}; line starts {_preview(text)}")
+            return None
+        if not isinstance(value, dict):
+            issue("not-an-object", f"a JSON {type(value).__name__}, not an object: {_preview(text)}")
+            return None
+        for schema in (self.schema, self.flat):
+            try:
+                frame = _read(text + b"\n", schema)
+            except pl.exceptions.PolarsError:
+                continue
+            if schema is self.flat:
+                issue("wrong-type", "a nested field (such as usage) is not an object; its values were ignored")
+            return frame.with_columns(source=pl.lit(source), line=pl.lit(line, dtype=pl.Int64))
+        issue("invalid-json", f"JSON the reader cannot use (numbers out of range?): {_preview(text)}")
+        return None
+
+    # -- flags -------------------------------------------------------------------------------------------
+
+    def _count_flags(self, events: pl.DataFrame) -> pl.DataFrame:
+        flag_columns = [c for c in events.columns if c.startswith(("_bad_", "_absurd_"))]
+        orphan = pl.col("correlation_id").is_null() | (pl.col("correlation_id") == "")
+        counts = events.select(*(pl.col(c).sum() for c in flag_columns), orphan.sum().alias("_orphan")).row(
+            0, named=True
+        )
+        for column, count in counts.items():
+            if not count:
+                continue
+            mask = orphan if column == "_orphan" else pl.col(column)
+            examples = events.filter(mask).head(self.issues.keep).select("source", "line")
+            code, message = _flag_issue(column)
+            self.issues.add(code, count, [InputIssue(code, s, ln, message) for s, ln in examples.iter_rows()])
+        return events.filter(orphan.not_()).drop(flag_columns)
+
+
+def _flag_issue(column: str) -> tuple[str, str]:
+    if column == "_orphan":
+        return "missing-correlation-id", "no correlation ID (request_id, trace_id, ...); map one with --map"
+    name = column.removeprefix("_bad_").removeprefix("_absurd_")
+    if column.startswith("_absurd_"):
+        return "invalid-duration", f"{name} is negative or longer than a day"
+    if name == "start":
+        return "invalid-timestamp", "timestamp is neither ISO-8601 nor epoch seconds/ms/us/ns"
+    kind = "a whole number >= 0" if NUMERIC[name] == pl.Int64() else "a number >= 0"
+    return "wrong-type", f"{name} is not {kind}"
+
+
+def _read(data: bytes, schema: pl.Schema) -> pl.DataFrame:
+    return pl.scan_ndjson(io.BytesIO(data), schema=schema).collect()
+
+
+def _preview(text: bytes, limit: int = 60) -> str:
+    shown = text[:limit].decode("utf-8", errors="replace")
+    return repr(shown + ("…" if len(text) > limit else ""))
+
+
+@dataclass
+class Ingested:
+    store: BucketStore
+    issues: IssueLog
+    events: int
+    bytes_read: int
+    sources: list[str]
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def ingest(
+    sources: list[Source],
+    mapping: FieldMapping,
+    *,
+    n_buckets: int | None = None,
+    progress: ProgressCallback | None = None,
+    issues: IssueLog | None = None,
+) -> Ingested:
+    """Read every source into a bucketed event store; never raises on bad lines."""
+    issues = issues if issues is not None else IssueLog()
+    n = n_buckets if n_buckets is not None else bucket_count(sources)
+    tmp = tempfile.TemporaryDirectory(prefix="aiobs-") if n > 1 else None
+    store = BucketStore(n, Path(tmp.name) if tmp else None)
+    parser = ChunkParser(mapping, issues)
+    events = 0
+    read = 0
+    for source in sources:
+        for chunk in _chunks(source, issues):
+            frame = parser.events(chunk)
+            events += frame.height
+            read += len(chunk.data)
+            store.add(frame)
+            if progress is not None:
+                progress(len(chunk.data))
+    return Ingested(store, issues, events, read, [s.name for s in sources], tmp)
+
+
+def _chunks(source: Source, issues: IssueLog) -> Iterator[Chunk]:
+    try:
+        yield from iter_chunks(source, issues)
+    except OSError as exc:
+        issues.record(InputIssue("unreadable-chunk", source.name, None, f"read failed: {exc.strerror or exc}"))

@@ -1,0 +1,77 @@
+"""Bad input is data: every problem is counted by kind, with the first few examples kept.
+
+Nothing here raises. Readers and `reconstruct` record what they could not use,
+the summary shows it, and `--strict` turns a non-empty log into exit code 1.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+#: code -> (title shown to users, whether --strict fails on it)
+ISSUE_KINDS: dict[str, str] = {
+    "invalid-json": "line is not valid JSON",
+    "not-an-object": "line is JSON but not an object",
+    "invalid-utf8": "line is not valid UTF-8 (decoded with replacement characters)",
+    "wrong-type": "field has the wrong type (value ignored)",
+    "invalid-timestamp": "timestamp could not be parsed (value ignored)",
+    "invalid-duration": "negative or absurd duration (value ignored)",
+    "missing-correlation-id": "event has no correlation ID (orphan, not in any request)",
+    "truncated-archive": "compressed file ends early (read up to the cut)",
+    "unreadable-chunk": "part of a file could not be read",
+    "duplicate-event": "the same event appears more than once (counted once)",
+    "missing-root": "request has no root/gateway event (latency from its events' envelope)",
+    "clock-skew": "child event starts before or ends after its root event",
+}
+
+#: Kinds that describe how requests were rebuilt rather than broken input: reported, never fatal.
+INFORMATIONAL = frozenset({"missing-root"})
+
+
+@dataclass(frozen=True)
+class InputIssue:
+    code: str
+    source: str
+    line: int | None
+    message: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.source}:{self.line}" if self.line is not None else self.source
+
+
+@dataclass
+class IssueLog:
+    """Counts per kind, plus up to `keep` examples of each kind."""
+
+    keep: int = 5
+    counts: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[InputIssue]] = field(default_factory=dict)
+
+    def add(self, code: str, count: int = 1, examples: list[InputIssue] | None = None) -> None:
+        if code not in ISSUE_KINDS:
+            msg = f"unknown issue code {code!r}"
+            raise ValueError(msg)
+        if count <= 0:
+            return
+        self.counts[code] += count
+        kept = self.examples.setdefault(code, [])
+        kept.extend((examples or [])[: self.keep - len(kept)])
+
+    def record(self, issue: InputIssue) -> None:
+        self.add(issue.code, 1, [issue])
+
+    def merge(self, other: IssueLog) -> None:
+        for code, count in other.counts.items():
+            self.add(code, count, other.examples.get(code, []))
+
+    @property
+    def failing(self) -> int:
+        """Problems that `--strict` fails on."""
+        return sum(n for code, n in self.counts.items() if code not in INFORMATIONAL)
+
+    def rows(self) -> list[tuple[str, str, int, list[InputIssue]]]:
+        """(code, title, count, examples) in a stable order, most frequent first."""
+        ordered = sorted(self.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [(code, ISSUE_KINDS[code], n, self.examples.get(code, [])) for code, n in ordered]

@@ -1,0 +1,135 @@
+"""Metrics over a set of requests. Pure functions: request frames in, small frames out.
+
+Percentiles use linear interpolation between closest ranks (numpy's default,
+`method="linear"`), not Polars' default "nearest". Latencies are milliseconds,
+costs US dollars.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from aiobs.schema import CHILD_STAGES
+
+PERCENTILES: tuple[tuple[str, float], ...] = (
+    ("p50", 0.50),
+    ("p90", 0.90),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p99.9", 0.999),
+)
+TTFT_PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
+
+#: A percentile q from n values is marked "thin" when fewer than this many values lie above it.
+MIN_TAIL_VALUES = 10
+
+TOKEN_KINDS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens")
+#: Group keys that are not request columns but are derived here.
+STAGE_KEY = "stage"
+TIME_KEY = "time"
+
+
+def is_thin(n: int, q: float) -> bool:
+    """Too few values above the percentile for it to mean much (e.g. p99 from 40 requests)."""
+    return n * (1.0 - q) < MIN_TAIL_VALUES
+
+
+def thin_percentiles(n: int) -> list[str]:
+    return [name for name, q in PERCENTILES if is_thin(n, q)]
+
+
+def _sum_or_null(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.count() > 0).then(expr.sum())
+
+
+def latency_percentiles(column: str = "latency_ms", prefix: str = "latency") -> list[pl.Expr]:
+    values = pl.col(column)
+    return [
+        *(values.quantile(q, interpolation="linear").alias(f"{prefix}_{name}") for name, q in PERCENTILES),
+        values.max().alias(f"{prefix}_max"),
+        values.mean().alias(f"{prefix}_mean"),
+        values.count().alias(f"{prefix}_n"),
+    ]
+
+
+def request_aggregates() -> list[pl.Expr]:
+    """Everything a summary row shows, for any grouping of the request table."""
+    ttft = pl.col("ttft_ms")
+    timed_output = pl.col("output_tokens").filter(pl.col("llm_output_ms").is_not_null())
+    return [
+        pl.len().alias("requests"),
+        pl.col("is_error").sum().cast(pl.Int64).alias("errors"),
+        pl.col("is_error").mean().alias("error_rate"),
+        pl.col("retries").sum().alias("retries"),
+        *latency_percentiles(),
+        *(ttft.quantile(q, interpolation="linear").alias(f"ttft_{name}") for name, q in TTFT_PERCENTILES),
+        ttft.count().alias("ttft_n"),
+        (timed_output.sum() / (pl.col("llm_output_ms").sum() / 1000.0)).alias("output_tokens_per_s"),
+        *(_sum_or_null(pl.col(kind)).alias(kind) for kind in TOKEN_KINDS),
+        _sum_or_null(pl.col("cost_usd")).alias("cost_usd"),
+        pl.col("cost_usd").count().alias("priced_requests"),
+        _sum_or_null(pl.col("logged_cost_usd")).alias("logged_cost_usd"),
+        pl.col("start").min().alias("first_start"),
+        pl.col("start").max().alias("last_start"),
+    ]
+
+
+def _finish(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(
+        cost_per_1k_requests=pl.col("cost_usd") / pl.col("requests") * 1000.0,
+        output_tokens_per_s=pl.col("output_tokens_per_s").fill_nan(None),
+    )
+
+
+def stage_rows(requests: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (request, stage it ran), with the stage's time as `latency_ms`.
+
+    Tokens and cost belong to the request, not to a stage, so they are null here rather than repeated.
+    """
+    stage_columns = [f"{s}_ms" for s in CHILD_STAGES]
+    per_request = [c for c in requests.collect_schema().names() if c not in stage_columns and c != "latency_ms"]
+    return (
+        requests.unpivot(on=stage_columns, index=per_request, variable_name=STAGE_KEY, value_name="latency_ms")
+        .drop_nulls("latency_ms")
+        .with_columns(
+            pl.col(STAGE_KEY).str.strip_suffix("_ms"),
+            *(pl.lit(None, dtype=pl.Int64).alias(k) for k in TOKEN_KINDS),
+            cost_usd=pl.lit(None, dtype=pl.Float64),
+            logged_cost_usd=pl.lit(None, dtype=pl.Float64),
+            ttft_ms=pl.lit(None, dtype=pl.Float64),
+        )
+    )
+
+
+def summarize_requests(
+    requests: pl.LazyFrame, by: list[str] | None = None, *, every: str | None = None
+) -> pl.DataFrame:
+    """Metrics overall (`by` empty) or per group; `stage` and `time` (with `every`) are allowed keys."""
+    keys = list(by or [])
+    frame = stage_rows(requests) if STAGE_KEY in keys else requests
+    if every is not None:
+        frame = frame.with_columns(pl.col("start").dt.truncate(every).alias(TIME_KEY))
+        if TIME_KEY not in keys:
+            keys.append(TIME_KEY)
+    if not keys:
+        return _finish(frame.select(request_aggregates()).collect(engine="streaming"))
+    result = frame.group_by(keys).agg(request_aggregates()).collect(engine="streaming")
+    sort_keys = [TIME_KEY] if TIME_KEY in keys else []
+    return _finish(result.sort([*sort_keys, "requests"], descending=[False] * len(sort_keys) + [True], nulls_last=True))
+
+
+def cost_comparison(requests: pl.LazyFrame) -> pl.DataFrame:
+    """Where the application logged its own cost: logged vs priced, over requests that have both."""
+    both = pl.col("cost_usd").is_not_null() & pl.col("logged_cost_usd").is_not_null()
+    return (
+        requests.filter(both)
+        .group_by("model")
+        .agg(
+            requests=pl.len(),
+            logged_cost_usd=pl.col("logged_cost_usd").sum(),
+            priced_cost_usd=pl.col("cost_usd").sum(),
+        )
+        .with_columns(difference_usd=pl.col("logged_cost_usd") - pl.col("priced_cost_usd"))
+        .sort("requests", descending=True)
+        .collect()
+    )

@@ -1,0 +1,1 @@
+"""Renderers: a Summary in, text out. Log content is escaped for each medium."""

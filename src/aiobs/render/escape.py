@@ -1,0 +1,36 @@
+"""Log content is attacker-controlled text: make it inert for each medium it is shown in."""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls (tab and newline included: a table cell is one line), DEL, C1 controls (0x9b is a CSI
+# introducer on some terminals), and the Unicode bidi overrides that can reorder what a reader sees.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!~|<>&])")
+_CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _visible(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}" if ord(match.group()) < 0x100 else f"\\u{ord(match.group()):04x}"
+
+
+def terminal_text(value: object, limit: int = 80) -> str:
+    """No escape sequences or control characters reach the terminal; long values are cut."""
+    text = _CONTROL.sub(_visible, str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def markdown_cell(value: object, limit: int = 80) -> str:
+    """Safe inside a GitHub-flavoured Markdown table cell: no column breaks, links, HTML or emphasis."""
+    text = terminal_text(value, limit)
+    return _MARKDOWN_SPECIAL.sub(
+        lambda m: {"<": "&lt;", ">": "&gt;", "&": "&amp;"}.get(m.group(), "\\" + m.group()), text
+    )
+
+
+def csv_cell(value: object) -> object:
+    """Spreadsheets run cells that start with = + - @ as formulas; prefix text cells so they stay text."""
+    if isinstance(value, str) and value.startswith(_CSV_FORMULA):
+        return "'" + value
+    return value

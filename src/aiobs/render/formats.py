@@ -1,0 +1,37 @@
+"""Number formatting shared by the text renderers (terminal, Markdown)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.2f}%"
+
+
+def usd(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"${value:,.2f}" if abs(value) >= 100 else f"${value:,.4f}"
+
+
+def count(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def rate(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}"
+
+
+def latency_cells(latency: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+    """Percentiles computed from too few requests get a trailing `*`."""
+    return [ms(latency[name]) + ("*" if name in latency["thin"] else "") for name in names]
+
+
+THIN_NOTE = "* fewer than 10 requests lie above this percentile: treat it as a rough figure."

@@ -1,0 +1,116 @@
+"""A Summary as GitHub-flavoured Markdown (fit for $GITHUB_STEP_SUMMARY). Every cell from the logs is escaped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiobs.render import formats as f
+from aiobs.render.escape import markdown_cell
+from aiobs.render.records import summary_record
+from aiobs.summary import Summary
+
+
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> list[str]:
+    align = [":--" if i < numeric_from else "--:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def _group(name: str, records: list[dict[str, Any]]) -> list[str]:
+    keys = list(records[0]["key"]) if records else [name]
+    header = [
+        *keys,
+        "requests",
+        "errors",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "TTFT p50",
+        "tokens in",
+        "tokens out",
+        "cost",
+        "$/1k req",
+    ]
+    rows = [
+        [
+            *(markdown_cell("—" if r["key"][k] is None else r["key"][k]) for k in keys),
+            f.count(r["requests"]),
+            f.pct(r["error_rate"]),
+            *f.latency_cells(r["latency_ms"], ("p50", "p95", "p99")),
+            f.ms(r["latency_ms"]["max"]),
+            f.ms(r["ttft_ms"]["p50"]),
+            f.count(r["tokens"]["input"]),
+            f.count(r["tokens"]["output"]),
+            f.usd(r["cost_usd"]),
+            f.usd(r["cost_per_1k_requests"]),
+        ]
+        for r in records
+    ]
+    return [f"## By {markdown_cell(name)}", "", *_table(header, rows, numeric_from=len(keys)), ""]
+
+
+def render_markdown(summary: Summary) -> str:
+    record = summary_record(summary)
+    o = record["overall"]
+    lat = o["latency_ms"]
+    out = [
+        "# aiobs summary",
+        "",
+        f"{f.count(o['requests'])} requests from {f.count(record['events'])} events in "
+        f"{len(record['inputs'])} input(s), {o['first_start']} → {o['last_start']}.",
+        "",
+        *_table(
+            ["metric", "value"],
+            [
+                ["requests", f.count(o["requests"])],
+                ["error rate", f"{f.pct(o['error_rate'])} ({f.count(o['errors'])})"],
+                ["latency p50 / p95 / p99 ms", " / ".join(f.latency_cells(lat, ("p50", "p95", "p99")))],
+                ["latency p99.9 / max ms", " / ".join([*f.latency_cells(lat, ("p99.9",)), f.ms(lat["max"])])],
+                ["TTFT p50 / p95 ms", f"{f.ms(o['ttft_ms']['p50'])} / {f.ms(o['ttft_ms']['p95'])}"],
+                ["tokens in / out", f"{f.count(o['tokens']['input'])} / {f.count(o['tokens']['output'])}"],
+                ["cost", f.usd(o["cost_usd"])],
+                ["cost per 1,000 requests", f.usd(o["cost_per_1k_requests"])],
+            ],
+        ),
+        "",
+    ]
+    for name, records in record["groups"].items():
+        out += _group(name, records)
+    if record["unpriced_models"]:
+        rows = [
+            [
+                markdown_cell(r.get("model") or "—"),
+                markdown_cell(r.get("provider") or "—"),
+                f.count(r.get("events")),
+                f.count(r.get("input_tokens")),
+                f.count(r.get("output_tokens")),
+            ]
+            for r in record["unpriced_models"]
+        ]
+        out += [
+            "## Models aiobs could not price",
+            "",
+            *_table(["model", "provider", "events", "tokens in", "tokens out"], rows, numeric_from=2),
+            "",
+        ]
+    quality = record["input_quality"]
+    out += ["## Input quality", ""]
+    if not quality["by_kind"]:
+        out += ["No problems found.", ""]
+    else:
+        rows = [
+            [
+                f"`{k['code']}`",
+                f.count(k["count"]),
+                "<br>".join(
+                    markdown_cell(f"{e['source']}:{e['line'] or ''} {e['message']}", 120) for e in k["examples"]
+                ),
+            ]
+            for k in quality["by_kind"]
+        ]
+        out += [*_table(["problem", "count", "first examples"], rows), ""]
+    if any(r["latency_ms"]["thin"] for r in [o, *(r for rs in record["groups"].values() for r in rs)]):
+        out += [f"\\{f.THIN_NOTE}", ""]
+    return "\n".join(out)

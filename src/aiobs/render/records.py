@@ -1,0 +1,101 @@
+"""A Summary as plain, nested records: the versioned JSON document, which every other renderer reads too."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+from aiobs.metrics import PERCENTILES, TIME_KEY, TTFT_PERCENTILES, thin_percentiles
+from aiobs.summary import SCHEMA_VERSION, Summary
+
+METRIC_COLUMNS = frozenset(
+    {
+        "requests",
+        "errors",
+        "error_rate",
+        "retries",
+        "output_tokens_per_s",
+        "input_tokens",
+        "output_tokens",
+        "cached_tokens",
+        "reasoning_tokens",
+        "cost_usd",
+        "priced_requests",
+        "logged_cost_usd",
+        "cost_per_1k_requests",
+        "first_start",
+        "last_start",
+    }
+)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def metrics_record(row: dict[str, Any]) -> dict[str, Any]:
+    """One row of `summarize_requests` as a nested record."""
+    latency_n = int(row.get("latency_n") or 0)
+    return {
+        "requests": row["requests"],
+        "errors": row["errors"],
+        "error_rate": row["error_rate"],
+        "retries": row["retries"],
+        "latency_ms": {
+            **{name: row[f"latency_{name}"] for name, _ in PERCENTILES},
+            "max": row["latency_max"],
+            "mean": row["latency_mean"],
+            "n": latency_n,
+            "thin": thin_percentiles(latency_n),
+        },
+        "ttft_ms": {**{name: row[f"ttft_{name}"] for name, _ in TTFT_PERCENTILES}, "n": row["ttft_n"]},
+        "output_tokens_per_s": row["output_tokens_per_s"],
+        "tokens": {kind: row[f"{kind}_tokens"] for kind in ("input", "output", "cached", "reasoning")},
+        "cost_usd": row["cost_usd"],
+        "cost_per_1k_requests": row["cost_per_1k_requests"],
+        "priced_requests": row["priced_requests"],
+        "logged_cost_usd": row["logged_cost_usd"],
+        "first_start": _iso(row["first_start"]),
+        "last_start": _iso(row["last_start"]),
+    }
+
+
+def group_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    keys = [c for c in frame.columns if c not in METRIC_COLUMNS and not c.startswith(("latency_", "ttft_"))]
+    records = []
+    for row in frame.iter_rows(named=True):
+        key = {k: (_iso(row[k]) if k == TIME_KEY else row[k]) for k in keys}
+        records.append({"key": key, **metrics_record(row)})
+    return records
+
+
+def summary_record(summary: Summary) -> dict[str, Any]:
+    overall = summary.overall.row(0, named=True)
+    return {
+        "schema": f"aiobs.summary/{SCHEMA_VERSION}",
+        "aiobs_version": summary.version,
+        "generated_at": _iso(summary.generated_at),
+        "inputs": summary.inputs,
+        "filters": {"since": _iso(summary.since), "until": _iso(summary.until), "every": summary.every},
+        "events": summary.events,
+        "bytes_read": summary.bytes_read,
+        "price_data": summary.price_data,
+        "overall": metrics_record(overall),
+        "groups": {name: group_records(frame) for name, frame in summary.groups.items()},
+        "unpriced_models": summary.unpriced.to_dicts(),
+        "cost_check": summary.cost_check.to_dicts(),
+        "input_quality": {
+            "problems": summary.issues.failing,
+            "by_kind": [
+                {
+                    "code": code,
+                    "title": title,
+                    "count": count,
+                    "examples": [{"source": e.source, "line": e.line, "message": e.message} for e in examples],
+                }
+                for code, title, count, examples in summary.issues.rows()
+            ],
+        },
+    }

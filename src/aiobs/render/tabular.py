@@ -1,0 +1,46 @@
+"""A Summary as JSON (the versioned document) or CSV (one row per overall/group line)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import orjson
+
+from aiobs.render.escape import csv_cell
+from aiobs.render.records import summary_record
+from aiobs.summary import Summary
+
+
+def render_json(summary: Summary) -> str:
+    return orjson.dumps(summary_record(summary), option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = " ".join(map(str, value))
+        else:
+            flat[name] = value
+    return flat
+
+
+def render_csv(summary: Summary) -> str:
+    """Columns: grouping, key, then every metric flattened (latency_ms.p95, tokens.input, ...)."""
+    record = summary_record(summary)
+    rows = [{"grouping": "overall", "key": "", **_flatten(record["overall"])}]
+    for name, records in record["groups"].items():
+        for r in records:
+            key = ";".join(f"{k}={v}" for k, v in r["key"].items())
+            rows.append({"grouping": name, "key": key, **_flatten({k: v for k, v in r.items() if k != "key"})})
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
+    return out.getvalue()

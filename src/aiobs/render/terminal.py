@@ -1,0 +1,176 @@
+"""A Summary as rich tables. Every value from the logs goes in as `Text`, never as markup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from aiobs.render import formats as f
+from aiobs.render.escape import terminal_text
+from aiobs.render.records import summary_record
+from aiobs.summary import Summary
+
+GROUP_PERCENTILES = ("p50", "p95", "p99")
+
+
+def _data(value: object, limit: int = 40) -> Text:
+    return Text("—" if value is None else terminal_text(value, limit))
+
+
+def _table(title: str, *columns: str, numeric_from: int = 0) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="right" if i >= numeric_from else "left", no_wrap=True)
+    return table
+
+
+def _overall(record: dict[str, Any], n_inputs: int) -> RenderableType:
+    o = record["overall"]
+    lat = o["latency_ms"]
+    head = Text.assemble(
+        ("aiobs summary", "bold"),
+        f"  {f.count(o['requests'])} requests from {f.count(record['events'])} events in {n_inputs} input(s)",
+    )
+    if o["first_start"]:
+        head.append(f"\n{o['first_start']} → {o['last_start']}", style="dim")
+    table = _table("Overall", "metric", "value", numeric_from=1)
+    rows = [
+        ("requests", f.count(o["requests"])),
+        ("errors", f"{f.count(o['errors'])} ({f.pct(o['error_rate'])})"),
+        ("retries", f.count(o["retries"])),
+        (
+            "latency ms  p50 / p90 / p95",
+            " / ".join(f.latency_cells(lat, ("p50", "p90", "p95"))),
+        ),
+        ("latency ms  p99 / p99.9 / max", " / ".join([*f.latency_cells(lat, ("p99", "p99.9")), f.ms(lat["max"])])),
+        ("latency ms  mean", f.ms(lat["mean"])),
+        ("TTFT ms  p50 / p95 / p99", " / ".join(f.ms(o["ttft_ms"][k]) for k in ("p50", "p95", "p99"))),
+        ("output tokens/s", f.rate(o["output_tokens_per_s"])),
+        ("tokens in / out", f"{f.count(o['tokens']['input'])} / {f.count(o['tokens']['output'])}"),
+        ("tokens cached / reasoning", f"{f.count(o['tokens']['cached'])} / {f.count(o['tokens']['reasoning'])}"),
+        ("cost (priced by aiobs)", f.usd(o["cost_usd"])),
+        ("cost per 1,000 requests", f.usd(o["cost_per_1k_requests"])),
+    ]
+    if o["logged_cost_usd"] is not None:
+        rows.append(("cost logged by the app", f.usd(o["logged_cost_usd"])))
+    for name, value in rows:
+        table.add_row(name, value)
+    return Group(head, Text(""), table)
+
+
+def _group_table(name: str, records: list[dict[str, Any]]) -> Table:
+    keys = list(records[0]["key"]) if records else [name]
+    table = _table(
+        f"By {name}",
+        *keys,
+        "requests",
+        "errors",
+        *(f"{p} ms" for p in GROUP_PERCENTILES),
+        "max ms",
+        "TTFT p50",
+        "out tok/s",
+        "tokens in",
+        "tokens out",
+        "cost",
+        "$/1k req",
+        numeric_from=len(keys),
+    )
+    for r in records:
+        lat = r["latency_ms"]
+        table.add_row(
+            *(_data(r["key"][k]) for k in keys),
+            f.count(r["requests"]),
+            f.pct(r["error_rate"]),
+            *f.latency_cells(lat, GROUP_PERCENTILES),
+            f.ms(lat["max"]),
+            f.ms(r["ttft_ms"]["p50"]),
+            f.rate(r["output_tokens_per_s"]),
+            f.count(r["tokens"]["input"]),
+            f.count(r["tokens"]["output"]),
+            f.usd(r["cost_usd"]),
+            f.usd(r["cost_per_1k_requests"]),
+        )
+    return table
+
+
+def _unpriced(rows: list[dict[str, Any]]) -> Table:
+    table = _table(
+        "Models aiobs could not price (cost not counted)",
+        "model",
+        "provider",
+        "events",
+        "tokens in",
+        "tokens out",
+        numeric_from=2,
+    )
+    for r in rows:
+        table.add_row(
+            _data(r.get("model")),
+            _data(r.get("provider")),
+            f.count(r.get("events")),
+            f.count(r.get("input_tokens")),
+            f.count(r.get("output_tokens")),
+        )
+    return table
+
+
+def _cost_check(rows: list[dict[str, Any]]) -> Table:
+    table = _table(
+        "Cost logged by the app vs priced by aiobs",
+        "model",
+        "requests",
+        "logged",
+        "priced",
+        "difference",
+        numeric_from=1,
+    )
+    for r in rows:
+        table.add_row(
+            _data(r["model"]),
+            f.count(r["requests"]),
+            f.usd(r["logged_cost_usd"]),
+            f.usd(r["priced_cost_usd"]),
+            f.usd(r["difference_usd"]),
+        )
+    return table
+
+
+def _quality(quality: dict[str, Any]) -> RenderableType:
+    if not quality["by_kind"]:
+        return Text("Input quality: no problems found.", style="green")
+    table = _table("Input quality", "problem", "count", "first examples", numeric_from=1)
+    table.columns[2].justify = "left"
+    table.columns[2].no_wrap = False
+    for kind in quality["by_kind"]:
+        examples = Text()
+        for e in kind["examples"]:
+            location = f"{e['source']}:{e['line']}" if e["line"] is not None else e["source"]
+            examples.append(terminal_text(f"{location}  {e['message']}", 120) + "\n")
+        table.add_row(Text(f"{kind['code']}\n{kind['title']}"), f.count(kind["count"]), examples)
+    return table
+
+
+def render_terminal(summary: Summary, console: Console) -> None:
+    record = summary_record(summary)
+    console.print(_overall(record, len(summary.inputs)))
+    for name, records in record["groups"].items():
+        console.print()
+        console.print(_group_table(name, records))
+    if record["unpriced_models"]:
+        console.print()
+        console.print(_unpriced(record["unpriced_models"]))
+    if record["cost_check"]:
+        console.print()
+        console.print(_cost_check(record["cost_check"]))
+    console.print()
+    console.print(_quality(record["input_quality"]))
+    if _any_thin(record):
+        console.print(Text(f.THIN_NOTE, style="dim"))
+
+
+def _any_thin(record: dict[str, Any]) -> bool:
+    rows = [record["overall"], *(r for rs in record["groups"].values() for r in rs)]
+    return any(r["latency_ms"]["thin"] for r in rows)

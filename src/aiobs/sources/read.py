@@ -1,0 +1,123 @@
+"""Bytes from a source, decompressed, cut into chunks of whole lines.
+
+Compression is detected from the first bytes, not the file name. A compressed
+stream that ends early (a truncated .gz or .zst, a copy that was cut off) is read
+up to the cut and reported as `truncated-archive`; the run goes on.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+import zstandard
+
+from aiobs.issues import InputIssue, IssueLog
+from aiobs.sources.paths import Source
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+READ_BYTES = 4 << 20
+CHUNK_BYTES = 32 << 20
+
+
+class _Decompressor(Protocol):
+    eof: bool
+    unused_data: bytes
+
+    def decompress(self, data: bytes) -> bytes: ...
+
+
+def detect_compression(head: bytes) -> str:
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZSTD_MAGIC):
+        return "zstd"
+    return "none"
+
+
+def _new_decompressor(kind: str) -> _Decompressor:
+    if kind == "gzip":
+        return zlib.decompressobj(wbits=47)  # 32 + 15: gzip or zlib header, auto-detected
+    return zstandard.ZstdDecompressor().decompressobj()  # type: ignore[return-value]
+
+
+def _decompressed(stream: BinaryIO, kind: str, head: bytes, source: Source, issues: IssueLog) -> Iterator[bytes]:
+    """Yield decompressed bytes; concatenated members (gzip) or frames (zstd) are read one after another."""
+    decompressor = _new_decompressor(kind)
+    mid_member = False  # input consumed by a member whose end we have not seen yet
+    data = head
+    try:
+        while data:
+            mid_member = True
+            out = decompressor.decompress(data)
+            if out:
+                yield out
+            while decompressor.eof:
+                rest = decompressor.unused_data
+                decompressor = _new_decompressor(kind)
+                mid_member = bool(rest.strip(b"\x00"))  # trailing zero padding is not a new member
+                if not mid_member:
+                    break
+                out = decompressor.decompress(rest)
+                if out:
+                    yield out
+            data = stream.read(READ_BYTES)
+    except (zlib.error, zstandard.ZstdError) as exc:
+        issues.record(InputIssue("truncated-archive", source.name, None, f"corrupt {kind} data, read up to it: {exc}"))
+        return
+    if mid_member:
+        issues.record(
+            InputIssue("truncated-archive", source.name, None, f"{kind} stream ends early; read up to the cut")
+        )
+
+
+def iter_bytes(source: Source, issues: IssueLog) -> Iterator[bytes]:
+    """The source's bytes, decompressed when they are gzip or zstd."""
+    stream = source.open()
+    try:
+        head = stream.read(READ_BYTES)
+        kind = detect_compression(head)
+        if kind == "none":
+            if head:
+                yield head
+            while data := stream.read(READ_BYTES):
+                yield data
+        else:
+            yield from _decompressed(stream, kind, head, source, issues)
+    finally:
+        if source.path is not None:
+            stream.close()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Whole lines of one source; `first_line` is the 1-based line number of its first line."""
+
+    source: str
+    data: bytes
+    first_line: int
+
+
+def iter_chunks(source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+    buffer: list[bytes] = []
+    size = 0
+    line = 1
+    for data in iter_bytes(source, issues):
+        buffer.append(data)
+        size += len(data)
+        if size < chunk_bytes:
+            continue
+        joined = b"".join(buffer)
+        cut = joined.rfind(b"\n") + 1
+        if cut == 0:
+            buffer, size = [joined], len(joined)  # one very long line: keep reading
+            continue
+        yield Chunk(source.name, joined[:cut], line)
+        line += joined.count(b"\n", 0, cut)
+        buffer, size = [joined[cut:]], len(joined) - cut
+    tail = b"".join(buffer)
+    if tail:
+        yield Chunk(source.name, tail if tail.endswith(b"\n") else tail + b"\n", line)

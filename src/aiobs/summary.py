@@ -1,0 +1,154 @@
+"""`summarize`: the library call behind `aiobs summarize`, and the result every renderer reads.
+
+partial -> merge -> finalize: each hash bucket of events is priced and rebuilt
+into requests on its own (partial), the request tables are concatenated (merge),
+and metrics are computed over the merged request table (finalize).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+
+from aiobs import __version__
+from aiobs.errors import InputError, UsageError
+from aiobs.formats.mapping import FieldMapping
+from aiobs.ingest import ProgressCallback, ingest
+from aiobs.issues import IssueLog
+from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
+from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
+from aiobs.reconstruct import rebuild_requests
+from aiobs.schema import REQUEST_SCHEMA
+from aiobs.sources.paths import Source
+
+SCHEMA_VERSION = "1"
+_RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass
+class Summary:
+    inputs: list[str]
+    events: int
+    bytes_read: int
+    requests: pl.DataFrame
+    overall: pl.DataFrame
+    groups: dict[str, pl.DataFrame]
+    unpriced: pl.DataFrame
+    cost_check: pl.DataFrame
+    issues: IssueLog
+    every: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    price_data: str = ""
+    version: str = __version__
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def n_requests(self) -> int:
+        return self.requests.height
+
+
+def parse_time_bound(text: str, *, now: datetime | None = None) -> datetime:
+    """`24h`, `7d`, `30m` (before now) or an ISO-8601 date/time (UTC unless it says otherwise)."""
+    now = now or datetime.now(UTC)
+    match = _RELATIVE.match(text.strip())
+    if match:
+        return now - timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        msg = f"cannot read time '{text}': use ISO-8601 (2026-11-28T10:00) or a relative span (24h, 7d, 30m)"
+        raise UsageError(msg) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def validate_group_keys(by: list[str]) -> list[list[str]]:
+    """`--by model --by route` gives two tables; `--by model,route` gives one table grouped by both."""
+    key_sets = [[k.strip() for k in spec.split(",") if k.strip()] for spec in by]
+    allowed = {STAGE_KEY, TIME_KEY} | {name for name, dtype in REQUEST_SCHEMA.items() if dtype == pl.String()}
+    allowed -= {"correlation_id"}
+    for key in (k for keys in key_sets for k in keys):
+        if key not in allowed:
+            msg = f"cannot group by '{key}': choose from {', '.join(sorted(allowed))}"
+            raise UsageError(msg)
+    return key_sets
+
+
+def summarize(
+    sources: list[Source],
+    *,
+    mapping: FieldMapping | None = None,
+    by: list[str] | None = None,
+    every: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    prices: PriceBook | None = None,
+    n_buckets: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> Summary:
+    """Read the sources and compute the full summary. Raises InputError when no usable event was found."""
+    key_sets = validate_group_keys(list(by or []))
+    if every is not None:
+        _check_every(every)
+    issues = IssueLog()
+    ingested = ingest(sources, mapping or FieldMapping(), n_buckets=n_buckets, progress=progress, issues=issues)
+    try:
+        partials: list[pl.DataFrame] = []
+        unpriced: list[pl.DataFrame] = []
+        for b in range(ingested.store.n):
+            events = price_events(ingested.store.bucket(b), prices=prices).collect()
+            rebuilt = rebuild_requests(events)
+            issues.merge(rebuilt.issues)
+            partials.append(rebuilt.requests)
+            unpriced.append(unpriced_models(events))
+            ingested.store.release(b)
+    finally:
+        ingested.close()
+    requests = pl.concat(partials) if partials else pl.DataFrame(schema=REQUEST_SCHEMA)
+    if requests.is_empty():
+        detail = f" ({issues.failing} input problem(s) found)" if issues.failing else ""
+        msg = f"no usable events in {', '.join(s.name for s in sources)}{detail}"
+        raise InputError(msg)
+    if since is not None:
+        requests = requests.filter(pl.col("start") >= since)
+    if until is not None:
+        requests = requests.filter(pl.col("start") < until)
+    lazy = requests.lazy()
+    groups = {" × ".join(keys): summarize_requests(lazy, keys) for keys in key_sets}
+    if every is not None:
+        groups[f"per {every}"] = summarize_requests(lazy, [], every=every)
+    return Summary(
+        inputs=[s.name for s in sources],
+        events=ingested.events,
+        bytes_read=ingested.bytes_read,
+        requests=requests,
+        overall=summarize_requests(lazy),
+        groups=groups,
+        unpriced=_merge_unpriced(pl.concat(unpriced)),
+        cost_check=cost_comparison(lazy),
+        issues=issues,
+        every=every,
+        since=since,
+        until=until,
+        price_data=price_data_version(),
+    )
+
+
+def _check_every(every: str) -> None:
+    try:
+        pl.Series([datetime(2026, 1, 1, tzinfo=UTC)]).dt.truncate(every)
+    except (pl.exceptions.PolarsError, ValueError):
+        msg = f"invalid --every '{every}': use a duration such as 15m, 1h or 1d"
+        raise UsageError(msg) from None
+
+
+def _merge_unpriced(frame: pl.DataFrame) -> pl.DataFrame:
+    if frame.is_empty():
+        return frame
+    keys = ["model", "provider"]
+    merged = frame.group_by(keys).agg(pl.exclude(keys).sum())
+    return merged.sort(pl.col("input_tokens") + pl.col("output_tokens"), keys, descending=[True, False, False])
