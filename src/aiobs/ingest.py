@@ -33,11 +33,15 @@ from aiobs.sources.read import Chunk, iter_chunks
 
 #: Below this many lines a failing range is parsed line by line to find the bad ones.
 BISECT_LINES = 64
+#: A failing range is cut into this many pieces, each parsed again.
+SPLIT_WAYS = 64
 #: One bucket per this many input bytes (compressed input counts 5x); 1 bucket stays in memory.
 BYTES_PER_BUCKET = 768 << 20
 #: Buffered events per bucket before they are written to the spill folder.
 SPILL_ROWS = 500_000
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
+
+_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 ProgressCallback = Callable[[int], None]
 
@@ -111,73 +115,101 @@ class ChunkParser:
         self.flat = flat_schema(self.schema)
 
     def events(self, chunk: Chunk) -> pl.DataFrame:
-        """Canonical events of the chunk (flag columns counted and dropped, orphans removed)."""
-        raw = self._raw(chunk)
-        if raw.is_empty():
-            return pl.DataFrame(schema=EVENT_SCHEMA)
-        events = to_events(raw.lazy(), self.mapping, self.schema).collect()
+        """Canonical events of the chunk (flag columns counted and dropped, orphans removed).
+
+        The fast path parses and converts in one streaming query; only a chunk Polars rejects is split up.
+        """
+        data = chunk.data
+        n_lines = data.count(b"\n")
+        scan = pl.scan_ndjson(io.BytesIO(data), schema=self.schema, row_index_name="line", row_index_offset=0)
+        raw = scan.with_columns(source=pl.lit(chunk.source), line=pl.col("line").cast(pl.Int64) + chunk.first_line)
+        try:
+            events = to_events(raw, self.mapping, self.schema).collect(engine="streaming")
+        except pl.exceptions.PolarsError:
+            parsed = self._bisect(chunk.source, data.split(b"\n"), chunk.first_line)
+            if parsed.is_empty():
+                return pl.DataFrame(schema=EVENT_SCHEMA)
+            events = to_events(parsed.lazy(), self.mapping, self.schema).collect()
+        else:
+            if events.height != n_lines:  # blank lines were skipped: find which lines the rows came from
+                lines = [chunk.first_line + i for i, ln in enumerate(data.split(b"\n")) if ln.strip()]
+                events = events.with_columns(line=pl.Series(lines, dtype=pl.Int64))
         return self._count_flags(events)
 
     # -- parsing -----------------------------------------------------------------------------------------
 
-    def _raw(self, chunk: Chunk) -> pl.DataFrame:
-        data = chunk.data
-        try:
-            frame = _read(data, self.schema)
-        except pl.exceptions.PolarsError:
-            return self._bisect(chunk.source, data.split(b"\n"), chunk.first_line)
-        n_lines = data.count(b"\n")
-        if frame.height == n_lines:
-            lines = pl.int_range(chunk.first_line, chunk.first_line + n_lines, eager=True, dtype=pl.Int64)
-        else:  # blank lines were skipped: find which lines the rows came from
-            lines = pl.Series([chunk.first_line + i for i, ln in enumerate(data.split(b"\n")) if ln.strip()])
-        return frame.with_columns(source=pl.lit(chunk.source), line=lines)
-
     def _bisect(self, source: str, lines: list[bytes], first_line: int) -> pl.DataFrame:
-        """`lines` failed as a whole: parse halves, down to single lines, so only bad lines are lost."""
+        """`lines` failed as a whole: parse it in pieces, then split only the pieces that fail again.
+
+        Cutting into `SPLIT_WAYS` pieces (rather than halves) costs one extra parse of the chunk per
+        level instead of one per bad line, which matters when bad lines are scattered through a file.
+        """
         if len(lines) <= BISECT_LINES:
-            frames = [self._one_line(source, ln, first_line + i) for i, ln in enumerate(lines) if ln.strip()]
-            frames = [f for f in frames if f is not None]
-            return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
-        mid = len(lines) // 2
-        halves = []
-        for part, start in ((lines[:mid], first_line), (lines[mid:], first_line + mid)):
+            return self._line_by_line(source, lines, first_line)
+        step = max(BISECT_LINES, -(-len(lines) // SPLIT_WAYS))
+        pieces = []
+        for offset in range(0, len(lines), step):
+            part = lines[offset : offset + step]
+            start = first_line + offset
             try:
                 frame = _read(b"\n".join(part) + b"\n", self.schema)
             except pl.exceptions.PolarsError:
-                halves.append(self._bisect(source, part, start))
+                pieces.append(self._bisect(source, part, start))
                 continue
             numbers = [start + i for i, ln in enumerate(part) if ln.strip()]
-            halves.append(frame.with_columns(source=pl.lit(source), line=pl.Series(numbers, dtype=pl.Int64)))
-        halves = [h for h in halves if not h.is_empty()]
-        return pl.concat(halves, how="diagonal_relaxed") if halves else pl.DataFrame()
+            pieces.append(frame.with_columns(source=pl.lit(source), line=pl.Series(numbers, dtype=pl.Int64)))
+        pieces = [p for p in pieces if not p.is_empty()]
+        return pl.concat(pieces, how="diagonal_relaxed") if pieces else pl.DataFrame()
 
-    def _one_line(self, source: str, text: bytes, line: int) -> pl.DataFrame | None:
-        def issue(code: str, message: str) -> None:
-            self.issues.record(InputIssue(code, source, line, message))
+    def _line_by_line(self, source: str, lines: list[bytes], first_line: int) -> pl.DataFrame:
+        """Classify each line with orjson, then let Polars parse the good ones together."""
+        good: list[tuple[bytes, int]] = []
+        for i, text in enumerate(lines):
+            if text.strip():
+                checked = self._check_line(source, text, first_line + i)
+                if checked is not None:
+                    good.append((checked, first_line + i))
+        if not good:
+            return pl.DataFrame()
+        try:
+            frame = _read(b"\n".join(t for t, _ in good) + b"\n", self.schema)
+            return frame.with_columns(source=pl.lit(source), line=pl.Series([n for _, n in good], dtype=pl.Int64))
+        except pl.exceptions.PolarsError:
+            frames = [self._one_line(source, text, line) for text, line in good]
+            kept = [f for f in frames if f is not None]
+            return pl.concat(kept, how="diagonal_relaxed") if kept else pl.DataFrame()
 
+    def _check_line(self, source: str, text: bytes, line: int) -> bytes | None:
+        """The line (repaired if its UTF-8 was invalid) when it is a JSON object; else record why not."""
         try:
             text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            issue("invalid-utf8", f"invalid UTF-8 at byte {exc.start}")
+            self.issues.record(InputIssue("invalid-utf8", source, line, f"invalid UTF-8 at byte {exc.start}"))
             text = text.decode("utf-8", errors="replace").encode("utf-8")
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            issue("invalid-json", f"{exc}; line starts {_preview(text)}")
+            self.issues.record(InputIssue("invalid-json", source, line, f"{exc}; line starts {_preview(text)}"))
             return None
         if not isinstance(value, dict):
-            issue("not-an-object", f"a JSON {type(value).__name__}, not an object: {_preview(text)}")
+            message = f"a JSON {_JSON_TYPES.get(type(value), 'value')}, not an object: {_preview(text)}"
+            self.issues.record(InputIssue("not-an-object", source, line, message))
             return None
+        return text
+
+    def _one_line(self, source: str, text: bytes, line: int) -> pl.DataFrame | None:
+        """A line orjson accepts but Polars rejected with the nested schema (e.g. `usage` is a string)."""
         for schema in (self.schema, self.flat):
             try:
                 frame = _read(text + b"\n", schema)
             except pl.exceptions.PolarsError:
                 continue
             if schema is self.flat:
-                issue("wrong-type", "a nested field (such as usage) is not an object; its values were ignored")
+                message = "a nested field (such as usage) is not an object; its values were ignored"
+                self.issues.record(InputIssue("wrong-type", source, line, message))
             return frame.with_columns(source=pl.lit(source), line=pl.lit(line, dtype=pl.Int64))
-        issue("invalid-json", f"JSON the reader cannot use (numbers out of range?): {_preview(text)}")
+        message = f"JSON the reader cannot use (numbers out of range?): {_preview(text)}"
+        self.issues.record(InputIssue("invalid-json", source, line, message))
         return None
 
     # -- flags -------------------------------------------------------------------------------------------

@@ -71,28 +71,29 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     if "cost_usd" not in events.columns:
         events = events.with_columns(cost_usd=pl.lit(None, dtype=pl.Float64))
 
-    cid = pl.col("correlation_id")
     is_root = pl.col("is_root")
     end = pl.col("start") + pl.duration(microseconds=(pl.col("duration_ms").fill_null(0.0) * 1000).cast(pl.Int64))
-    # Sorted by time once, so first()/last() inside the group-by mean earliest/latest.
-    prepared = (
-        events.lazy()
-        .sort("start", nulls_last=True)
-        .with_columns(
-            _end=end,
-            _root_start=pl.col("start").filter(is_root).min().over(cid),
-            _root_end=end.filter(is_root).max().over(cid),
-            # A failed attempt followed by a later attempt of the same stage was recovered by the retry.
-            _unrecovered=pl.col("is_error")
-            & (pl.col("attempt").fill_null(1) >= pl.col("attempt").fill_null(1).max().over(cid, "stage")),
-        )
-    )
-    skew_ms = pl.lit(SKEW_TOLERANCE_MS)
-    skewed = is_root.not_() & (
-        (_ms(pl.col("_root_start") - pl.col("start")) > skew_ms) | (_ms(pl.col("_end") - pl.col("_root_end")) > skew_ms)
-    ).fill_null(False)
-
+    prepared = events.lazy().with_columns(_end=end)
     llm = pl.col("stage") == "llm"
+
+    def latest(column: str, where: pl.Expr) -> pl.Expr:
+        """The value of `column` on the latest event matching `where` (inside the group-by)."""
+        mask = where & pl.col(column).is_not_null()
+        return pl.col(column).filter(mask).sort_by(pl.col("start").filter(mask)).last()
+
+    def earliest(column: str, where: pl.Expr) -> pl.Expr:
+        mask = where & pl.col(column).is_not_null()
+        return pl.col(column).filter(mask).sort_by(pl.col("start").filter(mask)).first()
+
+    # Compared with the root inside the group, so no window or join is needed.
+    tolerance = pl.duration(microseconds=int(SKEW_TOLERANCE_MS * 1000))
+    skewed = is_root.not_() & (
+        (pl.col("start") < pl.col("start").filter(is_root).min() - tolerance)
+        | (pl.col("_end") > pl.col("_end").filter(is_root).max() + tolerance)
+    ).fill_null(False)
+    # A failed attempt is recovered when a later attempt of the request exists.
+    attempt = pl.col("attempt").fill_null(1)
+    unrecovered = pl.col("is_error") & (attempt >= attempt.max())
 
     def stage_ms(stage: str) -> pl.Expr:
         return _sum_or_null(pl.col("duration_ms").filter(pl.col("stage") == stage)).alias(f"{stage}_ms")
@@ -106,7 +107,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             _root_duration=root_duration,
             has_root=is_root.any(),
             **{f"{s}_ms": stage_ms(s) for s in CHILD_STAGES},
-            ttft_ms=pl.col("ttft_ms").drop_nulls().first(),
+            ttft_ms=earliest("ttft_ms", pl.lit(True)),
             input_tokens=_sum_or_null(pl.col("input_tokens")),
             output_tokens=_sum_or_null(pl.col("output_tokens")),
             cached_tokens=_sum_or_null(pl.col("cached_tokens")),
@@ -114,15 +115,15 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             llm_output_ms=_sum_or_null(pl.col("duration_ms").filter(llm & pl.col("output_tokens").is_not_null())),
             cost_usd=_sum_or_null(pl.col("cost_usd")),
             logged_cost_usd=_sum_or_null(pl.col("logged_cost_usd")),
-            _llm_model=pl.col("model").filter(llm).drop_nulls().last(),
+            _llm_model=latest("model", llm),
             _any_model=pl.col("model").drop_nulls().first(),
             models=pl.col("model").drop_nulls().unique().sort(),
-            _llm_provider=pl.col("provider").filter(llm).drop_nulls().last(),
+            _llm_provider=latest("provider", llm),
             _any_provider=pl.col("provider").drop_nulls().first(),
             _root_route=pl.col("route").filter(is_root).drop_nulls().first(),
             _any_route=pl.col("route").drop_nulls().first(),
             user=pl.col("user").drop_nulls().first(),
-            is_error=(pl.col("is_error") & is_root).any() | pl.col("_unrecovered").any(),
+            is_error=(pl.col("is_error") & is_root).any() | unrecovered.any(),
             retries=(pl.col("attempt") > 1).sum().cast(pl.Int64),
             n_events=pl.len().cast(pl.Int64),
             skewed_events=skewed.sum().cast(pl.Int64),

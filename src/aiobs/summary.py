@@ -151,4 +151,4 @@ def _merge_unpriced(frame: pl.DataFrame) -> pl.DataFrame:
         return frame
     keys = ["model", "provider"]
     merged = frame.group_by(keys).agg(pl.exclude(keys).sum())
-    return merged.sort(pl.col("input_tokens") + pl.col("output_tokens"), keys, descending=[True, False, False])
+    return merged.sort([pl.col("input_tokens") + pl.col("output_tokens"), *keys], descending=[True, False, False])

@@ -18,7 +18,8 @@ def pct(value: float | None) -> str:
 def usd(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"${value:,.2f}" if abs(value) >= 100 else f"${value:,.4f}"
+    sign = "-" if value < 0 else ""
+    return f"{sign}${abs(value):,.2f}" if abs(value) >= 100 else f"{sign}${abs(value):,.4f}"
 
 
 def count(value: int | None) -> str:

@@ -23,7 +23,10 @@ def _data(value: object, limit: int = 40) -> Text:
 def _table(title: str, *columns: str, numeric_from: int = 0) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
     for i, column in enumerate(columns):
-        table.add_column(column, justify="right" if i >= numeric_from else "left", no_wrap=True)
+        if i >= numeric_from:
+            table.add_column(column, justify="right", no_wrap=True)
+        else:  # labels from the logs may be long: fold them rather than squeeze the numbers
+            table.add_column(column, justify="left", overflow="fold", max_width=30)
     return table
 
 
@@ -69,10 +72,7 @@ def _group_table(name: str, records: list[dict[str, Any]]) -> Table:
         "requests",
         "errors",
         *(f"{p} ms" for p in GROUP_PERCENTILES),
-        "max ms",
         "TTFT p50",
-        "out tok/s",
-        "tokens in",
         "tokens out",
         "cost",
         "$/1k req",
@@ -85,10 +85,7 @@ def _group_table(name: str, records: list[dict[str, Any]]) -> Table:
             f.count(r["requests"]),
             f.pct(r["error_rate"]),
             *f.latency_cells(lat, GROUP_PERCENTILES),
-            f.ms(lat["max"]),
             f.ms(r["ttft_ms"]["p50"]),
-            f.rate(r["output_tokens_per_s"]),
-            f.count(r["tokens"]["input"]),
             f.count(r["tokens"]["output"]),
             f.usd(r["cost_usd"]),
             f.usd(r["cost_per_1k_requests"]),
@@ -141,16 +138,18 @@ def _cost_check(rows: list[dict[str, Any]]) -> Table:
 def _quality(quality: dict[str, Any]) -> RenderableType:
     if not quality["by_kind"]:
         return Text("Input quality: no problems found.", style="green")
-    table = _table("Input quality", "problem", "count", "first examples", numeric_from=1)
+    table = _table("Input quality", "problem", "count", "meaning", numeric_from=1)
+    table.columns[0].no_wrap = True
+    table.columns[0].max_width = None
     table.columns[2].justify = "left"
-    table.columns[2].no_wrap = False
+    examples = Text("First examples:\n", style="dim")
     for kind in quality["by_kind"]:
-        examples = Text()
+        table.add_row(kind["code"], f.count(kind["count"]), kind["title"])
         for e in kind["examples"]:
             location = f"{e['source']}:{e['line']}" if e["line"] is not None else e["source"]
-            examples.append(terminal_text(f"{location}  {e['message']}", 120) + "\n")
-        table.add_row(Text(f"{kind['code']}\n{kind['title']}"), f.count(kind["count"]), examples)
-    return table
+            examples.append(f"  {kind['code']}  ", style="dim")
+            examples.append(terminal_text(f"{location}  {e['message']}", 140) + "\n")
+    return Group(table, examples)
 
 
 def render_terminal(summary: Summary, console: Console) -> None:
