@@ -89,7 +89,8 @@ def stage_rows(requests: pl.LazyFrame) -> pl.LazyFrame:
     stage_columns = [f"{s}_ms" for s in CHILD_STAGES]
     per_request = [c for c in requests.collect_schema().names() if c not in stage_columns and c != "latency_ms"]
     return (
-        requests.unpivot(on=stage_columns, index=per_request, variable_name=STAGE_KEY, value_name="latency_ms")
+        requests.drop("latency_ms")
+        .unpivot(on=stage_columns, index=per_request, variable_name=STAGE_KEY, value_name="latency_ms")
         .drop_nulls("latency_ms")
         .with_columns(
             pl.col(STAGE_KEY).str.strip_suffix("_ms"),

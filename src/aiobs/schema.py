@@ -118,3 +118,12 @@ def conform_events(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return lf.select(
         (pl.col(name) if name in have else pl.lit(None)).cast(dtype).alias(name) for name, dtype in EVENT_SCHEMA.items()
     )
+
+
+def markdown_table(fields: tuple[Field, ...]) -> str:
+    """The field table docs/schema.md shows (a test keeps the doc in step with this module)."""
+    rows = ["| field | type | unit | required | meaning |", "|---|---|---|---|---|"]
+    for f in fields:
+        dtype = "enum" if isinstance(f.dtype, pl.Enum) else str(f.dtype)
+        rows.append(f"| `{f.name}` | {dtype} | {f.unit} | {'yes' if f.required else 'no'} | {f.doc} |")
+    return "\n".join(rows)

@@ -26,7 +26,7 @@ def _table(title: str, *columns: str, numeric_from: int = 0) -> Table:
         if i >= numeric_from:
             table.add_column(column, justify="right", no_wrap=True)
         else:  # labels from the logs may be long: fold them rather than squeeze the numbers
-            table.add_column(column, justify="left", overflow="fold", max_width=30)
+            table.add_column(column, justify="left", overflow="fold", min_width=16, max_width=30)
     return table
 
 
@@ -69,11 +69,10 @@ def _group_table(name: str, records: list[dict[str, Any]]) -> Table:
     table = _table(
         f"By {name}",
         *keys,
-        "requests",
-        "errors",
+        "req",
+        "err",
         *(f"{p} ms" for p in GROUP_PERCENTILES),
-        "TTFT p50",
-        "tokens out",
+        "out tok",
         "cost",
         "$/1k req",
         numeric_from=len(keys),
@@ -85,7 +84,6 @@ def _group_table(name: str, records: list[dict[str, Any]]) -> Table:
             f.count(r["requests"]),
             f.pct(r["error_rate"]),
             *f.latency_cells(lat, GROUP_PERCENTILES),
-            f.ms(r["ttft_ms"]["p50"]),
             f.count(r["tokens"]["output"]),
             f.usd(r["cost_usd"]),
             f.usd(r["cost_per_1k_requests"]),
