@@ -137,9 +137,10 @@ def _quality(quality: dict[str, Any]) -> RenderableType:
     if not quality["by_kind"]:
         return Text("Input quality: no problems found.", style="green")
     table = _table("Input quality", "problem", "count", "meaning", numeric_from=1)
-    table.columns[0].no_wrap = True
-    table.columns[0].max_width = None
+    table.columns[0].min_width = 22
+    table.columns[1].min_width = 5
     table.columns[2].justify = "left"
+    table.columns[2].no_wrap = False
     examples = Text("First examples:\n", style="dim")
     for kind in quality["by_kind"]:
         table.add_row(kind["code"], f.count(kind["count"]), kind["title"])
