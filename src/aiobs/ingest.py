@@ -14,7 +14,6 @@ buckets to Arrow IPC files in a temporary folder.
 
 from __future__ import annotations
 
-import io
 import math
 import tempfile
 from collections.abc import Callable, Iterator
@@ -106,13 +105,43 @@ class BucketStore:
 
 
 class ChunkParser:
-    """Parses chunks of lines into canonical events, recording every line it cannot use."""
+    """Parses chunks of lines into canonical events, recording every line it cannot use.
+
+    The reader's schema holds every spelling the mapping knows (~70 fields), but a given log uses
+    few of them, and Polars parses a narrow schema about twice as fast. So the parser reads with
+    the fields it has *seen*, and before each chunk asks one Aho-Corasick pass whether any unseen
+    key (`"trace_id"`, ...) occurs in it; if so, the schema widens before that chunk is parsed.
+    A key is therefore never skipped, whatever chunk it first appears in.
+    """
 
     def __init__(self, mapping: FieldMapping, issues: IssueLog) -> None:
         self.mapping = mapping
         self.issues = issues
-        self.schema = raw_schema(mapping)
-        self.flat = flat_schema(self.schema)
+        self.full = raw_schema(mapping)
+        self.seen: set[str] = set()
+
+    @property
+    def schema(self) -> pl.Schema:
+        return pl.Schema({name: dtype for name, dtype in self.full.items() if name in self.seen})
+
+    def _unseen_patterns(self) -> dict[str, str]:
+        # `"key"` without the colon: JSON allows whitespace before it. A string value that happens to
+        # equal a key name only widens the schema, which costs a little speed and never loses data.
+        return {f'"{name}"': name for name in self.full if name not in self.seen}
+
+    def _widen_for(self, data: bytes) -> pl.Schema:
+        """The seen fields plus any unseen one this chunk mentions; the full schema if it cannot tell."""
+        patterns = self._unseen_patterns()
+        if not patterns:
+            return self.full
+        try:
+            text = pl.Series([data], dtype=pl.Binary).cast(pl.String)
+        except pl.exceptions.ComputeError:  # invalid UTF-8 somewhere: read with every field, bisect later
+            return self.full
+        if text.str.contains_any(list(patterns)).item():
+            found = text.str.extract_many(list(patterns)).explode().drop_nulls().unique()
+            self.seen.update(patterns[p] for p in found)
+        return self.schema
 
     def events(self, chunk: Chunk) -> pl.DataFrame:
         """Canonical events of the chunk (flag columns counted and dropped, orphans removed).
@@ -120,16 +149,17 @@ class ChunkParser:
         The fast path parses and converts in one streaming query; only a chunk Polars rejects is split up.
         """
         data = chunk.data
+        schema = self._widen_for(data)
         n_lines = data.count(b"\n")
-        scan = pl.scan_ndjson(io.BytesIO(data), schema=self.schema, row_index_name="line", row_index_offset=0)
+        scan = pl.scan_ndjson(data, schema=schema, row_index_name="line", row_index_offset=0)
         raw = scan.with_columns(source=pl.lit(chunk.source), line=pl.col("line").cast(pl.Int64) + chunk.first_line)
         try:
-            events = to_events(raw, self.mapping, self.schema).collect(engine="streaming")
+            events = to_events(raw, self.mapping, schema).collect(engine="streaming")
         except pl.exceptions.PolarsError:
-            parsed = self._bisect(chunk.source, data.split(b"\n"), chunk.first_line)
+            parsed = self._bisect(chunk.source, data.split(b"\n"), chunk.first_line, schema)
             if parsed.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)
-            events = to_events(parsed.lazy(), self.mapping, self.schema).collect()
+            events = to_events(parsed.lazy(), self.mapping, schema).collect()
         else:
             if events.height != n_lines:  # blank lines were skipped: find which lines the rows came from
                 lines = [chunk.first_line + i for i, ln in enumerate(data.split(b"\n")) if ln.strip()]
@@ -138,30 +168,30 @@ class ChunkParser:
 
     # -- parsing -----------------------------------------------------------------------------------------
 
-    def _bisect(self, source: str, lines: list[bytes], first_line: int) -> pl.DataFrame:
+    def _bisect(self, source: str, lines: list[bytes], first_line: int, schema: pl.Schema) -> pl.DataFrame:
         """`lines` failed as a whole: parse it in pieces, then split only the pieces that fail again.
 
         Cutting into `SPLIT_WAYS` pieces (rather than halves) costs one extra parse of the chunk per
         level instead of one per bad line, which matters when bad lines are scattered through a file.
         """
         if len(lines) <= BISECT_LINES:
-            return self._line_by_line(source, lines, first_line)
+            return self._line_by_line(source, lines, first_line, schema)
         step = max(BISECT_LINES, -(-len(lines) // SPLIT_WAYS))
         pieces = []
         for offset in range(0, len(lines), step):
             part = lines[offset : offset + step]
             start = first_line + offset
             try:
-                frame = _read(b"\n".join(part) + b"\n", self.schema)
+                frame = _read(b"\n".join(part) + b"\n", schema)
             except pl.exceptions.PolarsError:
-                pieces.append(self._bisect(source, part, start))
+                pieces.append(self._bisect(source, part, start, schema))
                 continue
             numbers = [start + i for i, ln in enumerate(part) if ln.strip()]
             pieces.append(frame.with_columns(source=pl.lit(source), line=pl.Series(numbers, dtype=pl.Int64)))
         pieces = [p for p in pieces if not p.is_empty()]
         return pl.concat(pieces, how="diagonal_relaxed") if pieces else pl.DataFrame()
 
-    def _line_by_line(self, source: str, lines: list[bytes], first_line: int) -> pl.DataFrame:
+    def _line_by_line(self, source: str, lines: list[bytes], first_line: int, schema: pl.Schema) -> pl.DataFrame:
         """Classify each line with orjson, then let Polars parse the good ones together."""
         good: list[tuple[bytes, int]] = []
         for i, text in enumerate(lines):
@@ -172,10 +202,10 @@ class ChunkParser:
         if not good:
             return pl.DataFrame()
         try:
-            frame = _read(b"\n".join(t for t, _ in good) + b"\n", self.schema)
+            frame = _read(b"\n".join(t for t, _ in good) + b"\n", schema)
             return frame.with_columns(source=pl.lit(source), line=pl.Series([n for _, n in good], dtype=pl.Int64))
         except pl.exceptions.PolarsError:
-            frames = [self._one_line(source, text, line) for text, line in good]
+            frames = [self._one_line(source, text, line, schema) for text, line in good]
             kept = [f for f in frames if f is not None]
             return pl.concat(kept, how="diagonal_relaxed") if kept else pl.DataFrame()
 
@@ -197,14 +227,15 @@ class ChunkParser:
             return None
         return text
 
-    def _one_line(self, source: str, text: bytes, line: int) -> pl.DataFrame | None:
+    def _one_line(self, source: str, text: bytes, line: int, schema: pl.Schema) -> pl.DataFrame | None:
         """A line orjson accepts but Polars rejected with the nested schema (e.g. `usage` is a string)."""
-        for schema in (self.schema, self.flat):
+        flat = flat_schema(schema)
+        for attempt in (schema, flat):
             try:
-                frame = _read(text + b"\n", schema)
+                frame = _read(text + b"\n", attempt)
             except pl.exceptions.PolarsError:
                 continue
-            if schema is self.flat:
+            if attempt is flat:
                 message = "a nested field (such as usage) is not an object; its values were ignored"
                 self.issues.record(InputIssue("wrong-type", source, line, message))
             return frame.with_columns(source=pl.lit(source), line=pl.lit(line, dtype=pl.Int64))
@@ -243,7 +274,7 @@ def _flag_issue(column: str) -> tuple[str, str]:
 
 
 def _read(data: bytes, schema: pl.Schema) -> pl.DataFrame:
-    return pl.scan_ndjson(io.BytesIO(data), schema=schema).collect()
+    return pl.scan_ndjson(data, schema=schema).collect()
 
 
 def _preview(text: bytes, limit: int = 60) -> str:

@@ -113,8 +113,9 @@ def summarize_requests(
         if TIME_KEY not in keys:
             keys.append(TIME_KEY)
     if not keys:
-        return _finish(frame.select(request_aggregates()).collect(engine="streaming"))
-    result = frame.group_by(keys).agg(request_aggregates()).collect(engine="streaming")
+        return _finish(frame.select(request_aggregates()).collect())
+    # maintain_order keeps each group's rows in input order, so float sums are the same on every run.
+    result = frame.group_by(keys, maintain_order=True).agg(request_aggregates()).collect()
     sort_keys = [TIME_KEY] if TIME_KEY in keys else []
     return _finish(result.sort([*sort_keys, "requests"], descending=[False] * len(sort_keys) + [True], nulls_last=True))
 
@@ -124,11 +125,12 @@ def cost_comparison(requests: pl.LazyFrame) -> pl.DataFrame:
     both = pl.col("cost_usd").is_not_null() & pl.col("logged_cost_usd").is_not_null()
     return (
         requests.filter(both)
-        .group_by("model")
+        .group_by("model", maintain_order=True)
         .agg(
             requests=pl.len(),
-            logged_cost_usd=pl.col("logged_cost_usd").sum(),
-            priced_cost_usd=pl.col("cost_usd").sum(),
+            # Summed in a fixed order: a parallel float sum can differ in the last digit between runs.
+            logged_cost_usd=pl.col("logged_cost_usd").sort().sum(),
+            priced_cost_usd=pl.col("cost_usd").sort().sum(),
         )
         .with_columns(difference_usd=pl.col("logged_cost_usd") - pl.col("priced_cost_usd"))
         .sort("requests", descending=True)

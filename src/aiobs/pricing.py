@@ -4,15 +4,16 @@ Nothing here touches the network: prices come from the data that ships inside th
 installed `genai-prices` package, plus an optional user price file (`PriceBook`).
 
 The event frame can hold tens of millions of rows, so Python never loops over events.
-The lazy plan reduces the events to their distinct (model, provider, UTC day,
-time-of-day bucket) keys; only those keys are priced in Python (with caches, so
-genai-prices is asked about each resolved model once per day), giving a small rate
-table with one column per context-size tier band. The table is joined back onto the
-events and the cost is one vectorised Polars expression.
+The lazy plan reduces the events to their distinct keys (model, provider, UTC day,
+time-of-day bucket, context-size tier); only those keys are priced in Python, with
+caches so genai-prices is asked about each resolved model once per day. The small
+rate table is joined back onto a narrow frame of token counts, the cost is one
+vectorised Polars expression, and the cost column is attached to the caller's frame.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -53,7 +54,6 @@ TOKEN_COLUMNS: tuple[str, ...] = ("input_tokens", "output_tokens", "cached_token
 
 _MTOK = 1_000_000.0
 _UTC_TIME = pl.Datetime("us", "UTC")
-_US_PER_DAY = 86_400_000_000
 
 
 class PriceFileError(UsageError, ValueError):
@@ -193,7 +193,7 @@ def _type_word(value: object) -> str:
 
 
 # --------------------------------------------------------------------------------------
-# Rates: what one (model, provider, day, bucket) key costs, per tier band
+# Rates: what one resolved model costs on one day, per context-size tier band
 # --------------------------------------------------------------------------------------
 
 
@@ -329,80 +329,125 @@ def _ref_candidates(model: str) -> list[tuple[str, str | None]]:
     return out
 
 
-class _Pricer:
-    """Prices distinct keys in Python, with caches so genai-prices is asked once per key."""
+# --------------------------------------------------------------------------------------
+# The rate table and the cost expression
+# --------------------------------------------------------------------------------------
 
-    def __init__(self, book: PriceBook | None) -> None:
-        self._book = book
+# Helper column names, prefixed so they cannot collide with the caller's columns; all dropped at the end.
+_P = "__aiobs_pricing_"
+_KEYS: tuple[str, ...] = (f"{_P}model", f"{_P}provider", f"{_P}day", f"{_P}bucket", f"{_P}tier")
+#: The join key: a 64-bit hash of the key columns (joining on one integer is several times faster than on
+#: five columns with strings). `rate_table` checks the distinct keys' hashes are distinct, so a collision
+#: raises instead of mispricing.
+_HASH = f"{_P}key_hash"
+_HASH_SEED = 0x5EED
+_RATE_NAMES: tuple[str, ...] = tuple(
+    f"{_P}{name}" for name in ("input", "output", "cache_read", "reasoning", "per_request")
+)
+
+
+@cache
+def _rate_schema() -> pl.Schema:
+    return pl.Schema({_HASH: pl.UInt64(), **dict.fromkeys(_RATE_NAMES, pl.Float64())})
+
+
+@cache
+def _tier_thresholds() -> tuple[int, ...]:
+    """Every context-size tier start in the bundled data, ascending (user prices have no tiers)."""
+    starts: set[int] = set()
+    for provider in data_snapshot.get_snapshot().providers:
+        for model in provider.models:
+            prices = (
+                [model.prices] if isinstance(model.prices, gp_types.ModelPrice) else [c.prices for c in model.prices]
+            )
+            for price in prices:
+                for value in vars(price).values():
+                    if isinstance(value, gp_types.TieredPrices):
+                        starts.update(tier.start for tier in value.tiers)
+    return tuple(sorted(starts))
+
+
+def _band_for_tier(rates: _Rates, tier: int) -> _Band:
+    """The band of `rates` that applies to every input count in global tier `tier`.
+
+    Global tier t holds input counts in (threshold[t-1], threshold[t]]; since every model's own tier
+    starts are among the global thresholds, one band of the model applies to the whole global tier.
+    """
+    probe = 0 if tier <= 0 else _tier_thresholds()[tier - 1] + 1
+    chosen = rates.bands[0]
+    for band in rates.bands[1:]:
+        if band.above is not None and probe > band.above:
+            chosen = band
+    return chosen
+
+
+def _band_values(rates: _Rates | None, tier: int) -> tuple[float | None, ...]:
+    """input, output, cache_read, reasoning, per_request rates; cache/reasoning default to input/output."""
+    if rates is None:
+        return (None,) * len(_RATE_NAMES)
+    band = _band_for_tier(rates, tier)
+    cache_read = band.input if band.cache_read is None else band.cache_read
+    reasoning = band.output if band.reasoning is None else band.reasoning
+    return (band.input, band.output, cache_read, reasoning, band.per_request)
+
+
+class _GenaiPrices:
+    """Model matching and per-day rates from genai-prices, cached for the whole process.
+
+    The bundled data never changes while we run, so one cache serves every `price_events` call (the
+    summary prices its events bucket by bucket): genai-prices is asked once per model name and provider
+    to match it, and once per matched model and UTC day (and time-of-day bucket, for the few models whose
+    price depends on the hour) for the prices in force.
+    """
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._matches: dict[tuple[str | None, str | None], UserPrice | _GenaiMatch | None] = {}
+        self._matches: dict[tuple[str, str | None], _GenaiMatch | None] = {}
         self._rates: dict[tuple[str, str | None, date, int], _Rates | None] = {}
         self._known_providers: dict[str, bool] = {}
 
-    def rates(self, model: str | None, provider: str | None, day: date, bucket: int) -> _Rates | None:
+    def rates(self, model: str, provider: str | None, day: date, bucket: int) -> _Rates | None:
         with self._lock:
-            return self._rates_locked(model, provider, day, bucket)
+            key = (model, provider)
+            if key not in self._matches:
+                self._matches[key] = self._match(model, provider, day, bucket)
+            match = self._matches[key]
+            return None if match is None else self._rates_for(match, day, bucket)
 
-    def _rates_locked(self, model: str | None, provider: str | None, day: date, bucket: int) -> _Rates | None:
-        if model is None or not model.strip():
-            return None
-        match_key = (model, provider)
-        if match_key not in self._matches:
-            self._matches[match_key] = self._match(model.strip(), provider, day, bucket)
-        match = self._matches[match_key]
-        if match is None:
-            return None
-        if isinstance(match, UserPrice):
-            return _user_rates(match)
-        return self._genai_rates(match, day, bucket)
-
-    def _genai_rates(self, match: _GenaiMatch, day: date, bucket: int) -> _Rates | None:
+    def _rates_for(self, match: _GenaiMatch, day: date, bucket: int) -> _Rates | None:
         bucket = bucket if match.time_of_day else 0
         key = (match.model_ref, match.provider_id, day, bucket)
         if key not in self._rates:
-            when = datetime.combine(day, _bucket_start(bucket))
             try:
-                calc = genai_prices.calc_price(
-                    genai_prices.Usage(),
-                    match.model_ref,
-                    provider_id=match.provider_id,
-                    genai_request_timestamp=when,
-                )
-            except (LookupError, ValueError):  # pragma: no cover - the model matched moments ago
+                calc = _calc(match.model_ref, match.provider_id, day, bucket)
+            except (LookupError, ValueError):  # pragma: no cover - the model matched before
                 self._rates[key] = None
             else:
                 self._rates[key] = _rates_from_model_price(calc.model_price)
         return self._rates[key]
 
-    def _match(self, model: str, provider: str | None, day: date, bucket: int) -> UserPrice | _GenaiMatch | None:
-        candidates = _ref_candidates(model)
-        if self._book is not None:
-            for ref, _prefix in candidates:
-                if (user := self._book.lookup(ref, provider)) is not None:
-                    return user
+    def _match(self, model: str, provider: str | None, day: date, bucket: int) -> _GenaiMatch | None:
         known = provider if provider is not None and self._is_known_provider(provider) else None
         attempts: list[tuple[str, str | None]] = []
-        for ref, prefix in candidates:
+        for ref, prefix in _ref_candidates(model):
             # A stripped prefix naming a provider is used as the provider when the column does not give one.
             if known is None and prefix is not None and self._is_known_provider(prefix):
                 attempts.append((ref, prefix))
             attempts.append((ref, known))
-        when = datetime.combine(day, _bucket_start(bucket))
         tried: set[tuple[str, str | None]] = set()
         for ref, provider_id in attempts:
             if (ref.casefold(), provider_id) in tried:
                 continue
             tried.add((ref.casefold(), provider_id))
             try:
-                calc = genai_prices.calc_price(
-                    genai_prices.Usage(), ref, provider_id=provider_id, genai_request_timestamp=when
-                )
+                calc = _calc(ref, provider_id, day, bucket)
             except (LookupError, ValueError):
                 continue
             match = _GenaiMatch(ref, provider_id, bool(_time_of_day_constraints(calc.model)))
-            # Seed the rate cache: this call already returned the prices in force at `when`.
-            seeded_bucket = bucket if match.time_of_day else 0
-            self._rates[(ref, provider_id, day, seeded_bucket)] = _rates_from_model_price(calc.model_price)
+            # This call already returned the prices in force for the key being priced: keep them.
+            self._rates[(ref, provider_id, day, bucket if match.time_of_day else 0)] = _rates_from_model_price(
+                calc.model_price
+            )
             return match
         return None
 
@@ -412,71 +457,58 @@ class _Pricer:
             self._known_providers[provider] = found is not None
         return self._known_providers[provider]
 
+
+def _calc(model_ref: str, provider_id: str | None, day: date, bucket: int) -> gp_types.PriceCalculation:
+    """genai-prices' price calculation (for no usage) at the start of `bucket` on `day`, UTC."""
+    return genai_prices.calc_price(
+        genai_prices.Usage(),
+        model_ref,
+        provider_id=provider_id,
+        genai_request_timestamp=datetime.combine(day, _bucket_start(bucket)),
+    )
+
+
+_GENAI = _GenaiPrices()
+
+
+class _Pricer:
+    """Prices the distinct keys of one `price_events` call: user prices first, then genai-prices."""
+
+    def __init__(self, book: PriceBook | None) -> None:
+        self._book = book
+        self._user: dict[tuple[str, str | None], UserPrice | None] = {}
+
+    def rates(self, model: str | None, provider: str | None, day: date, bucket: int) -> _Rates | None:
+        if model is None or not model.strip():
+            return None
+        model = model.strip()
+        if self._book is not None:
+            key = (model, provider)
+            if key not in self._user:
+                self._user[key] = next(
+                    (
+                        user
+                        for ref, _ in _ref_candidates(model)
+                        if (user := self._book.lookup(ref, provider)) is not None
+                    ),
+                    None,
+                )
+            if (user := self._user[key]) is not None:
+                return _user_rates(user)
+        return _GENAI.rates(model, provider, day, bucket)
+
     def rate_table(self, keys: pl.DataFrame) -> pl.DataFrame:
-        """One row per distinct key: priced flag, tier thresholds and per-band rates (wide, `_rate_schema()`)."""
-        n_bands = _max_bands()
-        rows = [(row, self.rates(*row)) for row in keys.select(_KEYS).iter_rows()]
-        data: dict[str, list[Any]] = {name: [row[i] for row, _ in rows] for i, name in enumerate(_KEYS)}
-        data[_PRICED] = [r is not None for _, r in rows]
-        for b in range(n_bands):
-            bands = [r.bands[b] if r is not None and b < len(r.bands) else None for _, r in rows]
-            if b > 0:
-                data[_rate_col("above", b)] = [x.above if x is not None else None for x in bands]
-            for attr in _BAND_RATES:
-                data[_rate_col(attr, b)] = [getattr(x, attr) if x is not None else None for x in bands]
+        """Rates for each distinct key, keyed by the key's hash (`_rate_schema()`; null rates: unpriced)."""
+        hashes = keys.get_column(_HASH)
+        if hashes.n_unique() != keys.height:  # two distinct keys with one 64-bit hash: never seen, but never silent
+            raise RuntimeError("aiobs pricing: 64-bit hash collision between price keys; please report this.")
+        columns: list[list[float | None]] = [[] for _ in _RATE_NAMES]
+        for model, provider, day, bucket, tier in keys.select(_KEYS).iter_rows():
+            rates = self.rates(model, provider, day, bucket)
+            for column, value in zip(columns, _band_values(rates, tier), strict=True):
+                column.append(value)
+        data: dict[str, Any] = {_HASH: hashes, **dict(zip(_RATE_NAMES, columns, strict=True))}
         return pl.DataFrame(data, schema=_rate_schema())
-
-
-# Helper column names, prefixed so they cannot collide with the caller's columns; all dropped at the end.
-_P = "__aiobs_pricing_"
-_KEYS: tuple[str, ...] = (f"{_P}model", f"{_P}provider", f"{_P}day", f"{_P}bucket")
-_KEY_DTYPES: tuple[pl.DataType, ...] = (pl.String(), pl.String(), pl.Date(), pl.Int16())
-_PRICED = f"{_P}priced"
-_BAND_RATES: tuple[str, ...] = ("input", "output", "cache_read", "reasoning", "per_request")
-
-
-def _rate_col(name: str, band: int) -> str:
-    return f"{_P}{name}_{band}"
-
-
-@cache
-def _max_bands() -> int:
-    """Most tier bands any bundled price has (1 + distinct tier starts); user prices have one band."""
-    most = 0
-    for provider in data_snapshot.get_snapshot().providers:
-        for model in provider.models:
-            prices = (
-                [model.prices] if isinstance(model.prices, gp_types.ModelPrice) else [c.prices for c in model.prices]
-            )
-            for price in prices:
-                starts = {
-                    tier.start
-                    for value in vars(price).values()
-                    if isinstance(value, gp_types.TieredPrices)
-                    for tier in value.tiers
-                }
-                most = max(most, len(starts))
-    return 1 + most
-
-
-@cache
-def _rate_schema() -> pl.Schema:
-    columns: dict[str, pl.DataType] = dict(zip(_KEYS, _KEY_DTYPES, strict=True))
-    columns[_PRICED] = pl.Boolean()
-    for b in range(_max_bands()):
-        if b > 0:
-            columns[_rate_col("above", b)] = pl.Int64()
-        for attr in _BAND_RATES:
-            columns[_rate_col(attr, b)] = pl.Float64()
-    return pl.Schema(columns)
-
-
-def _band_expr(name: str, input_tokens: pl.Expr) -> pl.Expr:
-    """The rate `name` of the highest band whose threshold `input_tokens` exceeds (genai-prices' cliff tiers)."""
-    expr = pl.col(_rate_col(name, 0))
-    for b in range(1, _max_bands()):
-        expr = pl.when(input_tokens > pl.col(_rate_col("above", b))).then(pl.col(_rate_col(name, b))).otherwise(expr)
-    return expr
 
 
 def _has_tokens(tokens: Iterable[pl.Expr]) -> pl.Expr:
@@ -484,22 +516,20 @@ def _has_tokens(tokens: Iterable[pl.Expr]) -> pl.Expr:
 
 
 def _cost_expr(input_t: pl.Expr, output_t: pl.Expr, cached_t: pl.Expr, reasoning_t: pl.Expr) -> pl.Expr:
-    tokens_in = input_t.fill_null(0)
-    cache_rate = _band_expr("cache_read", tokens_in)
-    reasoning_rate = _band_expr("reasoning", tokens_in)
-    # Cached / reasoning tokens are split off only when the model prices them apart, as genai-prices does;
-    # otherwise they stay input / output tokens. The uncached / non-reasoning rest is clipped at zero.
-    cached = pl.when(cache_rate.is_not_null()).then(cached_t.fill_null(0)).otherwise(0)
-    reasoning = pl.when(reasoning_rate.is_not_null()).then(reasoning_t.fill_null(0)).otherwise(0)
+    input_rate, output_rate, cache_rate, reasoning_rate, request_price = (pl.col(name) for name in _RATE_NAMES)
+    cached = cached_t.fill_null(0)
+    reasoning = reasoning_t.fill_null(0)
+    # The uncached / non-reasoning rest is clipped at zero in case a log reports more cached (reasoning)
+    # tokens than input (output) tokens; for consistent counts this is exactly genai-prices' arithmetic.
     per_mtok = (
-        (tokens_in - cached).clip(lower_bound=0) * _band_expr("input", tokens_in)
-        + cached * cache_rate.fill_null(0.0)
-        + (output_t.fill_null(0) - reasoning).clip(lower_bound=0) * _band_expr("output", tokens_in)
-        + reasoning * reasoning_rate.fill_null(0.0)
+        (input_t.fill_null(0) - cached).clip(lower_bound=0) * input_rate
+        + cached * cache_rate
+        + (output_t.fill_null(0) - reasoning).clip(lower_bound=0) * output_rate
+        + reasoning * reasoning_rate
     )
-    cost = per_mtok / _MTOK + _band_expr("per_request", tokens_in)
+    cost = per_mtok / _MTOK + request_price
     has_tokens = _has_tokens((input_t, output_t, cached_t, reasoning_t))
-    return pl.when(has_tokens & pl.col(_PRICED).fill_null(False)).then(cost).otherwise(None).cast(pl.Float64)
+    return pl.when(has_tokens).then(cost).otherwise(None).cast(pl.Float64)
 
 
 def _utc_start(schema: pl.Schema) -> pl.Expr:
@@ -528,28 +558,41 @@ def price_events(events: pl.LazyFrame | pl.DataFrame, *, prices: PriceBook | Non
     Lazy: nothing runs until the result is collected. The plan reads `events` once (Polars caches the
     shared input), prices its distinct keys in Python, and joins the small rate table back on.
     """
-    lf = events.lazy()
+    # A LazyFrame is read twice below (keys and tokens for pricing, every column for the result):
+    # `cache` makes Polars compute it once, e.g. parse a JSONL source once.
+    lf = events.lazy() if isinstance(events, pl.DataFrame) else events.cache()
     schema = lf.collect_schema()
     ts = _utc_start(schema).fill_null(pl.lit(datetime.now(UTC), dtype=_UTC_TIME))
     time_of_day = (ts - ts.dt.truncate("1d")).dt.total_microseconds()
     breakpoints = _time_of_day_breakpoints()
     bucket = pl.sum_horizontal([(time_of_day >= bp).cast(pl.Int16) for bp in breakpoints]) if breakpoints else pl.lit(0)
-    tokens = [_optional(schema, name, pl.Int64()) for name in TOKEN_COLUMNS]
-    keyed = lf.with_columns(
+    input_tokens = _optional(schema, "input_tokens", pl.Int64()).fill_null(0)
+    thresholds = _tier_thresholds()
+    tier = pl.sum_horizontal([(input_tokens > t).cast(pl.Int16) for t in thresholds]) if thresholds else pl.lit(0)
+    tokens = [_optional(schema, name, pl.Int64()).alias(f"{_P}{name}") for name in TOKEN_COLUMNS]
+    token_cols = [pl.col(f"{_P}{name}") for name in TOKEN_COLUMNS]
+    # A narrow frame of keys and token counts: the join never carries the caller's other columns.
+    keyed = lf.select(
         _optional(schema, "model", pl.String()).str.strip_chars().alias(_KEYS[0]),
         _optional(schema, "provider", pl.String()).alias(_KEYS[1]),
         ts.dt.date().alias(_KEYS[2]),
         bucket.cast(pl.Int16).alias(_KEYS[3]),
-    )
+        tier.cast(pl.Int16).alias(_KEYS[4]),
+        *tokens,
+    ).with_columns(pl.struct(_KEYS).hash(_HASH_SEED).alias(_HASH))
     pricer = _Pricer(prices)
     rates = (
-        keyed.filter(_has_tokens(tokens)).select(_KEYS).unique().map_batches(pricer.rate_table, schema=_rate_schema())
+        keyed.filter(_has_tokens(token_cols))
+        .select(*_KEYS, _HASH)
+        .unique()
+        .map_batches(pricer.rate_table, schema=_rate_schema())
     )
-    return (
-        keyed.join(rates, on=list(_KEYS), how="left", nulls_equal=True, maintain_order="left")
-        .with_columns(_cost_expr(*tokens).alias("cost_usd"))
-        .select(pl.exclude(_rate_schema().names()))
+    cost = (
+        keyed.select(_HASH, *token_cols)
+        .join(rates, on=_HASH, how="left", maintain_order="left")
+        .select(_cost_expr(*token_cols).alias("cost_usd"))
     )
+    return pl.concat([lf.drop("cost_usd", strict=False), cost], how="horizontal")
 
 
 def unpriced_models(events: pl.LazyFrame | pl.DataFrame, *, prices: PriceBook | None = None) -> pl.DataFrame:
@@ -602,10 +645,8 @@ def price_data_version() -> str:
     spec = find_spec("genai_prices.data")
     digest = "unknown"
     if spec is not None and spec.origin is not None:
-        try:
+        with contextlib.suppress(OSError):
             digest = hashlib.sha256(Path(spec.origin).read_bytes()).hexdigest()[:12]
-        except OSError:  # pragma: no cover - the module was importable a moment ago
-            pass
     providers = data_snapshot.get_snapshot().providers
     n_models = sum(len(p.models) for p in providers)
     dates = [

@@ -76,14 +76,18 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     prepared = events.lazy().with_columns(_end=end)
     llm = pl.col("stage") == "llm"
 
-    def latest(column: str, where: pl.Expr) -> pl.Expr:
-        """The value of `column` on the latest event matching `where` (inside the group-by)."""
+    def in_time_order(column: str, where: pl.Expr) -> pl.Expr:
+        """`column` of the events matching `where`, by start time; at equal starts the longer event first
+        (the outer one), so the result never depends on line order."""
         mask = where & pl.col(column).is_not_null()
-        return pl.col(column).filter(mask).sort_by(pl.col("start").filter(mask)).last()
+        keys = [pl.col("start").filter(mask), pl.col("duration_ms").filter(mask)]
+        return pl.col(column).filter(mask).sort_by(keys, descending=[False, True], nulls_last=True)
+
+    def latest(column: str, where: pl.Expr) -> pl.Expr:
+        return in_time_order(column, where).last()
 
     def earliest(column: str, where: pl.Expr) -> pl.Expr:
-        mask = where & pl.col(column).is_not_null()
-        return pl.col(column).filter(mask).sort_by(pl.col("start").filter(mask)).first()
+        return in_time_order(column, where).first()
 
     # Compared with the root inside the group, so no window or join is needed.
     tolerance = pl.duration(microseconds=int(SKEW_TOLERANCE_MS * 1000))
@@ -98,7 +102,8 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     def stage_ms(stage: str) -> pl.Expr:
         return _sum_or_null(pl.col("duration_ms").filter(pl.col("stage") == stage)).alias(f"{stage}_ms")
 
-    root_duration = pl.col("duration_ms").filter(is_root).first()
+    # With several root events (a proxy logged twice), the outermost one: earliest, then longest.
+    root_duration = earliest("duration_ms", is_root)
     requests = (
         prepared.group_by("correlation_id")
         .agg(
@@ -120,7 +125,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             models=pl.col("model").drop_nulls().unique().sort(),
             _llm_provider=latest("provider", llm),
             _any_provider=pl.col("provider").drop_nulls().first(),
-            _root_route=pl.col("route").filter(is_root).drop_nulls().first(),
+            _root_route=earliest("route", is_root),
             _any_route=pl.col("route").drop_nulls().first(),
             user=pl.col("user").drop_nulls().first(),
             is_error=(pl.col("is_error") & is_root).any() | unrecovered.any(),
@@ -142,6 +147,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
 
 
 def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None:
+    requests = requests.sort("correlation_id")  # examples must not depend on thread scheduling
     no_root = requests.filter(pl.col("has_root").not_())
     issues.add(
         "missing-root",

@@ -94,6 +94,9 @@ def summarize(
     key_sets = validate_group_keys(list(by or []))
     if every is not None:
         _check_every(every)
+    elif any(TIME_KEY in keys for keys in key_sets):
+        msg = "--by time needs --every to say how long a time bucket is, e.g. --every 1h"
+        raise UsageError(msg)
     issues = IssueLog()
     ingested = ingest(sources, mapping or FieldMapping(), n_buckets=n_buckets, progress=progress, issues=issues)
     try:
@@ -108,7 +111,10 @@ def summarize(
             ingested.store.release(b)
     finally:
         ingested.close()
-    requests = pl.concat(partials) if partials else pl.DataFrame(schema=REQUEST_SCHEMA)
+    # Sorted so that output (and float sums) do not depend on bucket or thread scheduling.
+    requests = (pl.concat(partials) if partials else pl.DataFrame(schema=REQUEST_SCHEMA)).sort(
+        "start", "correlation_id", nulls_last=True
+    )
     if requests.is_empty():
         detail = f" ({issues.failing} input problem(s) found)" if issues.failing else ""
         msg = f"no usable events in {', '.join(s.name for s in sources)}{detail}"
@@ -118,7 +124,9 @@ def summarize(
     if until is not None:
         requests = requests.filter(pl.col("start") < until)
     lazy = requests.lazy()
-    groups = {" × ".join(keys): summarize_requests(lazy, keys) for keys in key_sets}
+    groups = {
+        " × ".join(keys): summarize_requests(lazy, keys, every=every if TIME_KEY in keys else None) for keys in key_sets
+    }
     if every is not None:
         groups[f"per {every}"] = summarize_requests(lazy, [], every=every)
     return Summary(

@@ -86,8 +86,9 @@ def expand_inputs(inputs: Iterable[str]) -> list[Source]:
             msg = f"no such file or directory: {spec}"
             raise InputError(msg)
         for source in found:
-            if source.name not in seen:
-                seen.add(source.name)
+            identity = str(source.path.resolve()) if source.path is not None else source.name
+            if identity not in seen:
+                seen.add(identity)
                 sources.append(source)
     if not sources:
         msg = "no input given: pass log files, folders, globs, or - for stdin"

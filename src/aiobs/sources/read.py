@@ -74,19 +74,30 @@ def _decompressed(stream: BinaryIO, kind: str, head: bytes, source: Source, issu
         )
 
 
-def iter_bytes(source: Source, issues: IssueLog) -> Iterator[bytes]:
-    """The source's bytes, decompressed when they are gzip or zstd."""
+def iter_bytes(source: Source, issues: IssueLog, block: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The source's bytes in blocks of about `block` bytes, decompressed when they are gzip or zstd."""
     stream = source.open()
     try:
-        head = stream.read(READ_BYTES)
+        head = stream.read(min(block, READ_BYTES))
         kind = detect_compression(head)
         if kind == "none":
+            if len(head) < block and (rest := stream.read(block - len(head))):
+                head += rest
             if head:
                 yield head
-            while data := stream.read(READ_BYTES):
+            while data := stream.read(block):
                 yield data
         else:
-            yield from _decompressed(stream, kind, head, source, issues)
+            pending: list[bytes] = []
+            size = 0
+            for data in _decompressed(stream, kind, head, source, issues):
+                pending.append(data)
+                size += len(data)
+                if size >= block:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            if pending:
+                yield b"".join(pending)
     finally:
         if source.path is not None:
             stream.close()
@@ -102,22 +113,18 @@ class Chunk:
 
 
 def iter_chunks(source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    buffer: list[bytes] = []
-    size = 0
+    """Chunks of whole lines; the partial line at the end of a block is carried into the next."""
+    carry = b""
     line = 1
-    for data in iter_bytes(source, issues):
-        buffer.append(data)
-        size += len(data)
-        if size < chunk_bytes:
+    for block in iter_bytes(source, issues, chunk_bytes):
+        data = carry + block if carry else block
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:  # one very long line: keep reading
+            carry = data
             continue
-        joined = b"".join(buffer)
-        cut = joined.rfind(b"\n") + 1
-        if cut == 0:
-            buffer, size = [joined], len(joined)  # one very long line: keep reading
-            continue
-        yield Chunk(source.name, joined[:cut], line)
-        line += joined.count(b"\n", 0, cut)
-        buffer, size = [joined[cut:]], len(joined) - cut
-    tail = b"".join(buffer)
-    if tail:
-        yield Chunk(source.name, tail if tail.endswith(b"\n") else tail + b"\n", line)
+        chunk = data if cut == len(data) else data[:cut]
+        carry = data[cut:]
+        yield Chunk(source.name, chunk, line)
+        line += chunk.count(b"\n")
+    if carry:
+        yield Chunk(source.name, carry + b"\n", line)
