@@ -14,7 +14,9 @@ from typing import Any
 import polars as pl
 
 from aiobs.formats.mapping import FieldMapping, SourcePath
-from aiobs.schema import STAGES, UTC_TIME, Stage
+from aiobs.schema import EVENT_SCHEMA, STAGES, UTC_TIME, Stage
+
+EVENT_COLUMNS = tuple(EVENT_SCHEMA.names())
 
 #: Canonical columns that hold numbers, and their type.
 NUMERIC: dict[str, pl.DataType] = {
@@ -159,59 +161,55 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
     """Raw string columns (plus `source`, `line`) -> canonical events plus `_bad_<field>` flag columns.
 
     A `_bad_*` column is true where the field was present but unusable; the value itself is null.
-    `ingest` counts the flags and drops them.
+    `ingest` counts the flags and drops them. Three steps (pick the source field, parse it, judge
+    it), each a select over the previous one's columns, so no expression is evaluated twice.
     """
-
-    def raw_of(name: str, *, numeric: bool = False) -> pl.Expr:
-        return _raw(name, mapping, schema, numeric=numeric)
-
-    event = raw_of("event")
-    event_lower = event.str.to_lowercase().str.strip_chars()
-    stage = event_lower.replace_strict(STAGE_OF_EVENT, default="other", return_dtype=pl.String).cast(Stage)
-    status = raw_of("status").str.to_lowercase().str.strip_chars()
-    status_code = status.cast(pl.Int64, strict=False)
-    error_type = raw_of("error_type")
-    is_error = (
-        status.is_in(ERROR_STATUS_WORDS).fill_null(False)
-        | (status_code >= 400).fill_null(False)
-        | (event_lower == "error").fill_null(False)
-        | _flag_word(error_type).fill_null(False)
+    text_fields = ("correlation_id", "event_id", "parent_id", "event", "model", "provider", "route", "user")
+    picked = raw.select(
+        "source",
+        "line",
+        *(_raw(name, mapping, schema).alias(name) for name in (*text_fields, "finish_reason")),
+        *(_raw(name, mapping, schema).alias(f"_raw_{name}") for name in ("status", "error_type", "is_root", "start")),
+        *(_raw(name, mapping, schema, numeric=True).alias(f"_raw_{name}") for name in NUMERIC),
     )
-    explicit_root = raw_of("is_root")
-    parent = raw_of("parent_id")
-    is_root = pl.when(explicit_root.is_not_null()).then(_flag_word(explicit_root)).otherwise(stage == "gateway")
 
-    columns: dict[str, pl.Expr] = {
-        "source": pl.col("source"),
-        "line": pl.col("line"),
-        "correlation_id": raw_of("correlation_id").str.strip_chars(),
-        "event_id": raw_of("event_id"),
-        "parent_id": parent,
-        "event": event,
-        "stage": stage,
-        "is_root": is_root.fill_null(False),
-        "model": raw_of("model"),
-        "provider": raw_of("provider"),
-        "route": raw_of("route"),
-        "user": raw_of("user"),
-        "is_error": is_error,
-        "error_type": pl.when(_flag_word(error_type).fill_null(False)).then(error_type),
-        "finish_reason": raw_of("finish_reason"),
-    }
-    flags: dict[str, pl.Expr] = {}
+    event_lower = pl.col("event").str.to_lowercase().str.strip_chars()
+    status = pl.col("_raw_status").str.to_lowercase().str.strip_chars()
+    error_type = pl.col("_raw_error_type")
+    has_error_type = _flag_word(error_type).fill_null(False)
+    explicit_root = pl.col("_raw_is_root")
+    parsed = picked.with_columns(
+        stage=event_lower.replace_strict(STAGE_OF_EVENT, default="other", return_dtype=pl.String).cast(Stage),
+        is_error=(
+            status.is_in(ERROR_STATUS_WORDS).fill_null(False)
+            | (status.cast(pl.Int64, strict=False) >= 400).fill_null(False)
+            | (event_lower == "error").fill_null(False)
+            | has_error_type
+        ),
+        error_type=pl.when(has_error_type).then(error_type),
+        start=_timestamp(pl.col("_raw_start")),
+        **{f"_value_{name}": _number(pl.col(f"_raw_{name}"), dtype) for name, dtype in NUMERIC.items()},
+    ).with_columns(
+        pl.col("correlation_id").str.strip_chars(),
+        is_root=pl.when(explicit_root.is_not_null())
+        .then(_flag_word(explicit_root))
+        .otherwise(pl.col("stage") == "gateway")
+        .fill_null(False),
+    )
+
+    columns: dict[str, pl.Expr] = {}
+    flags: dict[str, pl.Expr] = {"_bad_start": pl.col("_raw_start").is_not_null() & pl.col("start").is_null()}
     for name, dtype in NUMERIC.items():
-        raw_value = raw_of(name, numeric=True)
-        value = _number(raw_value, dtype)
-        flags[f"_bad_{name}"] = raw_value.is_not_null() & value.is_null()
+        value = pl.col(f"_value_{name}")
+        bad = pl.col(f"_raw_{name}").is_not_null() & value.is_null()
         if name in ("duration_ms", "ttft_ms"):
-            absurd = (value < 0) | (value > MAX_DURATION_MS) | value.is_nan()
-            flags[f"_absurd_{name}"] = absurd.fill_null(False)
+            absurd = ((value < 0) | (value > MAX_DURATION_MS) | value.is_nan()).fill_null(False)
+            flags[f"_absurd_{name}"] = absurd
             value = pl.when(absurd.not_()).then(value)
         elif dtype == pl.Int64() or name == "logged_cost_usd":
-            flags[f"_bad_{name}"] = flags[f"_bad_{name}"] | (value < 0).fill_null(False)
+            bad = bad | (value < 0).fill_null(False)
             value = pl.when(value >= 0).then(value)
+        flags[f"_bad_{name}"] = bad
         columns[name] = value
-    raw_start = raw_of("start")
-    columns["start"] = _timestamp(raw_start)
-    flags["_bad_start"] = raw_start.is_not_null() & columns["start"].is_null()
-    return raw.select(**columns, **flags)
+    keep = [c for c in EVENT_COLUMNS if c not in columns]
+    return parsed.select(*keep, **columns, **flags)
