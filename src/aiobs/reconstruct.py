@@ -71,63 +71,57 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     if "cost_usd" not in events.columns:
         events = events.with_columns(cost_usd=pl.lit(None, dtype=pl.Float64))
 
+    # Sorted by time once (at equal starts the longer, outer event first), so that inside the group-by
+    # "first" and "last" mean earliest and latest, whatever the order of lines in the files.
+    ordered = events.sort(["start", "duration_ms"], descending=[False, True], nulls_last=True)
     is_root = pl.col("is_root")
-    end = pl.col("start") + pl.duration(microseconds=(pl.col("duration_ms").fill_null(0.0) * 1000).cast(pl.Int64))
-    prepared = events.lazy().with_columns(_end=end)
     llm = pl.col("stage") == "llm"
-
-    def in_time_order(column: str, where: pl.Expr) -> pl.Expr:
-        """`column` of the events matching `where`, by start time; at equal starts the longer event first
-        (the outer one), so the result never depends on line order."""
-        mask = where & pl.col(column).is_not_null()
-        keys = [pl.col("start").filter(mask), pl.col("duration_ms").filter(mask)]
-        return pl.col(column).filter(mask).sort_by(keys, descending=[False, True], nulls_last=True)
-
-    def latest(column: str, where: pl.Expr) -> pl.Expr:
-        return in_time_order(column, where).last()
-
-    def earliest(column: str, where: pl.Expr) -> pl.Expr:
-        return in_time_order(column, where).first()
-
-    # Compared with the root inside the group, so no window or join is needed.
+    end = pl.col("start") + pl.duration(microseconds=(pl.col("duration_ms").fill_null(0.0) * 1000).cast(pl.Int64))
+    # Per-event helper columns, so the group-by below runs only plain aggregations (no filters inside).
+    prepared = ordered.lazy().with_columns(
+        _end=end,
+        _root_start=pl.when(is_root).then("start"),
+        _root_end=pl.when(is_root).then(end),
+        _root_duration=pl.when(is_root).then("duration_ms"),
+        _root_route=pl.when(is_root).then("route"),
+        _llm_model=pl.when(llm).then("model"),
+        _llm_provider=pl.when(llm).then("provider"),
+        _llm_output_ms=pl.when(llm & pl.col("output_tokens").is_not_null()).then("duration_ms"),
+        _attempt=pl.col("attempt").fill_null(1),
+        **{f"_{s}_ms": pl.when(pl.col("stage") == s).then("duration_ms") for s in CHILD_STAGES},
+    )
     tolerance = pl.duration(microseconds=int(SKEW_TOLERANCE_MS * 1000))
     skewed = is_root.not_() & (
-        (pl.col("start") < pl.col("start").filter(is_root).min() - tolerance)
-        | (pl.col("_end") > pl.col("_end").filter(is_root).max() + tolerance)
+        (pl.col("start") < pl.col("_root_start").min() - tolerance)
+        | (pl.col("_end") > pl.col("_root_end").max() + tolerance)
     ).fill_null(False)
     # A failed attempt is recovered when a later attempt of the request exists.
-    attempt = pl.col("attempt").fill_null(1)
-    unrecovered = pl.col("is_error") & (attempt >= attempt.max())
+    unrecovered = pl.col("is_error") & (pl.col("_attempt") >= pl.col("_attempt").max())
 
-    def stage_ms(stage: str) -> pl.Expr:
-        return _sum_or_null(pl.col("duration_ms").filter(pl.col("stage") == stage)).alias(f"{stage}_ms")
-
-    # With several root events (a proxy logged twice), the outermost one: earliest, then longest.
-    root_duration = earliest("duration_ms", is_root)
     requests = (
         prepared.group_by("correlation_id")
         .agg(
             start=pl.col("start").min(),
             end=pl.col("_end").max(),
-            _root_duration=root_duration,
+            _root_duration=pl.col("_root_duration").first(ignore_nulls=True),
             has_root=is_root.any(),
-            **{f"{s}_ms": stage_ms(s) for s in CHILD_STAGES},
-            ttft_ms=earliest("ttft_ms", pl.lit(True)),
+            **{f"{s}_ms": _sum_or_null(pl.col(f"_{s}_ms")) for s in CHILD_STAGES},
+            ttft_ms=pl.col("ttft_ms").first(ignore_nulls=True),
             input_tokens=_sum_or_null(pl.col("input_tokens")),
             output_tokens=_sum_or_null(pl.col("output_tokens")),
             cached_tokens=_sum_or_null(pl.col("cached_tokens")),
             reasoning_tokens=_sum_or_null(pl.col("reasoning_tokens")),
-            llm_output_ms=_sum_or_null(pl.col("duration_ms").filter(llm & pl.col("output_tokens").is_not_null())),
+            llm_output_ms=_sum_or_null(pl.col("_llm_output_ms")),
             cost_usd=_sum_or_null(pl.col("cost_usd")),
             logged_cost_usd=_sum_or_null(pl.col("logged_cost_usd")),
-            _llm_model=latest("model", llm),
-            _any_model=pl.col("model").drop_nulls().first(),
-            models=pl.col("model").drop_nulls().unique().sort(),
-            _llm_provider=latest("provider", llm),
-            _any_provider=pl.col("provider").drop_nulls().first(),
-            _root_route=earliest("route", is_root),
-            _any_route=pl.col("route").drop_nulls().first(),
-            user=pl.col("user").drop_nulls().first(),
+            _llm_model=pl.col("_llm_model").last(ignore_nulls=True),
+            _any_model=pl.col("model").first(ignore_nulls=True),
+            models=pl.col("model").drop_nulls().unique(maintain_order=True),
+            _llm_provider=pl.col("_llm_provider").last(ignore_nulls=True),
+            _any_provider=pl.col("provider").first(ignore_nulls=True),
+            _root_route=pl.col("_root_route").first(ignore_nulls=True),
+            _any_route=pl.col("route").first(ignore_nulls=True),
+            user=pl.col("user").first(ignore_nulls=True),
             is_error=(pl.col("is_error") & is_root).any() | unrecovered.any(),
             retries=(pl.col("attempt") > 1).sum().cast(pl.Int64),
             n_events=pl.len().cast(pl.Int64),
@@ -138,6 +132,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             model=pl.coalesce("_llm_model", "_any_model"),
             provider=pl.coalesce("_llm_provider", "_any_provider"),
             route=pl.coalesce("_root_route", "_any_route"),
+            models=pl.col("models").list.sort(),
         )
         .select(pl.col(name).cast(dtype) for name, dtype in REQUEST_SCHEMA.items())
         .collect()

@@ -127,3 +127,27 @@ def markdown_table(fields: tuple[Field, ...]) -> str:
         dtype = "enum" if isinstance(f.dtype, pl.Enum) else str(f.dtype)
         rows.append(f"| `{f.name}` | {dtype} | {f.unit} | {'yes' if f.required else 'no'} | {f.doc} |")
     return "\n".join(rows)
+
+
+def refresh_schema_doc(text: str) -> str:
+    """docs/schema.md with its two field tables regenerated (`python -m aiobs.schema docs/schema.md`)."""
+    tables = iter((markdown_table(EVENT_FIELDS), markdown_table(REQUEST_FIELDS)))
+    out, lines, i = [], text.splitlines(), 0
+    while i < len(lines):
+        table = next(tables, None) if lines[i].startswith("| field | type | unit | required | meaning |") else None
+        if table is not None:  # the first two such tables are ours; later ones (the native format) are prose
+            out.append(table)
+            while i < len(lines) and lines[i].startswith("|"):
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    doc = Path(sys.argv[1])
+    doc.write_text(refresh_schema_doc(doc.read_text(encoding="utf-8")), encoding="utf-8")

@@ -1,0 +1,640 @@
+"""`aiobs summarize` end to end: formats, grouping, filters, exit codes, hostile log content.
+
+Numbers are checked against a reference built here by parsing the sample logs with orjson.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import zstandard
+from typer.testing import CliRunner, Result
+
+from aiobs.cli import app
+from aiobs.cli.common import ExitCode
+from aiobs.render.escape import csv_cell
+
+WriteJsonl = Callable[[Path, Iterable[Any]], Path]
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample_logs"
+CHATBOT = SAMPLE / "chatbot.jsonl"
+PLANTED_KINDS = {"invalid-json", "not-an-object", "wrong-type", "missing-correlation-id", "invalid-duration"}
+#: Rich picks its width from COLUMNS when it is not writing to a terminal; wide enough for every table.
+ENV = {"COLUMNS": "200", "FORCE_COLOR": None, "TTY_COMPATIBLE": None, "TTY_INTERACTIVE": None}
+T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+
+runner = CliRunner()
+
+
+def invoke(*args: str, input: bytes | str | None = None) -> Result:
+    return runner.invoke(app, ["summarize", *args], input=input, env=ENV)
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat().replace("+00:00", "Z")
+
+
+# -- an independent reading of the sample logs -----------------------------------------------------------
+
+
+@dataclass
+class Reference:
+    starts: dict[str, datetime] = field(default_factory=dict)
+    root_route: dict[str, str | None] = field(default_factory=dict)
+    any_route: dict[str, str] = field(default_factory=dict)
+    stages: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    bad_lines: dict[str, list[tuple[str, int]]] = field(default_factory=lambda: defaultdict(list))
+    events: int = 0
+
+    @property
+    def requests(self) -> int:
+        return len(self.starts)
+
+    def route_of(self, cid: str) -> str | None:
+        return self.root_route.get(cid) or self.any_route.get(cid)
+
+
+def sample_files() -> list[Path]:
+    return [CHATBOT, *sorted((SAMPLE / "rag").iterdir())]
+
+
+def decompressed(path: Path) -> bytes:
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        return gzip.decompress(data)
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        return zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read()
+    return data
+
+
+def build_reference() -> Reference:
+    ref = Reference()
+    for path in sample_files():
+        for number, line in enumerate(decompressed(path).split(b"\n"), start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                ref.bad_lines["invalid-json"].append((str(path), number))
+                continue
+            if not isinstance(obj, dict):
+                ref.bad_lines["not-an-object"].append((str(path), number))
+                continue
+            cid = obj.get("request_id")
+            latency = obj.get("latency_ms")
+            valid_latency = isinstance(latency, int | float) and not isinstance(latency, bool) and latency >= 0
+            if "latency_ms" in obj and not isinstance(latency, int | float):
+                ref.bad_lines["wrong-type"].append((str(path), number))
+            elif isinstance(latency, int | float) and latency < 0:
+                ref.bad_lines["invalid-duration"].append((str(path), number))
+            if not cid:
+                ref.bad_lines["missing-correlation-id"].append((str(path), number))
+                continue
+            ref.events += 1
+            start = datetime.fromisoformat(obj["ts"].replace("Z", "+00:00"))
+            ref.starts[cid] = min(start, ref.starts.get(cid, start))
+            if obj["event"] == "gateway":
+                ref.root_route[cid] = obj.get("route")
+            elif obj.get("route"):
+                ref.any_route.setdefault(cid, obj["route"])
+            if valid_latency:
+                ref.stages[cid].add(obj["event"])
+    return ref
+
+
+@pytest.fixture(scope="module")
+def ref() -> Reference:
+    return build_reference()
+
+
+@pytest.fixture(scope="module")
+def sample_json() -> dict[str, Any]:
+    return summary_json(str(SAMPLE))
+
+
+def summary_json(*args: str) -> dict[str, Any]:
+    result = invoke(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc: dict[str, Any] = orjson.loads(result.stdout)
+    return doc
+
+
+def assert_one_line_error(result: Result, code: int = ExitCode.USAGE) -> str:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    err = result.stderr.strip()
+    assert err.startswith("aiobs: "), err
+    assert "\n" not in err, err
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    return err
+
+
+# -- formats on the committed sample logs ----------------------------------------------------------------
+
+
+def test_reference_sees_the_planted_kinds(ref: Reference) -> None:
+    assert set(ref.bad_lines) == PLANTED_KINDS  # the reference itself is sane
+    assert ref.requests == 2600
+
+
+def test_terminal_output(ref: Reference) -> None:
+    result = invoke(str(SAMPLE))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "aiobs summary" in out
+    assert f"{ref.requests:,} requests" in out
+    assert f"{ref.events:,} events" in out
+    for kind in PLANTED_KINDS:
+        assert kind in out
+    assert "\x1b" not in out
+
+
+def test_json_document(sample_json: dict[str, Any], ref: Reference) -> None:
+    doc = sample_json
+    assert doc["schema"] == "aiobs.summary/1"
+    for key in ("aiobs_version", "generated_at", "inputs", "filters", "events", "overall", "groups", "input_quality"):
+        assert key in doc
+    assert doc["inputs"] == [str(p) for p in sample_files()]
+    assert doc["overall"]["requests"] > 0
+    assert doc["overall"]["requests"] == ref.requests
+    assert doc["events"] == ref.events
+    assert doc["groups"] == {}
+    assert doc["filters"] == {"since": None, "until": None, "every": None}
+    by_kind = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
+    assert set(by_kind) >= PLANTED_KINDS
+    for kind in PLANTED_KINDS:
+        assert by_kind[kind]["count"] == len(ref.bad_lines[kind]), kind
+        examples = sorted((e["source"], e["line"]) for e in by_kind[kind]["examples"])
+        assert examples == sorted(ref.bad_lines[kind])[:5], kind
+    assert doc["input_quality"]["problems"] >= sum(len(v) for v in ref.bad_lines.values())
+    first = min(ref.starts.values())
+    last = max(ref.starts.values())
+    assert datetime.fromisoformat(doc["overall"]["first_start"]) == first
+    assert datetime.fromisoformat(doc["overall"]["last_start"]) == last
+
+
+def test_markdown_output(ref: Reference) -> None:
+    result = invoke(str(SAMPLE), "--format", "md", "--by", "model")
+    assert result.exit_code == 0, result.output
+    md = result.stdout
+    assert md.startswith("# aiobs summary")
+    assert f"| requests | {ref.requests:,} |" in md
+    assert "## By model" in md
+    assert "## Input quality" in md
+    for kind in PLANTED_KINDS:
+        assert f"`{kind}`" in md
+
+
+def test_csv_output(ref: Reference) -> None:
+    result = invoke(str(SAMPLE), "--format", "csv", "--by", "route")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert {"grouping", "key", "requests", "latency_ms.p50", "latency_ms.p99", "tokens.input", "cost_usd"} <= set(
+        rows[0]
+    )
+    assert rows[0]["grouping"] == "overall"
+    assert int(rows[0]["requests"]) == ref.requests
+    routes = Counter(ref.route_of(cid) for cid in ref.starts)
+    got = {r["key"]: int(r["requests"]) for r in rows if r["grouping"] == "route"}
+    assert got == {f"route={k}": v for k, v in routes.items()}
+
+
+@pytest.mark.parametrize(
+    ("suffix", "check"),
+    [
+        (".json", lambda text: orjson.loads(text)["schema"] == "aiobs.summary/1"),
+        (".md", lambda text: text.startswith("# aiobs summary")),
+        (".csv", lambda text: text.startswith("grouping,key,")),
+        (".txt", lambda text: "aiobs summary" in text and "\x1b" not in text and "┃" in text),
+        (".JSON", lambda text: orjson.loads(text)["schema"] == "aiobs.summary/1"),
+    ],
+)
+def test_output_file_format_from_suffix(tmp_path: Path, suffix: str, check: Callable[[str], bool]) -> None:
+    out = tmp_path / f"report{suffix}"
+    result = invoke(str(CHATBOT), "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert check(out.read_text(encoding="utf-8"))
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary file left behind
+
+
+def test_explicit_format_wins_over_the_suffix(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    result = invoke(str(CHATBOT), "--output", str(out), "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(out.read_bytes())["schema"] == "aiobs.summary/1"
+
+
+def test_output_into_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:
+    result = invoke(str(CHATBOT), "--output", str(tmp_path / "nope" / "r.json"))
+    assert_one_line_error(result)
+
+
+# -- grouping and filters --------------------------------------------------------------------------------
+
+
+def test_by_model_and_by_route_give_two_tables(ref: Reference) -> None:
+    doc = summary_json(str(SAMPLE), "--by", "model", "--by", "route")
+    assert set(doc["groups"]) == {"model", "route"}
+    assert sum(r["requests"] for r in doc["groups"]["model"]) == ref.requests
+    assert all(set(r["key"]) == {"model"} for r in doc["groups"]["model"])
+    routes = Counter(ref.route_of(cid) for cid in ref.starts)
+    assert {r["key"]["route"]: r["requests"] for r in doc["groups"]["route"]} == dict(routes)
+
+
+def test_by_model_comma_route_gives_one_table(ref: Reference) -> None:
+    doc = summary_json(str(SAMPLE), "--by", "model,route")
+    [name] = doc["groups"]
+    rows = doc["groups"][name]
+    assert all(set(r["key"]) == {"model", "route"} for r in rows)
+    assert sum(r["requests"] for r in rows) == ref.requests
+    per_route: Counter[str | None] = Counter()
+    for r in rows:
+        per_route[r["key"]["route"]] += r["requests"]
+    assert dict(per_route) == dict(Counter(ref.route_of(cid) for cid in ref.starts))
+    keys = [(r["key"]["model"], r["key"]["route"]) for r in rows]
+    assert len(keys) == len(set(keys))
+
+
+def test_by_stage(ref: Reference) -> None:
+    doc = summary_json(str(SAMPLE), "--by", "stage")
+    rows = {r["key"]["stage"]: r for r in doc["groups"]["stage"]}
+    assert set(rows) <= {"embedding", "retrieval", "rerank", "llm", "tool", "other"}
+    for stage in ("llm", "retrieval", "embedding", "rerank", "tool"):
+        expected = sum(1 for stages in ref.stages.values() if stage in stages)
+        assert rows[stage]["requests"] == expected, stage
+
+
+def test_every_one_hour(ref: Reference) -> None:
+    doc = summary_json(str(SAMPLE), "--every", "1h")
+    assert doc["filters"]["every"] == "1h"
+    [name] = doc["groups"]
+    rows = doc["groups"][name]
+    hours = Counter(s.replace(minute=0, second=0, microsecond=0) for s in ref.starts.values())
+    got = {datetime.fromisoformat(r["key"]["time"]): r["requests"] for r in rows}
+    assert got == dict(hours)
+    assert [r["key"]["time"] for r in rows] == sorted(r["key"]["time"] for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("2026-11-29T00:00:00Z", None),
+        (None, "2026-11-29"),
+        ("2026-11-28T06:30:00+01:00", "2026-11-29T12:00"),
+    ],
+)
+def test_since_until_absolute(ref: Reference, since: str | None, until: str | None) -> None:
+    args = [str(SAMPLE)]
+    lo = hi = None
+    if since:
+        args += ["--since", since]
+        lo = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    if until:
+        args += ["--until", until]
+        hi = datetime.fromisoformat(until).replace(tzinfo=UTC)
+    doc = summary_json(*args)
+    expected = sum(1 for s in ref.starts.values() if (lo is None or s >= lo) and (hi is None or s < hi))
+    assert 0 < expected < ref.requests
+    assert doc["overall"]["requests"] == expected
+
+
+def test_since_until_relative(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    now = datetime.now(UTC)
+    rows = []
+    for cid, age in (("recent", timedelta(hours=2)), ("yesterday", timedelta(hours=30)), ("old", timedelta(days=10))):
+        rows.append({"request_id": cid, "event": "gateway", "ts": iso(now - age), "latency_ms": 10})
+    path = write_jsonl(tmp_path / "x.jsonl", rows)
+    assert summary_json(str(path), "--since", "24h")["overall"]["requests"] == 1
+    assert summary_json(str(path), "--since", "2d")["overall"]["requests"] == 2
+    assert summary_json(str(path), "--until", "1d")["overall"]["requests"] == 2
+    assert summary_json(str(path), "--since", "1w", "--until", "90m")["overall"]["requests"] == 2
+    assert summary_json(str(path), "--since", "30m")["overall"]["requests"] == 0
+
+
+def test_since_after_until_is_a_usage_error() -> None:
+    result = invoke(str(CHATBOT), "--since", "2026-11-29", "--until", "2026-11-28")
+    assert_one_line_error(result)
+
+
+def test_by_time_without_every_is_not_an_internal_error() -> None:
+    result = invoke(str(CHATBOT), "--by", "time")
+    assert result.exit_code in (ExitCode.OK, ExitCode.USAGE), result.output
+    assert "internal error" not in result.output
+
+
+# -- exit codes ------------------------------------------------------------------------------------------
+
+
+def clean_rows(n: int = 20) -> list[dict[str, Any]]:
+    rows = []
+    for i in range(n):
+        start = T0 + timedelta(seconds=i)
+        rows.append(
+            {"request_id": f"c{i}", "event_id": f"g{i}", "event": "gateway", "ts": iso(start), "latency_ms": 900}
+        )
+        rows.append(
+            {
+                "request_id": f"c{i}",
+                "event_id": f"l{i}",
+                "parent_id": f"g{i}",
+                "event": "llm",
+                "ts": iso(start + timedelta(milliseconds=10)),
+                "latency_ms": 500,
+                "model": "gpt-4o",
+                "input_tokens": 100,
+                "output_tokens": 20,
+            }
+        )
+    return rows
+
+
+def test_strict_fails_on_the_sample_logs() -> None:
+    result = invoke(str(SAMPLE), "--strict", "--format", "json")
+    assert result.exit_code == ExitCode.INPUT_PROBLEMS
+    assert orjson.loads(result.stdout)["schema"] == "aiobs.summary/1"  # the report is still written
+    assert result.stderr.startswith("aiobs: ")
+    assert "--strict" in result.stderr
+
+
+def test_strict_passes_on_a_clean_file(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    path = write_jsonl(tmp_path / "clean.jsonl", clean_rows())
+    result = invoke(str(path), "--strict")
+    assert result.exit_code == ExitCode.OK, result.output
+    assert "no problems found" in result.stdout
+
+
+def test_strict_does_not_fail_on_missing_roots_alone(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    rows = [r for r in clean_rows() if r["event"] != "gateway"]
+    path = write_jsonl(tmp_path / "rootless.jsonl", rows)
+    assert invoke(str(path), "--strict").exit_code == ExitCode.OK
+
+
+@pytest.mark.parametrize("name", ["does-not-exist.jsonl", "no/such/dir/", "nothing-*.jsonl"])
+def test_wrong_path_is_exit_2_with_one_line(tmp_path: Path, name: str) -> None:
+    result = invoke(str(tmp_path / name))
+    err = assert_one_line_error(result)
+    assert str(tmp_path) in err
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--by", "colour"],
+        ["--by", "model,colour"],
+        ["--by", "correlation_id"],
+        ["--every", "fortnightly"],
+        ["--every", "1x"],
+        ["--since", "yesterday"],
+        ["--until", "2026-13-01"],
+        ["--map", "nonsense"],
+        ["--map", "colour=x"],
+        ["--map", "duration_ms=took:parsecs"],
+        ["--map", "duration_ms=a..b"],
+        ["--format", "xml"],
+    ],
+)
+def test_bad_options_are_exit_2(args: list[str]) -> None:
+    result = invoke(str(CHATBOT), *args)
+    assert result.exit_code == ExitCode.USAGE, result.output
+    assert "Traceback" not in result.output
+    if args[0] != "--format":  # typer reports its own choice errors
+        assert_one_line_error(result)
+
+
+def test_only_malformed_lines_is_exit_2_no_usable_events(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    path = write_jsonl(
+        tmp_path / "junk.jsonl",
+        [b"{oops", b"[1,2]", b"42", {"event": "llm", "ts": "2026-11-28T10:00:00Z"}, b""],
+    )
+    result = invoke(str(path))
+    err = assert_one_line_error(result)
+    assert "no usable events" in err
+    assert str(path) in err
+
+
+def test_empty_file_is_exit_2_no_usable_events(tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_bytes(b"")
+    assert "no usable events" in assert_one_line_error(invoke(str(path)))
+
+
+def test_stdin(write_jsonl: WriteJsonl, tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "x.jsonl", [*clean_rows(7), b"{bad"]).read_bytes()
+    result = invoke("-", "--format", "json", input=data)
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    assert doc["inputs"] == ["-"]
+    assert doc["overall"]["requests"] == 7
+    assert doc["overall"]["tokens"]["input"] == 700
+    [bad] = doc["input_quality"]["by_kind"]
+    assert (bad["code"], bad["examples"][0]["source"], bad["examples"][0]["line"]) == ("invalid-json", "-", 15)
+
+
+def test_stdin_gzip(write_jsonl: WriteJsonl, tmp_path: Path) -> None:
+    data = gzip.compress(write_jsonl(tmp_path / "x.jsonl", clean_rows(3)).read_bytes())
+    result = invoke("-", "--format", "json", input=data)
+    assert result.exit_code == 0, result.output
+    assert orjson.loads(result.stdout)["overall"]["requests"] == 3
+
+
+def test_map_option_end_to_end(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    rows = [
+        {"meta": {"rid": f"m{i % 3}"}, "kind": "gateway", "at": iso(T0 + timedelta(seconds=i)), "took": 0.5 * (i + 1)}
+        for i in range(3)
+    ]
+    path = write_jsonl(tmp_path / "custom.jsonl", rows)
+    doc = summary_json(str(path), "--map", "correlation_id=meta.rid", "--map", "duration_ms=took:s", "-m", "start=at")
+    assert doc["overall"]["requests"] == 3
+    assert doc["overall"]["latency_ms"]["max"] == 1500.0
+    assert doc["overall"]["latency_ms"]["p50"] == 1000.0
+
+
+# -- hostile log content ---------------------------------------------------------------------------------
+
+HOSTILE_MODELS = [
+    "[bold red]x[/]",
+    "\x1b[31mred",
+    "\x1b]8;;http://evil\x07z",
+    '=HYPERLINK("http://evil")',
+    "a|b<script>alert(1)</script>",
+]
+HOSTILE_ROUTES = ["[link=http://evil]r[/link]", "/ok|<script>x</script>", "\x1b[2J\x1b[H/clear", "@SUM(A1)"]
+HOSTILE_USERS = ["+cmd|' /C calc'!A0", "=1+1", "u\u202eevil"]
+
+
+@pytest.fixture
+def hostile_file(tmp_path: Path, write_jsonl: WriteJsonl) -> Path:
+    rows: list[dict[str, Any]] = []
+    for i in range(15):
+        cid = f"h{i}"
+        start = T0 + timedelta(seconds=i)
+        rows.append(
+            {
+                "request_id": cid,
+                "event": "gateway",
+                "ts": iso(start),
+                "latency_ms": 100 + i,
+                "route": HOSTILE_ROUTES[i % len(HOSTILE_ROUTES)],
+                "user_id": HOSTILE_USERS[i % len(HOSTILE_USERS)],
+                "error_type": "[red]boom[/red]" if i == 0 else None,
+                "status": 500 if i == 0 else 200,
+            }
+        )
+        rows.append(
+            {
+                "request_id": cid,
+                "event": "llm",
+                "ts": iso(start + timedelta(milliseconds=1)),
+                "latency_ms": 50,
+                "model": HOSTILE_MODELS[i % len(HOSTILE_MODELS)],
+                "provider": "[blink]p[/blink]",
+                "input_tokens": 10,
+                "output_tokens": 5,
+            }
+        )
+    rows.append({"request_id": "\x1b[31m", "event": "llm", "ts": "\x1b]8;;http://evil\x07", "latency_ms": "\x1b[0m"})
+    # a malformed line is quoted in the input-quality examples
+    broken = b'{"request_id": "<script>alert(1)</script>|[bold]x[/]|\x1b[31m'
+    return write_jsonl(tmp_path / "hostile.jsonl", [*rows, broken])
+
+
+GROUPS = ["--by", "model", "--by", "route", "--by", "user"]
+
+
+def test_hostile_content_terminal(hostile_file: Path) -> None:
+    result = invoke(str(hostile_file), *GROUPS)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\u202e" not in out
+    assert "[bold red]x[/]" in out
+    assert "[link=http://evil]r[/link]" in out
+    assert "[blink]p[/blink]" in out
+    assert "\\x1b[31mred" in out  # shown, inert
+    assert "<script>" in out  # plain text in a terminal
+
+
+def test_hostile_content_terminal_to_file(tmp_path: Path, hostile_file: Path) -> None:
+    out = tmp_path / "report.txt"
+    result = invoke(str(hostile_file), *GROUPS, "--output", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x07" not in text
+    assert "[bold red]x[/]" in text
+
+
+def unescaped_pipes(line: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", line))
+
+
+def test_hostile_content_markdown(hostile_file: Path) -> None:
+    result = invoke(str(hostile_file), *GROUPS, "--format", "md")
+    assert result.exit_code == 0, result.output
+    md = result.stdout
+    assert "<script>" not in md
+    assert "&lt;script&gt;" in md
+    assert "\x1b" not in md and "\x07" not in md
+    assert "\\|" in md
+    # every table row has exactly as many column separators as its header
+    header_pipes: int | None = None
+    for line in md.splitlines():
+        if not line.startswith("|"):
+            header_pipes = None
+            continue
+        if header_pipes is None:
+            header_pipes = unescaped_pipes(line)
+        assert unescaped_pipes(line) == header_pipes, line
+    assert "[link=http://evil]" not in md  # brackets are escaped, so no link syntax survives
+    assert "](http" not in md
+
+
+def test_hostile_content_csv(hostile_file: Path) -> None:
+    result = invoke(str(hostile_file), *GROUPS, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    width = len(rows[0])
+    assert all(len(r) == width for r in rows)
+    cells = [c for r in rows for c in r]
+    assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
+    keys = [r[1] for r in rows[1:]]
+    assert any("HYPERLINK" in k for k in keys)
+
+
+def test_hostile_content_json_round_trips(hostile_file: Path) -> None:
+    doc = summary_json(str(hostile_file), *GROUPS)
+    # None: the last line's request, whose every field is hostile or unusable
+    assert {r["key"]["model"] for r in doc["groups"]["model"]} == {*HOSTILE_MODELS, None}
+    assert {r["key"]["route"] for r in doc["groups"]["route"]} == {*HOSTILE_ROUTES, None}
+    assert {r["key"]["user"] for r in doc["groups"]["user"]} == {*HOSTILE_USERS, None}
+    by_kind = {k["code"]: k["count"] for k in doc["input_quality"]["by_kind"]}
+    assert (by_kind["invalid-timestamp"], by_kind["wrong-type"], by_kind["invalid-json"]) == (1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-cmd", "'-cmd"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("model==x", "model==x"),
+        ("plain", "plain"),
+        (-1.5, -1.5),
+        (3, 3),
+        (None, None),
+    ],
+)
+def test_csv_cell_prefixes_formula_text(value: object, expected: object) -> None:
+    assert csv_cell(value) == expected
+
+
+# -- the real console script -----------------------------------------------------------------------------
+
+
+def console_script() -> list[str]:
+    found = shutil.which("aiobs", path=str(Path(sys.executable).parent))
+    assert found, f"no aiobs console script next to {sys.executable}"
+    return [found]
+
+
+def run_script(args: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([*console_script(), *args], capture_output=True, cwd=ROOT, timeout=120, check=False)
+
+
+def test_console_script_summarizes_the_sample_logs(ref: Reference) -> None:
+    proc = run_script(["summarize", "sample_logs", "--format", "json"])
+    assert proc.returncode == 0, proc.stderr
+    doc = orjson.loads(proc.stdout)
+    assert doc["overall"]["requests"] == ref.requests
+    assert doc["inputs"][0] == "sample_logs/chatbot.jsonl"
+
+
+def test_console_script_errors_and_hostile_terminal(hostile_file: Path) -> None:
+    proc = run_script(["summarize", "no-such-file.jsonl"])
+    assert proc.returncode == ExitCode.USAGE
+    err = proc.stderr.decode().strip()
+    assert err.startswith("aiobs: ") and "\n" not in err and "Traceback" not in err
+    assert proc.stdout == b""
+    proc = run_script(["summarize", str(hostile_file), *GROUPS])
+    assert proc.returncode == 0, proc.stderr
+    assert b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout
+    assert b"[bold red]x[/]" in proc.stdout
