@@ -6,6 +6,7 @@ the summary shows it, and `--strict` turns a non-empty log into exit code 1.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -48,6 +49,7 @@ class IssueLog:
     keep: int = 5
     counts: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[InputIssue]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, code: str, count: int = 1, examples: list[InputIssue] | None = None) -> None:
         if code not in ISSUE_KINDS:
@@ -55,9 +57,10 @@ class IssueLog:
             raise ValueError(msg)
         if count <= 0:
             return
-        self.counts[code] += count
-        kept = self.examples.setdefault(code, [])
-        kept.extend((examples or [])[: self.keep - len(kept)])
+        with self._lock:  # parser threads record the lines they reject
+            self.counts[code] += count
+            kept = self.examples.setdefault(code, [])
+            kept.extend((examples or [])[: self.keep - len(kept)])
 
     def record(self, issue: InputIssue) -> None:
         self.add(issue.code, 1, [issue])

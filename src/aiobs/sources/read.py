@@ -20,7 +20,7 @@ from aiobs.sources.paths import Source
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_BYTES = 4 << 20
-CHUNK_BYTES = 32 << 20
+CHUNK_BYTES = 16 << 20  # with PARSE_THREADS in flight: best measured on 2 cores
 
 
 class _Decompressor(Protocol):
@@ -110,6 +110,11 @@ class Chunk:
     source: str
     data: bytes
     first_line: int
+    n_lines: int | None = None  # counted by the reader when it knows
+
+    @property
+    def line_count(self) -> int:
+        return self.n_lines if self.n_lines is not None else self.data.count(b"\n")
 
 
 def iter_chunks(source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
@@ -124,7 +129,8 @@ def iter_chunks(source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES
             continue
         chunk = data if cut == len(data) else data[:cut]
         carry = data[cut:]
-        yield Chunk(source.name, chunk, line)
-        line += chunk.count(b"\n")
+        n_lines = chunk.count(b"\n")
+        yield Chunk(source.name, chunk, line, n_lines)
+        line += n_lines
     if carry:
-        yield Chunk(source.name, carry + b"\n", line)
+        yield Chunk(source.name, carry + b"\n", line, 1)
