@@ -40,9 +40,9 @@ BISECT_LINES = 2048
 #: A failing range is cut into this many pieces, each parsed again.
 SPLIT_WAYS = 64
 #: One bucket per this many input bytes (compressed input counts 5x); 1 bucket stays in memory.
-BYTES_PER_BUCKET = 768 << 20
-#: Buffered events per bucket before they are written to the spill folder.
-SPILL_ROWS = 500_000
+BYTES_PER_BUCKET = 256 << 20
+#: Buffered events (all buckets together) before they are written to the spill folder.
+SPILL_ROWS = 400_000
 #: Chunks parsed at once. Polars parses each on its own pool; one more than the cores keeps both busy.
 PARSE_THREADS = 3
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
@@ -98,8 +98,11 @@ class BucketStore:
     def _append(self, b: int, frame: pl.DataFrame) -> None:
         self._frames[b].append(frame)
         self._rows[b] += frame.height
-        if self.spill_dir is not None and self._rows[b] >= SPILL_ROWS:
-            self._spill(b)
+        # The budget is for all buckets together, so memory does not grow with the number of buckets.
+        if self.spill_dir is not None and sum(self._rows) >= SPILL_ROWS:
+            for bucket in range(self.n):
+                if self._frames[bucket]:
+                    self._spill(bucket)
 
     def _spill(self, b: int) -> None:
         assert self.spill_dir is not None

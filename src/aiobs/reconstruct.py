@@ -50,7 +50,16 @@ def _ms(delta: pl.Expr) -> pl.Expr:
 def mark_duplicates(events: pl.DataFrame) -> pl.Series:
     """True for every repeat of an event already seen (same ID, timing, model and tokens)."""
     present = [c for c in _IDENTITY if c in events.columns]
-    return events.select(pl.struct(present).is_first_distinct().not_()).to_series()
+    identity = pl.struct(present)
+    # Hash first (cheap); compare the full identity only among rows whose hash repeats, so a hash
+    # collision can never merge two different events.
+    candidates = events.select(identity.hash(seed=0).is_duplicated()).to_series()
+    repeat = pl.repeat(False, events.height, dtype=pl.Boolean, eager=True)
+    if candidates.any():
+        idx = candidates.arg_true()
+        exact = events[idx].select(identity.is_first_distinct().not_()).to_series()
+        repeat = repeat.scatter(idx, exact)
+    return repeat
 
 
 def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt:
@@ -83,6 +92,8 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
         _root_start=pl.when(is_root).then("start"),
         _root_end=pl.when(is_root).then(end),
         _root_duration=pl.when(is_root).then("duration_ms"),
+        _child_start=pl.when(is_root.not_()).then("start"),
+        _child_end=pl.when(is_root.not_()).then(end),
         _root_route=pl.when(is_root).then("route"),
         _llm_model=pl.when(llm).then("model"),
         _llm_provider=pl.when(llm).then("provider"),
@@ -91,10 +102,6 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
         **{f"_{s}_ms": pl.when(pl.col("stage") == s).then("duration_ms") for s in CHILD_STAGES},
     )
     tolerance = pl.duration(microseconds=int(SKEW_TOLERANCE_MS * 1000))
-    skewed = is_root.not_() & (
-        (pl.col("start") < pl.col("_root_start").min() - tolerance)
-        | (pl.col("_end") > pl.col("_root_end").max() + tolerance)
-    ).fill_null(False)
     # A failed attempt is recovered when a later attempt of the request exists.
     unrecovered = pl.col("is_error") & (pl.col("_attempt") >= pl.col("_attempt").max())
 
@@ -125,7 +132,10 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             is_error=(pl.col("is_error") & is_root).any() | unrecovered.any(),
             retries=(pl.col("attempt") > 1).sum().cast(pl.Int64),
             n_events=pl.len().cast(pl.Int64),
-            skewed_events=skewed.sum().cast(pl.Int64),
+            _root_start=pl.col("_root_start").min(),
+            _root_end=pl.col("_root_end").max(),
+            _child_start=pl.col("_child_start").min(),
+            _child_end=pl.col("_child_end").max(),
         )
         .with_columns(
             latency_ms=pl.coalesce(pl.col("_root_duration"), _ms(pl.col("end") - pl.col("start"))),
@@ -134,11 +144,38 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             route=pl.coalesce("_root_route", "_any_route"),
             models=pl.col("models").list.sort(),
         )
-        .select(pl.col(name).cast(dtype) for name, dtype in REQUEST_SCHEMA.items())
         .collect()
+    )
+    requests = _count_skewed_events(requests, prepared, tolerance).select(
+        pl.col(name).cast(dtype) for name, dtype in REQUEST_SCHEMA.items()
     )
     _count_request_issues(requests, issues, keep_examples)
     return Rebuilt(requests, issues)
+
+
+def _count_skewed_events(requests: pl.DataFrame, events: pl.LazyFrame, tolerance: pl.Expr) -> pl.DataFrame:
+    """`skewed_events`: children outside their root's span. Counted exactly, but only for the few requests
+    whose children's envelope already sticks out, so the common case costs two min/max per request."""
+    suspect = (
+        (pl.col("_child_start") < pl.col("_root_start") - tolerance)
+        | (pl.col("_child_end") > pl.col("_root_end") + tolerance)
+    ).fill_null(False)
+    bounds = requests.lazy().filter(suspect).select("correlation_id", "_root_start", "_root_end")
+    outside = (pl.col("start") < pl.col("_root_start_r") - tolerance) | (
+        pl.col("_end") > pl.col("_root_end_r") + tolerance
+    )
+    counts = (
+        events.join(bounds, on="correlation_id", suffix="_r")
+        .filter(pl.col("is_root").not_() & outside.fill_null(False))
+        .group_by("correlation_id")
+        .agg(skewed_events=pl.len().cast(pl.Int64))
+    )
+    return (
+        requests.lazy()
+        .join(counts, on="correlation_id", how="left", maintain_order="left")
+        .with_columns(pl.col("skewed_events").fill_null(0))
+        .collect()
+    )
 
 
 def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None:
