@@ -160,7 +160,7 @@ def test_missing_correlation_id_is_an_orphan(tmp_path: Path, write_jsonl: WriteJ
     assert where(issues) == {"missing-correlation-id": [(str(path), 3)]}
     assert events["line"].to_list() == [1, 2, 4]
     summary = summarize(expand_inputs([str(path)]), n_buckets=1)
-    requests = summary.requests.sort("correlation_id")
+    requests = summary.requests.collect().sort("correlation_id")
     assert requests["correlation_id"].to_list() == ["a", "b"]
     assert requests["n_events"].to_list() == [2, 1]
     assert requests["input_tokens"].to_list() == [3, None]  # the orphan's 1000 tokens are in no request
@@ -670,8 +670,8 @@ def test_one_bucket_and_seven_buckets_give_the_same_requests(
     seven = summarize(sources, n_buckets=7)
     assert len(set(spills)) == 7  # every bucket went to disk at least once
 
-    left = one_bucket.requests.sort("correlation_id")
-    right = seven.requests.sort("correlation_id")
+    left = one_bucket.requests.collect().sort("correlation_id")
+    right = seven.requests.collect().sort("correlation_id")
     assert left.height == 600
     assert_frame_equal(left, right, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)
     assert one_bucket.events == seven.events

@@ -351,5 +351,9 @@ def test_requests_split_across_files_are_joined(tmp_path: Path, write_jsonl: Wri
     )
     for n in (1, 3):
         summary = summarize(expand_inputs([str(a), str(b)]), n_buckets=n)
-        got = summary.requests.sort("correlation_id").select("correlation_id", "n_events", "input_tokens", "latency_ms")
+        got = (
+            summary.requests.collect()
+            .sort("correlation_id")
+            .select("correlation_id", "n_events", "input_tokens", "latency_ms")
+        )
         assert got.rows() == [("r1", 2, 40, 900.0), ("r2", 2, 7, 55.0)]

@@ -15,8 +15,10 @@ buckets to Arrow IPC files in a temporary folder.
 from __future__ import annotations
 
 import math
+import shutil
 import tempfile
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -312,16 +314,21 @@ def _preview(text: bytes, limit: int = 60) -> str:
 
 @dataclass
 class Ingested:
+    """The bucketed events. Owns the spill folder, removed by `close()` or when this object is collected."""
+
     store: BucketStore
     issues: IssueLog
     events: int
     bytes_read: int
     sources: list[str]
-    _tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __post_init__(self) -> None:
+        spill = self.store.spill_dir
+        self._cleanup = weakref.finalize(self, shutil.rmtree, spill, True) if spill is not None else None
 
     def close(self) -> None:
-        if self._tmp is not None:
-            self._tmp.cleanup()
+        if self._cleanup is not None:
+            self._cleanup()
 
 
 def _in_parallel(parse: Callable[[Chunk], T], chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, T]]:
@@ -349,8 +356,7 @@ def ingest(
     """Read every source into a bucketed event store; never raises on bad lines."""
     issues = issues if issues is not None else IssueLog()
     n = n_buckets if n_buckets is not None else bucket_count(sources)
-    tmp = tempfile.TemporaryDirectory(prefix="aiobs-") if n > 1 else None
-    store = BucketStore(n, Path(tmp.name) if tmp else None)
+    store = BucketStore(n, Path(tempfile.mkdtemp(prefix="aiobs-")) if n > 1 else None)
     parser = ChunkParser(mapping, issues)
     events = 0
     read = 0
@@ -365,7 +371,7 @@ def ingest(
             store.add_split(parts)
             if progress is not None:
                 progress(len(chunk.data))
-    return Ingested(store, issues, events, read, [s.name for s in sources], tmp)
+    return Ingested(store, issues, events, read, [s.name for s in sources])
 
 
 def _chunks(source: Source, issues: IssueLog) -> Iterator[Chunk]:

@@ -149,6 +149,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     requests = _count_skewed_events(requests, prepared, tolerance).select(
         pl.col(name).cast(dtype) for name, dtype in REQUEST_SCHEMA.items()
     )
+    requests = requests.sort("start", "correlation_id", nulls_last=True)  # the same order on every run
     _count_request_issues(requests, issues, keep_examples)
     return Rebuilt(requests, issues)
 
@@ -179,7 +180,6 @@ def _count_skewed_events(requests: pl.DataFrame, events: pl.LazyFrame, tolerance
 
 
 def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None:
-    requests = requests.sort("correlation_id")  # examples must not depend on thread scheduling
     no_root = requests.filter(pl.col("has_root").not_())
     issues.add(
         "missing-root",

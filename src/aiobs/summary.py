@@ -16,7 +16,7 @@ import polars as pl
 from aiobs import __version__
 from aiobs.errors import InputError, UsageError
 from aiobs.formats.mapping import FieldMapping
-from aiobs.ingest import ProgressCallback, ingest
+from aiobs.ingest import BucketStore, ProgressCallback, ingest
 from aiobs.issues import IssueLog
 from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
@@ -31,10 +31,13 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 @dataclass
 class Summary:
+    """Everything a renderer needs. `requests` is the request table (lazy: on disk for large inputs)."""
+
     inputs: list[str]
     events: int
     bytes_read: int
-    requests: pl.DataFrame
+    requests: pl.LazyFrame
+    n_requests: int
     overall: pl.DataFrame
     groups: dict[str, pl.DataFrame]
     unpriced: pl.DataFrame
@@ -46,10 +49,8 @@ class Summary:
     price_data: str = ""
     version: str = __version__
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    @property
-    def n_requests(self) -> int:
-        return self.requests.height
+    #: Keeps the spilled request table alive as long as the summary (removed when it is garbage collected).
+    workspace: object = field(default=None, repr=False)
 
 
 def parse_time_bound(text: str, *, now: datetime | None = None) -> datetime:
@@ -100,30 +101,22 @@ def summarize(
     issues = IssueLog()
     ingested = ingest(sources, mapping or FieldMapping(), n_buckets=n_buckets, progress=progress, issues=issues)
     try:
-        partials: list[pl.DataFrame] = []
-        unpriced: list[pl.DataFrame] = []
-        for b in range(ingested.store.n):
-            events = price_events(ingested.store.bucket(b), prices=prices).collect()
-            rebuilt = rebuild_requests(events)
-            issues.merge(rebuilt.issues)
-            partials.append(rebuilt.requests)
-            unpriced.append(unpriced_models(events))
-            ingested.store.release(b)
-    finally:
+        requests, n_requests, unpriced = _rebuild_buckets(ingested.store, prices, issues)
+    except BaseException:
         ingested.close()
-    # Sorted so that output (and float sums) do not depend on bucket or thread scheduling.
-    requests = (pl.concat(partials) if partials else pl.DataFrame(schema=REQUEST_SCHEMA)).sort(
-        "start", "correlation_id", nulls_last=True
-    )
-    if requests.is_empty():
+        raise
+    if n_requests == 0:
+        ingested.close()
         detail = f" ({issues.failing} input problem(s) found)" if issues.failing else ""
         msg = f"no usable events in {', '.join(s.name for s in sources)}{detail}"
         raise InputError(msg)
-    if since is not None:
-        requests = requests.filter(pl.col("start") >= since)
-    if until is not None:
-        requests = requests.filter(pl.col("start") < until)
-    lazy = requests.lazy()
+    if since is not None or until is not None:
+        window = (pl.col("start") >= since) if since is not None else pl.lit(True)
+        if until is not None:
+            window = window & (pl.col("start") < until)
+        requests = requests.filter(window)
+        n_requests = requests.select(pl.len()).collect().item()
+    lazy = requests
     groups = {
         " × ".join(keys): summarize_requests(lazy, keys, every=every if TIME_KEY in keys else None) for keys in key_sets
     }
@@ -134,16 +127,48 @@ def summarize(
         events=ingested.events,
         bytes_read=ingested.bytes_read,
         requests=requests,
+        n_requests=n_requests,
         overall=summarize_requests(lazy),
         groups=groups,
-        unpriced=_merge_unpriced(pl.concat(unpriced)),
+        unpriced=_merge_unpriced(unpriced),
         cost_check=cost_comparison(lazy),
         issues=issues,
         every=every,
         since=since,
         until=until,
         price_data=price_data_version(),
+        workspace=ingested,
     )
+
+
+def _rebuild_buckets(
+    store: BucketStore, prices: PriceBook | None, issues: IssueLog
+) -> tuple[pl.LazyFrame, int, pl.DataFrame]:
+    """Partial (price and rebuild each bucket on its own) and merge (concatenate the request tables).
+
+    With a spill folder, each bucket's requests go to an IPC file, so memory holds one bucket at a
+    time and metrics later read only the columns they need. Buckets are concatenated in bucket order
+    and each is sorted, so results never depend on thread scheduling.
+    """
+    partials: list[pl.LazyFrame] = []
+    unpriced: list[pl.DataFrame] = []
+    n_requests = 0
+    for b in range(store.n):
+        events = price_events(store.bucket(b), prices=prices).collect()
+        rebuilt = rebuild_requests(events)
+        issues.merge(rebuilt.issues)
+        unpriced.append(unpriced_models(events))
+        store.release(b)
+        del events
+        n_requests += rebuilt.requests.height
+        if store.spill_dir is not None:
+            path = store.spill_dir / f"requests-{b:04d}.arrow"
+            rebuilt.requests.write_ipc(path, compression="lz4")
+            partials.append(pl.scan_ipc(path))
+        else:
+            partials.append(rebuilt.requests.lazy())
+    requests = pl.concat(partials) if partials else pl.LazyFrame(schema=REQUEST_SCHEMA)
+    return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame()
 
 
 def _check_every(every: str) -> None:

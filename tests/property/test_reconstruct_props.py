@@ -150,6 +150,6 @@ def test_same_property_through_files_and_buckets(
             path.write_bytes(b"".join(line + b"\n" for line in lines[k::n_files]))
             paths.append(str(path))
         summary = summarize(expand_inputs(paths), n_buckets=n_buckets)
-    check(summary.requests, events)
+    check(summary.requests.collect(), events)
     assert summary.events == len(lines)
     assert summary.issues.counts["duplicate-event"] == len(repeats)

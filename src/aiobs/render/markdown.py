@@ -59,7 +59,8 @@ def render_markdown(summary: Summary) -> str:
         "# aiobs summary",
         "",
         f"{f.count(o['requests'])} requests from {f.count(record['events'])} events in "
-        f"{len(record['inputs'])} input(s), {o['first_start']} → {o['last_start']}.",
+        f"{len(record['inputs'])} input(s)"
+        + (f", {o['first_start']} → {o['last_start']}." if o["first_start"] else "; none in the time window."),
         "",
         *_table(
             ["metric", "value"],
