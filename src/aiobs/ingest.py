@@ -20,7 +20,7 @@ import tempfile
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import TypeVar
 
 import orjson
 import polars as pl
+import pyarrow as pa
 
 from aiobs.formats.mapping import FieldMapping
 from aiobs.formats.native import NUMERIC, flat_schema, raw_schema, to_events
@@ -49,6 +50,7 @@ SPILL_ROWS = 400_000
 PARSE_THREADS = 3
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
 
+_NEWLINE, _CR, _OPEN, _CLOSE = b"\n"[0], b"\r"[0], b"{"[0], b"}"[0]
 _JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 ProgressCallback = Callable[[int], None]
@@ -151,18 +153,26 @@ class ChunkParser:
         return {f'"{name}"': name for name in self.full if name not in self.seen}
 
     def _widen_for(self, data: bytes) -> pl.Schema:
-        """The seen fields plus any unseen one this chunk mentions; the full schema if it cannot tell."""
-        patterns = self._unseen_patterns()
+        """The seen fields plus any unseen one this chunk mentions; the full schema if it cannot tell.
+
+        The search runs outside the lock, so parser threads search their chunks side by side. A thread
+        that searched with an older (larger) set of unseen keys only did more work than needed.
+        """
+        with self._lock:
+            patterns = self._unseen_patterns()
         if not patterns:
             return self.full
         try:
             text = pl.Series([data], dtype=pl.Binary).cast(pl.String)
         except pl.exceptions.ComputeError:  # invalid UTF-8 somewhere: read with every field, bisect later
             return self.full
+        found: set[str] = set()
         if text.str.contains_any(list(patterns)).item():
-            found = text.str.extract_many(list(patterns)).explode().drop_nulls().unique()
-            self.seen.update(patterns[p] for p in found)
-        return self.schema
+            hits = text.str.extract_many(list(patterns)).explode().drop_nulls().unique()
+            found = {patterns[p] for p in hits}
+        with self._lock:
+            self.seen.update(found)
+            return pl.Schema({name: dtype for name, dtype in self.full.items() if name in self.seen or name in found})
 
     def events(self, chunk: Chunk) -> pl.DataFrame:
         """Canonical events of the chunk; unusable values and orphans recorded as issues."""
@@ -172,61 +182,92 @@ class ChunkParser:
     def parse(self, chunk: Chunk) -> pl.DataFrame:
         """Canonical events of the chunk, with the `_bad_*` flag columns that `count_flags` consumes.
 
-        The fast path parses and converts in one query; only a chunk Polars rejects is split up.
-        Safe to call from several threads: Polars releases the GIL, so chunks parse side by side.
+        The fast path parses and converts in one query. Lines that cannot be objects (they do not start
+        with `{` and end with `}`: cut-off writes, arrays, blank lines) are found first with vectorised
+        byte checks and set aside, so one truncated line does not cost a failed parse of the chunk; only
+        a chunk Polars still rejects is bisected. Safe to call from several threads: Polars releases the
+        GIL, so chunks parse side by side.
         """
-        data = chunk.data
-        with self._lock:
-            schema = self._widen_for(data)
-        n_lines = chunk.line_count
+        schema = self._widen_for(chunk.data)
+        data, numbers = chunk.data, None
+        suspects = _suspect_lines(data)
+        if suspects:
+            data, numbers = self._set_aside(chunk, suspects)
+            if not data:
+                return pl.DataFrame(schema=EVENT_SCHEMA)
         scan = pl.scan_ndjson(data, schema=schema, row_index_name="line", row_index_offset=0)
-        raw = scan.with_columns(source=pl.lit(chunk.source), line=pl.col("line").cast(pl.Int64) + chunk.first_line)
+        if numbers is None:
+            line = pl.col("line").cast(pl.Int64) + chunk.first_line
+        else:
+            line = pl.lit(pl.Series(numbers, dtype=pl.Int64)).gather(pl.col("line"))
+        raw = scan.with_columns(source=pl.lit(chunk.source), line=line)
         try:
-            events = to_events(raw, self.mapping, schema).collect(engine="streaming")
+            return to_events(raw, self.mapping, schema).collect(engine="streaming")
         except pl.exceptions.PolarsError:
-            parsed = self._bisect(chunk.source, data.split(b"\n"), chunk.first_line, schema)
+            lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
+            first = range(chunk.first_line, chunk.first_line + len(lines)) if numbers is None else numbers
+            parsed = self._bisect(chunk.source, lines, first, schema)
             if parsed.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)  # nothing usable; no flag columns to count
-            events = to_events(parsed.lazy(), self.mapping, schema).collect()
-        else:
-            if events.height != n_lines:  # blank lines were skipped: find which lines the rows came from
-                lines = [chunk.first_line + i for i, ln in enumerate(data.split(b"\n")) if ln.strip()]
-                events = events.with_columns(line=pl.Series(lines, dtype=pl.Int64))
-        return events
+            return to_events(parsed.lazy(), self.mapping, schema).collect()
+
+    def _set_aside(self, chunk: Chunk, suspects: list[tuple[int, int, int]]) -> tuple[bytes, list[int]]:
+        """The chunk without its blank and broken lines (each recorded), and the line numbers of the rest.
+
+        Suspects are few, so checking each with orjson and cutting them out by byte range is cheap.
+        """
+        data = chunk.data
+        dropped: list[tuple[int, int, int]] = []
+        for index, start, end in suspects:
+            text = data[start:end]
+            if not text.strip() or self._check_line(chunk.source, text, chunk.first_line + index) is None:
+                dropped.append((index, start, end))
+        if not dropped:
+            return data, list(range(chunk.first_line, chunk.first_line + chunk.line_count))
+        pieces, numbers, at, line = [], [], 0, 0
+        for index, start, end in dropped:
+            pieces.append(data[at:start])
+            numbers.extend(range(chunk.first_line + line, chunk.first_line + index))
+            at, line = end + 1, index + 1
+        pieces.append(data[at:])
+        total = data.count(b"\n", at) + (0 if data.endswith(b"\n") or at >= len(data) else 1)
+        numbers.extend(range(chunk.first_line + line, chunk.first_line + line + total))
+        return b"".join(pieces), numbers
 
     # -- parsing -----------------------------------------------------------------------------------------
 
-    def _bisect(self, source: str, lines: list[bytes], first_line: int, schema: pl.Schema) -> pl.DataFrame:
+    def _bisect(self, source: str, lines: list[bytes], numbers: Sequence[int], schema: pl.Schema) -> pl.DataFrame:
         """`lines` failed as a whole: parse it in pieces, then split only the pieces that fail again.
 
-        Cutting into `SPLIT_WAYS` pieces (rather than halves) costs one extra parse of the chunk per
-        level instead of one per bad line, which matters when bad lines are scattered through a file.
+        `numbers` are the lines' numbers in the source. Cutting into `SPLIT_WAYS` pieces (rather than
+        halves) costs one extra parse of the chunk per level instead of one per bad line, which matters
+        when bad lines are scattered through a file.
         """
         if len(lines) <= BISECT_LINES:
-            return self._line_by_line(source, lines, first_line, schema)
+            return self._line_by_line(source, lines, numbers, schema)
         step = max(BISECT_LINES, -(-len(lines) // SPLIT_WAYS))
         pieces = []
         for offset in range(0, len(lines), step):
             part = lines[offset : offset + step]
-            start = first_line + offset
+            part_numbers = numbers[offset : offset + step]
             try:
                 frame = _read(b"\n".join(part) + b"\n", schema)
             except pl.exceptions.PolarsError:
-                pieces.append(self._bisect(source, part, start, schema))
+                pieces.append(self._bisect(source, part, part_numbers, schema))
                 continue
-            numbers = [start + i for i, ln in enumerate(part) if ln.strip()]
-            pieces.append(frame.with_columns(source=pl.lit(source), line=pl.Series(numbers, dtype=pl.Int64)))
+            kept = [n for n, ln in zip(part_numbers, part, strict=True) if ln.strip()]
+            pieces.append(frame.with_columns(source=pl.lit(source), line=pl.Series(kept, dtype=pl.Int64)))
         pieces = [p for p in pieces if not p.is_empty()]
         return pl.concat(pieces, how="diagonal_relaxed") if pieces else pl.DataFrame()
 
-    def _line_by_line(self, source: str, lines: list[bytes], first_line: int, schema: pl.Schema) -> pl.DataFrame:
+    def _line_by_line(self, source: str, lines: list[bytes], numbers: Sequence[int], schema: pl.Schema) -> pl.DataFrame:
         """Classify each line with orjson, then let Polars parse the good ones together."""
         good: list[tuple[bytes, int]] = []
-        for i, text in enumerate(lines):
+        for text, number in zip(lines, numbers, strict=True):
             if text.strip():
-                checked = self._check_line(source, text, first_line + i)
+                checked = self._check_line(source, text, number)
                 if checked is not None:
-                    good.append((checked, first_line + i))
+                    good.append((checked, number))
         if not good:
             return pl.DataFrame()
         try:
@@ -289,6 +330,31 @@ class ChunkParser:
             self.issues.add(code, count, [InputIssue(code, s, ln, message) for s, ln in examples.iter_rows()])
         events = events.drop(flag_columns)
         return events.filter(orphan.not_()) if counts["_orphan"] else events  # filtering copies every column
+
+
+def _suspect_lines(data: bytes) -> list[tuple[int, int, int]]:
+    """(0-based index, start, end byte) of the lines that cannot be a JSON object on their own, blank ones included.
+
+    A line is a suspect unless its first byte is `{` and its last (before an optional `\\r`) is `}`.
+    Vectorised over the bytes (a few ms for 16 MB), so clean chunks pay almost nothing for it.
+    """
+    if not data:
+        return []
+    size = len(data)
+    buf = pl.Series(pa.Array.from_buffers(pa.uint8(), size, [None, pa.py_buffer(data)]))
+    ends = (buf == _NEWLINE).arg_true().cast(pl.Int64)
+    if not data.endswith(b"\n"):
+        ends = ends.append(pl.Series([size], dtype=pl.Int64))
+    starts = pl.concat([pl.Series([0], dtype=pl.Int64), ends.head(-1) + 1])
+    frame = pl.DataFrame({"start": starts, "end": ends}).with_columns(
+        first=pl.lit(buf).gather(pl.col("start").clip(upper_bound=size - 1)),
+        last=pl.lit(buf).gather((pl.col("end") - 1).clip(lower_bound=0)),
+        before_last=pl.lit(buf).gather((pl.col("end") - 2).clip(lower_bound=0)),
+    )
+    closing = pl.when(pl.col("last") == _CR).then(pl.col("before_last")).otherwise(pl.col("last"))
+    ok = (pl.col("end") > pl.col("start")) & (pl.col("first") == _OPEN) & (closing == _CLOSE)
+    suspects = frame.with_row_index("index").filter(ok.not_()).select("index", "start", "end")
+    return [(int(i), int(a), int(b)) for i, a, b in suspects.iter_rows()]
 
 
 def _flag_issue(column: str) -> tuple[str, str]:

@@ -7,6 +7,8 @@ up to the cut and reported as `truncated-archive`; the run goes on.
 
 from __future__ import annotations
 
+import ctypes
+import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,32 @@ GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_BYTES = 4 << 20
 CHUNK_BYTES = 16 << 20  # with PARSE_THREADS in flight: best measured on 2 cores
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_allocator_tuned = False
+
+
+def keep_freed_chunks() -> None:
+    """Let glibc reuse the memory of freed chunks instead of unmapping it.
+
+    A 16 MB bytes object is above glibc's mmap threshold, so every chunk is mapped afresh and pays
+    ~4,000 page faults (about 15 ms on the 2-core machine, as much as copying it 5 times); reading a
+    file cost more than parsing a third of it. Raising the mmap threshold to its maximum (32 MB) and
+    the trim threshold keeps freed chunks in the heap for the next one. Polars' own allocator
+    (jemalloc) is not affected. A no-op where the C library is not glibc.
+    """
+    global _allocator_tuned
+    if _allocator_tuned or not sys.platform.startswith("linux"):
+        return
+    _allocator_tuned = True
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        libc.mallopt(_M_TRIM_THRESHOLD, 512 << 20)
+    except (OSError, AttributeError):
+        pass
 
 
 class _Decompressor(Protocol):
@@ -119,6 +147,7 @@ class Chunk:
 
 def iter_chunks(source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
     """Chunks of whole lines; the partial line at the end of a block is carried into the next."""
+    keep_freed_chunks()
     carry = b""
     line = 1
     for block in iter_bytes(source, issues, chunk_bytes):
