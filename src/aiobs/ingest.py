@@ -365,6 +365,8 @@ def _flag_issue(column: str) -> tuple[str, str]:
         return "invalid-duration", f"{name} is negative or longer than a day"
     if name == "start":
         return "invalid-timestamp", "timestamp is neither ISO-8601 nor epoch seconds/ms/us/ns"
+    if name == "feedback_score":
+        return "wrong-type", "feedback is neither a score from 0 to 1 nor a thumbs word (up/down, true/false)"
     kind = "a whole number >= 0" if NUMERIC[name] == pl.Int64() else "a number >= 0"
     return "wrong-type", f"{name} is not {kind}"
 

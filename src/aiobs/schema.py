@@ -55,6 +55,13 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("reasoning_tokens", pl.Int64(), "tokens", False, "Completion tokens spent on hidden reasoning."),
     Field("logged_cost_usd", pl.Float64(), "US dollars", False, "Cost the application logged itself, if any."),
     Field("finish_reason", pl.String(), "", False, "Why generation stopped (`stop`, `length`, `tool_calls`)."),
+    Field("input_text", pl.String(), "", False, "The prompt or input as text (messages joined), when logged."),
+    Field("output_text", pl.String(), "", False, "The completion or output as text, when logged."),
+    Field(
+        "response_format", pl.String(), "", False, "Output format the call asked for (`json_object`, `json_schema`)."
+    ),
+    Field("context_text", pl.String(), "", False, "Documents a retrieval or rerank step returned, as text."),
+    Field("feedback_score", pl.Float64(), "0 to 1", False, "User feedback on the request (thumbs up 1, down 0)."),
 )
 
 REQUEST_FIELDS: tuple[Field, ...] = (

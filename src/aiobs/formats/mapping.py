@@ -31,7 +31,7 @@ def _paths(*specs: str | tuple[str, float]) -> tuple[SourcePath, ...]:
 
 
 #: Canonical columns a mapping can fill, besides `source` and `line` which come from the reader.
-#: `status` feeds `is_error`; `input_text`/`output_text` are read only by commands that need them.
+#: `status` feeds `is_error`.
 MAPPABLE: tuple[str, ...] = (
     "correlation_id",
     "event_id",
@@ -54,6 +54,11 @@ MAPPABLE: tuple[str, ...] = (
     "reasoning_tokens",
     "logged_cost_usd",
     "finish_reason",
+    "input_text",
+    "output_text",
+    "response_format",
+    "context_text",
+    "feedback_score",
 )
 
 DEFAULT_PATHS: dict[str, tuple[SourcePath, ...]] = {
@@ -90,6 +95,11 @@ DEFAULT_PATHS: dict[str, tuple[SourcePath, ...]] = {
     ),
     "logged_cost_usd": _paths("cost_usd", "cost", "response_cost"),
     "finish_reason": _paths("finish_reason", "stop_reason"),
+    "input_text": _paths("input", "prompt", "input_text", "query", "question"),
+    "output_text": _paths("output", "response", "completion", "output_text", "answer"),
+    "response_format": _paths("response_format"),
+    "context_text": _paths("context", "documents", "context_text", "retrieved"),
+    "feedback_score": _paths("feedback_score", "feedback", "thumbs", "user_feedback"),
 }
 
 #: Scale factors a user can ask for with `--map duration_ms=took:s`.

@@ -58,6 +58,11 @@ STAGE_OF_EVENT: dict[str, str] = {
     "error": "other",
 }
 
+#: Text fields taken as logged.
+PASSTHROUGH_TEXT = ("finish_reason", "input_text", "output_text", "context_text")
+POSITIVE_WORDS = ("up", "true", "yes", "positive", "good", "like", "accepted", "+1", "👍")
+NEGATIVE_WORDS = ("down", "false", "no", "negative", "bad", "dislike", "rejected", "-1", "👎")
+
 ERROR_STATUS_WORDS = ("error", "failed", "failure", "fail", "exception", "fatal", "critical", "timeout")
 FALSE_WORDS = ("", "0", "false", "none", "null", "no")
 
@@ -157,6 +162,26 @@ def _flag_word(raw: pl.Expr) -> pl.Expr:
     return raw.str.to_lowercase().is_in(FALSE_WORDS).not_()
 
 
+def _response_format(raw: pl.Expr) -> pl.Expr:
+    """`"json_object"`, or an object such as `{"type": "json_schema", ...}` (read as its JSON text)."""
+    text = raw.str.strip_chars()
+    return pl.when(text.str.starts_with("{")).then(text.str.json_path_match("$.type")).otherwise(text)
+
+
+def _feedback(raw: pl.Expr) -> pl.Expr:
+    """A score in 0..1, or a thumbs word (up/down, true/false, ...) as 1 or 0; anything else is unusable."""
+    word = raw.str.strip_chars().str.to_lowercase()
+    number = raw.cast(pl.Float64, strict=False)
+    return (
+        pl.when(word.is_in(POSITIVE_WORDS))
+        .then(pl.lit(1.0))
+        .when(word.is_in(NEGATIVE_WORDS))
+        .then(pl.lit(0.0))
+        .when((number >= 0) & (number <= 1))
+        .then(number)
+    )
+
+
 def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl.LazyFrame:
     """Raw string columns (plus `source`, `line`) -> canonical events plus `_bad_<field>` flag columns.
 
@@ -168,7 +193,9 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
     picked = raw.select(
         "source",
         "line",
-        *(_raw(name, mapping, schema).alias(name) for name in (*text_fields, "finish_reason")),
+        *(_raw(name, mapping, schema).alias(name) for name in (*text_fields, *PASSTHROUGH_TEXT)),
+        _raw("response_format", mapping, schema).alias("_raw_response_format"),
+        _raw("feedback_score", mapping, schema).alias("_raw_feedback_score"),
         *(_raw(name, mapping, schema).alias(f"_raw_{name}") for name in ("status", "error_type", "is_root", "start")),
         *(_raw(name, mapping, schema, numeric=True).alias(f"_raw_{name}") for name in NUMERIC),
     )
@@ -188,6 +215,8 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
         ),
         error_type=pl.when(has_error_type).then(error_type),
         start=_timestamp(pl.col("_raw_start")),
+        response_format=_response_format(pl.col("_raw_response_format")),
+        _value_feedback_score=_feedback(pl.col("_raw_feedback_score")),
         **{f"_value_{name}": _number(pl.col(f"_raw_{name}"), dtype) for name, dtype in NUMERIC.items()},
     ).with_columns(
         pl.col("correlation_id").str.strip_chars(),
@@ -197,8 +226,11 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
         .fill_null(False),
     )
 
-    columns: dict[str, pl.Expr] = {}
-    flags: dict[str, pl.Expr] = {"_bad_start": pl.col("_raw_start").is_not_null() & pl.col("start").is_null()}
+    columns: dict[str, pl.Expr] = {"feedback_score": pl.col("_value_feedback_score")}
+    flags: dict[str, pl.Expr] = {
+        "_bad_start": pl.col("_raw_start").is_not_null() & pl.col("start").is_null(),
+        "_bad_feedback_score": pl.col("_raw_feedback_score").is_not_null() & pl.col("_value_feedback_score").is_null(),
+    }
     for name, dtype in NUMERIC.items():
         value = pl.col(f"_value_{name}")
         bad = pl.col(f"_raw_{name}").is_not_null() & value.is_null()
