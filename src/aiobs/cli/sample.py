@@ -9,7 +9,6 @@ import typer
 
 from aiobs.cli.common import user_errors
 from aiobs.errors import UsageError
-from aiobs.sample import write_sample
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)b?$", re.IGNORECASE)
 _FACTORS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
@@ -37,6 +36,8 @@ def sample_command(
             raise UsageError("give --requests or --size, not both")
         if not output.parent.is_dir():
             raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
+        from aiobs.sample import write_sample  # imported here: building its word lists takes ~0.2 s
+
         stats = write_sample(
             output,
             seed=seed,
