@@ -81,13 +81,18 @@ class BucketStore:
         self._rows = [0] * self.n
         self._files = [[] for _ in range(self.n)]
 
+    def bucket_of(self, correlation_ids: pl.Series) -> pl.Series:
+        if self.n == 1:
+            return pl.repeat(0, len(correlation_ids), eager=True)
+        return correlation_ids.hash(seed=HASH_SEED) % self.n
+
     def split(self, events: pl.DataFrame) -> dict[int, pl.DataFrame]:
         """Events by bucket. Pure, so parser threads can do it in parallel before `add_split`."""
         if events.is_empty():
             return {}
         if self.n == 1:
             return {0: events}
-        bucket = (events["correlation_id"].hash(seed=HASH_SEED) % self.n).alias("_bucket")
+        bucket = self.bucket_of(events["correlation_id"]).alias("_bucket")
         parts = events.with_columns(bucket).partition_by("_bucket", as_dict=True, include_key=False)
         return {int(b): part for (b,), part in parts.items()}  # type: ignore[call-overload]
 
@@ -390,6 +395,8 @@ class Ingested:
     events: int
     bytes_read: int
     sources: list[str]
+    #: Set by callers that keep the buckets after rebuilding them, so `events_of` can read them.
+    kept_events: bool = False
 
     def __post_init__(self) -> None:
         spill = self.store.spill_dir
@@ -398,6 +405,13 @@ class Ingested:
     def close(self) -> None:
         if self._cleanup is not None:
             self._cleanup()
+
+    def events_of(self, correlation_ids: list[str]) -> pl.DataFrame:
+        """The events of these requests, read only from the buckets that hold them."""
+        ids = pl.Series("correlation_id", correlation_ids, dtype=pl.String)
+        buckets = sorted(set(self.store.bucket_of(ids).to_list()))
+        parts = [self.store.bucket(b).filter(pl.col("correlation_id").is_in(ids.implode())) for b in buckets]
+        return pl.concat(parts).collect() if parts else pl.DataFrame(schema=EVENT_SCHEMA)
 
 
 def _in_parallel(parse: Callable[[Chunk], T], chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, T]]:

@@ -24,6 +24,7 @@ TTFT_PERCENTILES: tuple[tuple[str, float], ...] = (("p50", 0.50), ("p95", 0.95),
 MIN_TAIL_VALUES = 10
 
 TOKEN_KINDS = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens")
+TEXT_COLUMNS = ("input_text", "output_text", "context_text", "finish_reason", "response_format")
 #: Group keys that are not request columns but are derived here.
 STAGE_KEY = "stage"
 TIME_KEY = "time"
@@ -52,8 +53,34 @@ def latency_percentiles(column: str = "latency_ms", prefix: str = "latency") -> 
     ]
 
 
-def request_aggregates() -> list[pl.Expr]:
-    """Everything a summary row shows, for any grouping of the request table."""
+#: Feedback at or above this score counts as accepted (thumbs up is 1, thumbs down 0).
+ACCEPTED_SCORE = 0.5
+
+
+def flag_aggregates(flags: list[str]) -> list[pl.Expr]:
+    """Per flag: requests it applies to (non-null), requests flagged, and the cost of the flagged ones."""
+    exprs: list[pl.Expr] = []
+    for name in flags:
+        flag = pl.col(f"flag_{name}")
+        exprs += [
+            flag.count().alias(f"flag_{name}_applicable"),
+            flag.sum().cast(pl.Int64).alias(f"flag_{name}_flagged"),
+            pl.col("cost_usd").filter(flag).sum().alias(f"flag_{name}_cost_usd"),
+        ]
+    return exprs
+
+
+def feedback_aggregates() -> list[pl.Expr]:
+    score = pl.col("feedback_score")
+    return [
+        score.count().alias("feedback_n"),
+        (score >= ACCEPTED_SCORE).sum().cast(pl.Int64).alias("feedback_accepted"),
+        score.mean().alias("feedback_mean"),
+    ]
+
+
+def request_aggregates(flags: list[str] | None = None) -> list[pl.Expr]:
+    """Everything a summary row shows, for any grouping of the request table (plus the given flags)."""
     ttft = pl.col("ttft_ms")
     timed_output = pl.col("output_tokens").filter(pl.col("llm_output_ms").is_not_null())
     return [
@@ -71,6 +98,8 @@ def request_aggregates() -> list[pl.Expr]:
         _sum_or_null(pl.col("logged_cost_usd")).alias("logged_cost_usd"),
         pl.col("start").min().alias("first_start"),
         pl.col("start").max().alias("last_start"),
+        *feedback_aggregates(),
+        *flag_aggregates(flags or []),
     ]
 
 
@@ -87,9 +116,12 @@ def stage_rows(requests: pl.LazyFrame) -> pl.LazyFrame:
     Tokens and cost belong to the request, not to a stage, so they are null here rather than repeated.
     """
     stage_columns = [f"{s}_ms" for s in CHILD_STAGES]
-    per_request = [c for c in requests.collect_schema().names() if c not in stage_columns and c != "latency_ms"]
+    request_only = {*stage_columns, "latency_ms", "feedback_score", "context_utilisation", *TEXT_COLUMNS}
+    names = requests.collect_schema().names()
+    # Texts, flags and feedback describe the request, not a stage; copying them per stage would be costly too.
+    per_request = [c for c in names if c not in request_only and not c.startswith("flag_")]
     return (
-        requests.drop("latency_ms")
+        requests.select(*per_request, *stage_columns)
         .unpivot(on=stage_columns, index=per_request, variable_name=STAGE_KEY, value_name="latency_ms")
         .drop_nulls("latency_ms")
         .with_columns(
@@ -98,24 +130,30 @@ def stage_rows(requests: pl.LazyFrame) -> pl.LazyFrame:
             cost_usd=pl.lit(None, dtype=pl.Float64),
             logged_cost_usd=pl.lit(None, dtype=pl.Float64),
             ttft_ms=pl.lit(None, dtype=pl.Float64),
+            feedback_score=pl.lit(None, dtype=pl.Float64),
         )
     )
 
 
 def summarize_requests(
-    requests: pl.LazyFrame, by: list[str] | None = None, *, every: str | None = None
+    requests: pl.LazyFrame, by: list[str] | None = None, *, every: str | None = None, flags: list[str] | None = None
 ) -> pl.DataFrame:
-    """Metrics overall (`by` empty) or per group; `stage` and `time` (with `every`) are allowed keys."""
+    """Metrics overall (`by` empty) or per group; `stage` and `time` (with `every`) are allowed keys.
+
+    `flags` are the names of the request table's `flag_<name>` columns to rate (missing ones are skipped).
+    """
     keys = list(by or [])
     frame = stage_rows(requests) if STAGE_KEY in keys else requests
+    present = set(frame.collect_schema().names())
+    flags = [f for f in (flags or []) if f"flag_{f}" in present]
     if every is not None:
         frame = frame.with_columns(pl.col("start").dt.truncate(every).alias(TIME_KEY))
         if TIME_KEY not in keys:
             keys.append(TIME_KEY)
     if not keys:
-        return _finish(frame.select(request_aggregates()).collect())
+        return _finish(frame.select(request_aggregates(flags)).collect())
     # maintain_order keeps each group's rows in input order, so float sums are the same on every run.
-    result = frame.group_by(keys, maintain_order=True).agg(request_aggregates()).collect()
+    result = frame.group_by(keys, maintain_order=True).agg(request_aggregates(flags)).collect()
     sort_keys = [TIME_KEY] if TIME_KEY in keys else []
     return _finish(result.sort([*sort_keys, "requests"], descending=[False] * len(sort_keys) + [True], nulls_last=True))
 

@@ -43,6 +43,13 @@ _PICKS: dict[str, tuple[pl.Expr, str, bool]] = {
     "root_route": (pl.col("is_root"), "route", False),
     "any_route": (pl.lit(True), "route", False),
     "user": (pl.lit(True), "user", False),
+    "llm_input": (pl.col("stage") == "llm", "input_text", False),
+    "any_input": (pl.lit(True), "input_text", False),
+    "output_text": (pl.col("stage") == "llm", "output_text", True),
+    "context_text": (pl.lit(True), "context_text", True),
+    "finish_reason": (pl.col("stage") == "llm", "finish_reason", True),
+    "response_format": (pl.col("stage") == "llm", "response_format", True),
+    "max_tokens": (pl.col("stage") == "llm", "max_tokens", True),
 }
 
 
@@ -121,15 +128,19 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     llm = pl.col("stage") == "llm"
     end = pl.col("start") + pl.duration(microseconds=(pl.col("duration_ms").fill_null(0.0) * 1000).cast(pl.Int64))
     row = pl.int_range(pl.len(), dtype=pl.Int64)
+    # Feedback arrives minutes after the answer: it annotates the request, it is not part of its timeline.
+    timed = pl.col("feedback_score").is_null() | pl.col("duration_ms").is_not_null()
     # Per-event helper columns, so the group-by below runs only plain aggregations (sum, min, max, any),
     # which the streaming engine runs fast. A value picked from the first or last event of some kind is
     # found as the min or max *row* of that kind and gathered afterwards: cheaper than aggregating strings.
     prepared = ordered.lazy().with_columns(
-        _end=end,
+        _timed=timed,
+        _start=pl.when(timed).then("start"),
+        _end=pl.when(timed).then(end),
         _root_start=pl.when(is_root).then("start"),
         _root_end=pl.when(is_root).then(end),
-        _child_start=pl.when(is_root.not_()).then("start"),
-        _child_end=pl.when(is_root.not_()).then(end),
+        _child_start=pl.when(is_root.not_() & timed).then("start"),
+        _child_end=pl.when(is_root.not_() & timed).then(end),
         _llm_output_ms=pl.when(llm & pl.col("output_tokens").is_not_null()).then("duration_ms"),
         _attempt=pl.col("attempt").fill_null(1),
         _retry=pl.col("attempt") > 1,
@@ -146,8 +157,10 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     grouped = (
         prepared.group_by("correlation_id")
         .agg(
-            start=pl.col("start").min(),
+            start=pl.col("_start").min(),
+            _any_start=pl.col("start").min(),
             end=pl.col("_end").max(),
+            feedback_score=pl.col("feedback_score").mean(),
             has_root=is_root.any(),
             **{f"{s}_ms": _sum_or_null(pl.col(f"_{s}_ms")) for s in CHILD_STAGES},
             input_tokens=_sum_or_null(pl.col("input_tokens")),
@@ -179,6 +192,9 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
         for name, (_, column, _) in _PICKS.items()
     )
     requests = picked.with_columns(
+        start=pl.coalesce("start", "_any_start"),  # a request seen only through its feedback
+        input_text=pl.coalesce("llm_input", "any_input"),
+    ).with_columns(
         latency_ms=pl.coalesce(pl.col("root_duration"), _ms(pl.col("end") - pl.col("start"))),
         model=pl.coalesce("llm_model", "any_model"),
         provider=pl.coalesce("llm_provider", "any_provider"),
@@ -209,7 +225,7 @@ def _count_skewed_events(requests: pl.DataFrame, events: pl.LazyFrame, tolerance
     )
     counts = (
         events.join(bounds, on="correlation_id", suffix="_r")
-        .filter(pl.col("is_root").not_() & outside.fill_null(False))
+        .filter(pl.col("is_root").not_() & pl.col("_timed") & outside.fill_null(False))
         .group_by("correlation_id")
         .agg(skewed_events=pl.len().cast(pl.Int64))
     )

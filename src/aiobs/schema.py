@@ -57,9 +57,8 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("finish_reason", pl.String(), "", False, "Why generation stopped (`stop`, `length`, `tool_calls`)."),
     Field("input_text", pl.String(), "", False, "The prompt or input as text (messages joined), when logged."),
     Field("output_text", pl.String(), "", False, "The completion or output as text, when logged."),
-    Field(
-        "response_format", pl.String(), "", False, "Output format the call asked for (`json_object`, `json_schema`)."
-    ),
+    Field("response_format", pl.String(), "", False, "Output format asked for (`json_object`, `json_schema`)."),
+    Field("max_tokens", pl.Int64(), "tokens", False, "The output token limit the call asked for."),
     Field("context_text", pl.String(), "", False, "Documents a retrieval or rerank step returned, as text."),
     Field("feedback_score", pl.Float64(), "0 to 1", False, "User feedback on the request (thumbs up 1, down 0)."),
 )
@@ -101,6 +100,15 @@ REQUEST_FIELDS: tuple[Field, ...] = (
         "The root event failed, or an event failed with no later attempt (a retry that succeeded recovers it).",
     ),
     Field("retries", pl.Int64(), "", True, "Events that were retries (attempt > 1)."),
+    Field(
+        "input_text", pl.String(), "", False, "Input of the first LLM call (else of the first event that logged one)."
+    ),
+    Field("output_text", pl.String(), "", False, "Output of the last LLM call that logged one."),
+    Field("context_text", pl.String(), "", False, "Context of the last retrieval or rerank step that logged one."),
+    Field("finish_reason", pl.String(), "", False, "Finish reason of the last LLM call that logged one."),
+    Field("response_format", pl.String(), "", False, "Output format the last LLM call asked for."),
+    Field("max_tokens", pl.Int64(), "tokens", False, "Output token limit of the last LLM call that logged one."),
+    Field("feedback_score", pl.Float64(), "0 to 1", False, "Mean of the request's feedback events; null without any."),
     Field("n_events", pl.Int64(), "", True, "Number of events after de-duplication."),
     Field("skewed_events", pl.Int64(), "", True, "Child events that start before, or end after, their root event."),
 )

@@ -16,15 +16,20 @@ import polars as pl
 from aiobs import __version__
 from aiobs.errors import InputError, UsageError
 from aiobs.formats.mapping import FieldMapping
-from aiobs.ingest import BucketStore, ProgressCallback, ingest
+from aiobs.ingest import BucketStore, Ingested, ProgressCallback, ingest
 from aiobs.issues import IssueLog
 from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
+from aiobs.quality import QualityConfig, add_flags, flag_names
 from aiobs.reconstruct import rebuild_requests
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.paths import Source
 
 SCHEMA_VERSION = "1"
+#: Flag rates are always shown by these keys, whatever `--by` asks for.
+QUALITY_GROUPS = ("model", "route")
+#: Canonical fields read only for the quality flags.
+TEXT_FIELDS = ("input_text", "output_text", "context_text", "response_format", "max_tokens")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -49,8 +54,19 @@ class Summary:
     price_data: str = ""
     version: str = __version__
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    #: Keeps the spilled request table alive as long as the summary (removed when it is garbage collected).
-    workspace: object = field(default=None, repr=False)
+    #: Names of the quality flags rated (the request table has a `flag_<name>` column for each).
+    flags: list[str] = field(default_factory=list)
+    #: Flag rates and feedback by model and by route (the same rows as `groups`).
+    quality_groups: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.
+    workspace: Ingested | None = field(default=None, repr=False)
+
+    def events_of(self, correlation_ids: list[str]) -> pl.DataFrame:
+        """The events of these requests (needs `summarize(..., keep_events=True)`)."""
+        if self.workspace is None or not self.workspace.kept_events:
+            msg = "the events were not kept: call summarize(..., keep_events=True)"
+            raise ValueError(msg)
+        return self.workspace.events_of(correlation_ids)
 
 
 def parse_time_bound(text: str, *, now: datetime | None = None) -> datetime:
@@ -88,10 +104,17 @@ def summarize(
     since: datetime | None = None,
     until: datetime | None = None,
     prices: PriceBook | None = None,
+    quality: QualityConfig | None = None,
+    flags: bool = True,
+    keep_events: bool = False,
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> Summary:
-    """Read the sources and compute the full summary. Raises InputError when no usable event was found."""
+    """Read the sources and compute the full summary. Raises InputError when no usable event was found.
+
+    `flags=False` skips the quality flags (and reading the texts they need); `keep_events` keeps every
+    event on disk (or in memory for small inputs) so `Summary.events_of` can rebuild a request's timeline.
+    """
     key_sets = validate_group_keys(list(by or []))
     if every is not None:
         _check_every(every)
@@ -99,9 +122,16 @@ def summarize(
         msg = "--by time needs --every to say how long a time bucket is, e.g. --every 1h"
         raise UsageError(msg)
     issues = IssueLog()
-    ingested = ingest(sources, mapping or FieldMapping(), n_buckets=n_buckets, progress=progress, issues=issues)
+    mapping = mapping or FieldMapping()
+    if not flags:
+        mapping = mapping.without(TEXT_FIELDS)  # nothing reads them: do not parse and carry them
+    quality = quality or QualityConfig()
+    ingested = ingest(sources, mapping, n_buckets=n_buckets, progress=progress, issues=issues)
+    ingested.kept_events = keep_events
     try:
-        requests, n_requests, unpriced = _rebuild_buckets(ingested.store, prices, issues)
+        requests, n_requests, unpriced = _rebuild_buckets(
+            ingested.store, prices, issues, quality if flags else None, keep_events=keep_events
+        )
     except BaseException:
         ingested.close()
         raise
@@ -117,18 +147,21 @@ def summarize(
         requests = requests.filter(window)
         n_requests = requests.select(pl.len()).collect().item()
     lazy = requests
+    rated = flag_names(quality) if flags else []
     groups = {
-        " × ".join(keys): summarize_requests(lazy, keys, every=every if TIME_KEY in keys else None) for keys in key_sets
+        " × ".join(keys): summarize_requests(lazy, keys, every=every if TIME_KEY in keys else None, flags=rated)
+        for keys in key_sets
     }
     if every is not None:
-        groups[f"per {every}"] = summarize_requests(lazy, [], every=every)
+        groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated)
+    quality_groups = {key: summarize_requests(lazy, [key], flags=rated) for key in QUALITY_GROUPS} if rated else {}
     return Summary(
         inputs=[s.name for s in sources],
         events=ingested.events,
         bytes_read=ingested.bytes_read,
         requests=requests,
         n_requests=n_requests,
-        overall=summarize_requests(lazy),
+        overall=summarize_requests(lazy, flags=rated),
         groups=groups,
         unpriced=_merge_unpriced(unpriced),
         cost_check=cost_comparison(lazy),
@@ -137,14 +170,16 @@ def summarize(
         since=since,
         until=until,
         price_data=price_data_version(),
+        flags=rated,
+        quality_groups=quality_groups,
         workspace=ingested,
     )
 
 
 def _rebuild_buckets(
-    store: BucketStore, prices: PriceBook | None, issues: IssueLog
+    store: BucketStore, prices: PriceBook | None, issues: IssueLog, quality: QualityConfig | None, *, keep_events: bool
 ) -> tuple[pl.LazyFrame, int, pl.DataFrame]:
-    """Partial (price and rebuild each bucket on its own) and merge (concatenate the request tables).
+    """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables).
 
     With a spill folder, each bucket's requests go to an IPC file, so memory holds one bucket at a
     time and metrics later read only the columns they need. Buckets are concatenated in bucket order
@@ -158,15 +193,19 @@ def _rebuild_buckets(
         rebuilt = rebuild_requests(events)
         issues.merge(rebuilt.issues)
         unpriced.append(unpriced_models(events))
-        store.release(b)
+        if not keep_events:
+            store.release(b)
         del events
-        n_requests += rebuilt.requests.height
+        bucket_requests = rebuilt.requests
+        if quality is not None:
+            bucket_requests = add_flags(bucket_requests, quality).collect()
+        n_requests += bucket_requests.height
         if store.spill_dir is not None:
             path = store.spill_dir / f"requests-{b:04d}.arrow"
-            rebuilt.requests.write_ipc(path, compression="lz4")
+            bucket_requests.write_ipc(path, compression="lz4")
             partials.append(pl.scan_ipc(path))
         else:
-            partials.append(rebuilt.requests.lazy())
+            partials.append(bucket_requests.lazy())
     requests = pl.concat(partials) if partials else pl.LazyFrame(schema=REQUEST_SCHEMA)
     return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame()
 

@@ -57,6 +57,7 @@ MAPPABLE: tuple[str, ...] = (
     "input_text",
     "output_text",
     "response_format",
+    "max_tokens",
     "context_text",
     "feedback_score",
 )
@@ -98,6 +99,7 @@ DEFAULT_PATHS: dict[str, tuple[SourcePath, ...]] = {
     "input_text": _paths("input", "prompt", "input_text", "query", "question"),
     "output_text": _paths("output", "response", "completion", "output_text", "answer"),
     "response_format": _paths("response_format"),
+    "max_tokens": _paths("max_tokens", "max_output_tokens", "max_completion_tokens"),
     "context_text": _paths("context", "documents", "context_text", "retrieved"),
     "feedback_score": _paths("feedback_score", "feedback", "thumbs", "user_feedback"),
 }
@@ -116,6 +118,10 @@ class FieldMapping:
         for canonical, spec in overrides.items():
             paths[canonical] = (parse_source_path(canonical, spec), *paths.get(canonical, ()))
         return FieldMapping(paths)
+
+    def without(self, canonical: tuple[str, ...]) -> FieldMapping:
+        """The mapping with these canonical fields unmapped (left null), so their source fields are not parsed."""
+        return FieldMapping({name: paths for name, paths in self.paths.items() if name not in canonical})
 
     def all_paths(self) -> list[SourcePath]:
         return [p for ps in self.paths.values() for p in ps]

@@ -23,6 +23,7 @@ NUMERIC: dict[str, pl.DataType] = {
     "duration_ms": pl.Float64(),
     "ttft_ms": pl.Float64(),
     "attempt": pl.Int64(),
+    "max_tokens": pl.Int64(),
     "input_tokens": pl.Int64(),
     "output_tokens": pl.Int64(),
     "cached_tokens": pl.Int64(),

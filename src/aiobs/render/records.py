@@ -31,13 +31,33 @@ METRIC_COLUMNS = frozenset(
 )
 
 
+METRIC_PREFIXES = ("latency_", "ttft_", "flag_", "feedback_")
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _flags_record(row: dict[str, Any]) -> dict[str, Any]:
+    """`flag_<name>_applicable/_flagged/_cost_usd` columns -> {name: {applicable, flagged, rate, cost_usd}}."""
+    flags: dict[str, Any] = {}
+    for column in row:
+        if column.startswith("flag_") and column.endswith("_applicable"):
+            name = column.removeprefix("flag_").removesuffix("_applicable")
+            applicable, flagged = row[column], row[f"flag_{name}_flagged"]
+            flags[name] = {
+                "applicable": applicable,
+                "flagged": flagged,
+                "rate": flagged / applicable if applicable else None,
+                "cost_usd": row[f"flag_{name}_cost_usd"] if flagged else 0.0,
+            }
+    return flags
 
 
 def metrics_record(row: dict[str, Any]) -> dict[str, Any]:
     """One row of `summarize_requests` as a nested record."""
     latency_n = int(row.get("latency_n") or 0)
+    feedback_n = int(row.get("feedback_n") or 0)
     return {
         "requests": row["requests"],
         "errors": row["errors"],
@@ -59,11 +79,18 @@ def metrics_record(row: dict[str, Any]) -> dict[str, Any]:
         "logged_cost_usd": row["logged_cost_usd"],
         "first_start": _iso(row["first_start"]),
         "last_start": _iso(row["last_start"]),
+        "feedback": {
+            "requests": feedback_n,
+            "accepted": row.get("feedback_accepted") or 0,
+            "acceptance_rate": (row.get("feedback_accepted") or 0) / feedback_n if feedback_n else None,
+            "mean_score": row.get("feedback_mean"),
+        },
+        "flags": _flags_record(row),
     }
 
 
 def group_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    keys = [c for c in frame.columns if c not in METRIC_COLUMNS and not c.startswith(("latency_", "ttft_"))]
+    keys = [c for c in frame.columns if c not in METRIC_COLUMNS and not c.startswith(METRIC_PREFIXES)]
     records = []
     for row in frame.iter_rows(named=True):
         key = {k: (_iso(row[k]) if k == TIME_KEY else row[k]) for k in keys}
@@ -84,6 +111,10 @@ def summary_record(summary: Summary) -> dict[str, Any]:
         "price_data": summary.price_data,
         "overall": metrics_record(overall),
         "groups": {name: group_records(frame) for name, frame in summary.groups.items()},
+        "quality": {
+            "flags": summary.flags,
+            "by": {name: group_records(frame) for name, frame in summary.quality_groups.items()},
+        },
         "unpriced_models": summary.unpriced.to_dicts(),
         "cost_check": summary.cost_check.to_dicts(),
         "input_quality": {
