@@ -7,6 +7,9 @@ duration_ms = "timing.total:s"
 
 [pricing]
 prices = "prices.toml"         # extra or overriding model prices
+
+[quality]                      # flag thresholds and custom rules (docs/quality.md)
+max_output_chars = 6000
 ```
 Command-line options win over the file.
 """
@@ -20,12 +23,14 @@ from typing import Any
 
 from aiobs.errors import UsageError
 from aiobs.formats.mapping import parse_source_path
+from aiobs.quality.config import QualityConfig, parse_quality_config
 
 
 @dataclass(frozen=True)
 class Config:
     mapping: dict[str, str] = field(default_factory=dict)
     prices: Path | None = None
+    quality: QualityConfig = field(default_factory=QualityConfig)
     origin: Path | None = None
 
 
@@ -53,7 +58,8 @@ def _parse(data: dict[str, Any], origin: Path) -> Config:
     if prices is not None and not isinstance(prices, str):
         msg = f"{origin}: pricing.prices must be a file path"
         raise UsageError(msg)
-    return Config(dict(mapping), (origin.parent / prices) if prices else None, origin)
+    quality = parse_quality_config(_table(data, "quality", origin), str(origin))
+    return Config(dict(mapping), (origin.parent / prices) if prices else None, quality, origin)
 
 
 def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:

@@ -39,6 +39,13 @@ def redact_value(value: str | None) -> str | None:
     return pl.select(redact_text(pl.lit(value, dtype=pl.String))).item()
 
 
+def redact_values(values: list[str | None]) -> list[str | None]:
+    """`redact_text` over many Python strings at once (one Polars pass, not one per value)."""
+    if not values:
+        return []
+    return pl.Series(values, dtype=pl.String).to_frame("v").select(redact_text(pl.col("v"))).to_series().to_list()
+
+
 def user_pseudonym(user: str) -> str:
     """A stable, non-reversible stand-in for a user ID: the same user gets the same name on every run."""
     return "user-" + hashlib.blake2b(user.encode("utf-8"), digest_size=6).hexdigest()
@@ -52,11 +59,14 @@ def pseudonymise_users(values: pl.Expr) -> pl.Expr:
 def apply_privacy(
     frame: pl.DataFrame, privacy: Privacy, *, text: tuple[str, ...], users: tuple[str, ...]
 ) -> pl.DataFrame:
-    """A small frame about to be shown, with its text columns redacted and its user columns hashed as asked."""
-    present = set(frame.columns)
+    """A small frame about to be shown, with its text columns redacted and its user columns hashed as asked.
+
+    A user column is hashed (when asked) instead of redacted: two users must not collapse into one `[email]`.
+    """
     exprs: list[pl.Expr] = []
-    if privacy.redact:
-        exprs += [redact_text(pl.col(c)).alias(c) for c in text if c in present and frame.schema[c] == pl.String]
-    if privacy.hash_users:
-        exprs += [pseudonymise_users(pl.col(c)).alias(c) for c in users if c in present]
+    for column in frame.columns:
+        if privacy.hash_users and column in users:
+            exprs.append(pseudonymise_users(pl.col(column)).alias(column))
+        elif privacy.redact and (column in text or column in users) and frame.schema[column] == pl.String:
+            exprs.append(redact_text(pl.col(column)).alias(column))
     return frame.with_columns(exprs) if exprs else frame

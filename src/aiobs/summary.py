@@ -22,6 +22,7 @@ from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_reques
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
 from aiobs.quality import QualityConfig, add_flags, flag_names
 from aiobs.reconstruct import rebuild_requests
+from aiobs.redact import Privacy
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.paths import Source
 
@@ -56,6 +57,8 @@ class Summary:
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     #: Names of the quality flags rated (the request table has a `flag_<name>` column for each).
     flags: list[str] = field(default_factory=list)
+    #: How renderers show log-derived text (redacted by default).
+    privacy: Privacy = field(default_factory=Privacy)
     #: Flag rates and feedback by model and by route (the same rows as `groups`).
     quality_groups: dict[str, pl.DataFrame] = field(default_factory=dict)
     #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.

@@ -5,8 +5,10 @@ from __future__ import annotations
 import typer
 
 from aiobs import __version__
+from aiobs.cli.outliers import outliers_command
 from aiobs.cli.sample import sample_command
 from aiobs.cli.summarize import summarize_command
+from aiobs.cli.trace import trace_command
 
 app = typer.Typer(
     name="aiobs",
@@ -33,6 +35,8 @@ def _root(
 
 
 app.command("summarize")(summarize_command)
+app.command("outliers")(outliers_command)
+app.command("trace")(trace_command)
 app.command("sample")(sample_command)
 
 

@@ -9,13 +9,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from aiobs.errors import AiobsError
-from aiobs.sources.paths import Source
+from aiobs.config import load_config
+from aiobs.errors import AiobsError, UsageError
+from aiobs.formats.mapping import FieldMapping, parse_map_options
+from aiobs.pricing import load_price_book
+from aiobs.sources.paths import Source, expand_inputs
+from aiobs.summary import Summary, parse_time_bound, summarize
 
 
 class ExitCode(IntEnum):
@@ -79,3 +84,42 @@ def progress_bar(sources: list[Source]) -> Iterator[Callable[[int], None] | None
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("read", total=total)
         yield lambda n: progress.advance(task, n)
+
+
+def read_logs(
+    paths: list[str],
+    *,
+    field_map: list[str],
+    prices: Path | None,
+    config: Path | None,
+    since: str | None,
+    until: str | None,
+    **options: Any,
+) -> Summary:
+    """What every command that reads logs does with its shared options: config, mapping, prices, window, sources."""
+    settings = load_config(config)
+    mapping = FieldMapping().with_overrides({**settings.mapping, **parse_map_options(field_map)})
+    price_file = prices or settings.prices
+    price_book = load_price_book(price_file) if price_file else None
+    start, end = (parse_time_bound(t) if t else None for t in (since, until))
+    if start and end and start >= end:
+        raise UsageError("--since must be before --until")
+    sources = expand_inputs(paths)
+    with progress_bar(sources) as progress:
+        return summarize(
+            sources,
+            mapping=mapping,
+            since=start,
+            until=end,
+            prices=price_book,
+            quality=settings.quality,
+            progress=progress,
+            **options,
+        )
+
+
+def fail_if_strict(summary: Summary, strict: bool) -> None:
+    """`--strict`: input problems make the run fail (exit 1) after its output was written."""
+    if strict and summary.issues.failing:
+        typer.echo(f"aiobs: {summary.issues.failing} input problem(s) found (--strict)", err=True)
+        raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))

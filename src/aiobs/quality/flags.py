@@ -24,6 +24,24 @@ CONTEXT_PROBES = 8
 CONTEXT_PROBE_CHARS = 12
 URL = r"https?://[^\s<>\"'`)\]}]+[^\s<>\"'`)\]},.;:!?]"
 
+#: One line per built-in flag, as summaries and reports show it (full definitions: docs/quality.md).
+FLAG_DESCRIPTIONS: dict[str, str] = {
+    "error": "the request failed",
+    "retried": "some call was retried",
+    "empty": "the answer is empty",
+    "too_short": "the answer is shorter than min_output_chars",
+    "too_long": "the answer is longer than max_output_chars",
+    "refusal": "the answer opens with a refusal",
+    "truncated": "generation stopped at the token limit",
+    "invalid_json": "JSON was asked for and the answer does not parse",
+    "repetition": "the answer loops (a snippet repeats 4+ times)",
+    "pii_in_input": "personal data or a secret in the input",
+    "pii_in_output": "personal data or a secret in the answer",
+    "context_unused": "the answer barely overlaps the retrieved context",
+    "ungrounded_url": "the answer links a URL found in neither context nor input",
+    "slow_generation": "decoding slower than slow_tokens_per_s",
+}
+
 _output = pl.col("output_text")
 _input = pl.col("input_text")
 _context = pl.col("context_text")

@@ -21,6 +21,15 @@ def terminal_text(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+_CONTROL_NOT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_block(value: object, limit: int = 20_000) -> str:
+    """Like `terminal_text`, but newlines and tabs stay: for full texts shown as blocks (traces)."""
+    text = _CONTROL_NOT_NEWLINE.sub(_visible, str(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def markdown_cell(value: object, limit: int = 80) -> str:
     """Safe inside a GitHub-flavoured Markdown table cell: no column breaks, links, HTML or emphasis."""
     text = terminal_text(value, limit)

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiobs.render import formats as f
 from aiobs.render.escape import markdown_cell
+from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.records import summary_record
 from aiobs.summary import Summary
 
@@ -49,6 +50,44 @@ def _group(name: str, records: list[dict[str, Any]]) -> list[str]:
         for r in records
     ]
     return [f"## By {markdown_cell(name)}", "", *_table(header, rows, numeric_from=len(keys)), ""]
+
+
+def _flags(record: dict[str, Any]) -> list[str]:
+    flags = record["overall"]["flags"]
+    if not flags:
+        return []
+    rows = [
+        [f"`{r.name}`", f.count(r.applicable), f.count(r.flagged), f.pct(r.rate), f.usd(r.cost_usd), r.meaning]
+        for r in flag_rows(flags)
+    ]
+    out = [
+        "## Quality flags",
+        "",
+        *_table(["flag", "checked", "flagged", "rate", "cost of flagged", "meaning"], rows),
+        "",
+    ]
+    unchecked = unchecked_flags(flags)
+    if unchecked:
+        out += [f"Not checked (no request had the data): {', '.join(unchecked)}.", ""]
+    feedback = acceptance_line(record["overall"]["feedback"])
+    if feedback:
+        out += [feedback + ".", ""]
+    shown = group_flags(flags)
+    for key, records in record["quality"]["by"].items():
+        if not shown or not records:
+            continue
+        header = [key, "requests", *shown, "accepted"]
+        table_rows = [
+            [
+                markdown_cell("—" if r["key"][key] is None else r["key"][key]),
+                f.count(r["requests"]),
+                *(f.pct(r["flags"][name]["rate"]) if name in r["flags"] else "—" for name in shown),
+                f.pct(r["feedback"]["acceptance_rate"]),
+            ]
+            for r in records
+        ]
+        out += [f"### Flag rates by {key}", "", *_table(header, table_rows), ""]
+    return out
 
 
 def render_markdown(summary: Summary) -> str:
@@ -96,6 +135,7 @@ def render_markdown(summary: Summary) -> str:
             *_table(["model", "provider", "events", "tokens in", "tokens out"], rows, numeric_from=2),
             "",
         ]
+    out += _flags(record)
     quality = record["input_quality"]
     out += ["## Input quality", ""]
     if not quality["by_kind"]:

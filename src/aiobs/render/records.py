@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from aiobs.metrics import PERCENTILES, TIME_KEY, TTFT_PERCENTILES, thin_percentiles
+from aiobs.redact import Privacy, redact_values, user_pseudonym
 from aiobs.summary import SCHEMA_VERSION, Summary
 
 METRIC_COLUMNS = frozenset(
@@ -98,9 +99,29 @@ def group_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     return records
 
 
+def _privatise(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
+    """Group keys and issue messages come from the logs: redact them (and hash user IDs) as asked."""
+    rows = [r for rs in record["groups"].values() for r in rs] + [
+        r for rs in record["quality"]["by"].values() for r in rs
+    ]
+    keys = [(r["key"], k) for r in rows for k, v in r["key"].items() if isinstance(v, str)]
+    examples = [e for kind in record["input_quality"]["by_kind"] for e in kind["examples"]]
+    if privacy.hash_users:  # before redaction: two users must not collapse into one "[email]"
+        for key, name in keys:
+            if name == "user" and key[name] is not None:
+                key[name] = user_pseudonym(key[name])
+        keys = [(key, name) for key, name in keys if name != "user"]
+    if privacy.redact:
+        for (key, name), value in zip(keys, redact_values([key[name] for key, name in keys]), strict=True):
+            key[name] = value
+        for example, message in zip(examples, redact_values([e["message"] for e in examples]), strict=True):
+            example["message"] = message
+    return record
+
+
 def summary_record(summary: Summary) -> dict[str, Any]:
     overall = summary.overall.row(0, named=True)
-    return {
+    record = {
         "schema": f"aiobs.summary/{SCHEMA_VERSION}",
         "aiobs_version": summary.version,
         "generated_at": _iso(summary.generated_at),
@@ -130,3 +151,4 @@ def summary_record(summary: Summary) -> dict[str, Any]:
             ],
         },
     }
+    return _privatise(record, summary.privacy)

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
+from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.records import summary_record
 from aiobs.summary import Summary
 
@@ -133,6 +134,40 @@ def _cost_check(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _flags(record: dict[str, Any]) -> RenderableType | None:
+    flags = record["overall"]["flags"]
+    if not flags:
+        return None
+    table = _table("Quality flags", "flag", "checked", "flagged", "rate", "cost of flagged", "meaning", numeric_from=1)
+    table.columns[-1].justify = "left"
+    table.columns[-1].no_wrap = False
+    table.columns[-1].min_width = 20
+    for row in flag_rows(flags):
+        table.add_row(
+            row.name, f.count(row.applicable), f.count(row.flagged), f.pct(row.rate), f.usd(row.cost_usd), row.meaning
+        )
+    parts: list[RenderableType] = [table]
+    unchecked = unchecked_flags(flags)
+    if unchecked:
+        parts.append(Text(f"Not checked (no request had the data): {', '.join(unchecked)}", style="dim"))
+    feedback = acceptance_line(record["overall"]["feedback"])
+    if feedback:
+        parts.append(Text(feedback))
+    shown = group_flags(flags)
+    for key, records in record["quality"]["by"].items():
+        if shown and records:
+            parts += [Text(""), _group_flag_table(key, records, shown)]
+    return Group(*parts)
+
+
+def _group_flag_table(key: str, records: list[dict[str, Any]], shown: list[str]) -> Table:
+    table = _table(f"Flag rates by {key}", key, "req", *shown, "accepted", numeric_from=1)
+    for r in records:
+        cells = [f.pct(r["flags"][name]["rate"]) if name in r["flags"] else "—" for name in shown]
+        table.add_row(_data(r["key"][key]), f.count(r["requests"]), *cells, f.pct(r["feedback"]["acceptance_rate"]))
+    return table
+
+
 def _quality(quality: dict[str, Any]) -> RenderableType:
     if not quality["by_kind"]:
         return Text("Input quality: no problems found.", style="green")
@@ -163,6 +198,10 @@ def render_terminal(summary: Summary, console: Console) -> None:
     if record["cost_check"]:
         console.print()
         console.print(_cost_check(record["cost_check"]))
+    flags = _flags(record)
+    if flags is not None:
+        console.print()
+        console.print(flags)
     console.print()
     console.print(_quality(record["input_quality"]))
     if _any_thin(record):

@@ -1,0 +1,18 @@
+"""Options that several commands share, defined once so they read and behave the same everywhere."""
+
+from __future__ import annotations
+
+import typer
+
+PATHS = typer.Argument(..., help="Log files, folders, globs (quote them), or - for stdin.")
+SINCE = typer.Option(None, "--since", help="Only requests starting at or after: ISO time or 24h/7d.")
+UNTIL = typer.Option(None, "--until", help="Only requests starting before: ISO time or 24h/7d.")
+FIELD_MAP = typer.Option(
+    [], "--map", "-m", help="Map a canonical field to your field: correlation_id=meta.rid, duration_ms=took:s."
+)
+PRICES = typer.Option(None, "--prices", help="TOML/JSON file with extra or overriding prices.")
+CONFIG = typer.Option(None, "--config", help="Config file (default: ./aiobs.toml or pyproject).")
+STRICT = typer.Option(False, "--strict", help="Exit 1 when the input had any problem.")
+OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (atomically).")
+NO_REDACT = typer.Option(False, "--no-redact", help="Show texts as logged (PII and secrets are redacted by default).")
+HASH_USERS = typer.Option(False, "--hash-users", help="Show user IDs as stable hashes.")

@@ -1,0 +1,96 @@
+"""`aiobs outliers`: the worst requests (by latency, TTFT, cost or tokens) and where their time went."""
+
+from __future__ import annotations
+
+import io
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from aiobs.cli import options
+from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_atomically
+from aiobs.outliers import OutlierQuery, select_outliers, tail_attribution
+from aiobs.redact import Privacy
+from aiobs.render.outliers import (
+    OutlierReport,
+    render_outliers_csv,
+    render_outliers_json,
+    render_outliers_markdown,
+    render_outliers_terminal,
+)
+
+
+class OutlierFormat(StrEnum):
+    terminal = "terminal"
+    json = "json"
+    md = "md"
+    csv = "csv"
+
+
+class Metric(StrEnum):
+    latency = "latency"
+    ttft = "ttft"
+    cost = "cost"
+    tokens = "tokens"
+
+
+_SUFFIX_FORMATS = {".json": OutlierFormat.json, ".md": OutlierFormat.md, ".csv": OutlierFormat.csv}
+
+
+def build_outlier_report(summary_paths: list[str], query: OutlierQuery, **read: object) -> OutlierReport:
+    summary = read_logs(summary_paths, **read)  # type: ignore[arg-type]
+    outliers = select_outliers(summary.requests, query, flags=summary.flags)
+    return OutlierReport(query, outliers, tail_attribution(summary.requests, query), summary)
+
+
+def outliers_command(
+    paths: list[str] = options.PATHS,
+    p: float = typer.Option(99.0, "--p", help="Percentile: requests strictly above it are outliers (0-99.99)."),
+    metric: Metric = typer.Option(Metric.latency, "--by", help="Rank by latency, ttft, cost or tokens."),
+    flag: str | None = typer.Option(None, "--flag", help="Only requests that raised this quality flag."),
+    per: str | None = typer.Option(None, "--per", help="Percentile within each model, route, provider or user."),
+    limit: int = typer.Option(20, "--limit", "-n", help="At most this many (per group with --per)."),
+    since: str | None = options.SINCE,
+    until: str | None = options.UNTIL,
+    fmt: OutlierFormat | None = typer.Option(None, "--format", "-f", help="terminal (default), json, md or csv."),
+    output: Path | None = options.OUTPUT,
+    field_map: list[str] = options.FIELD_MAP,
+    prices: Path | None = options.PRICES,
+    config: Path | None = options.CONFIG,
+    no_redact: bool = options.NO_REDACT,
+    hash_users: bool = options.HASH_USERS,
+    strict: bool = options.STRICT,
+) -> None:
+    """The worst requests, each rebuilt from its events: stage breakdown, tokens, cost, flags, snippets.
+
+    Outliers lie strictly above the percentile (linear interpolation) of the metric; the tail attribution
+    compares each stage's share of time in them with its share over all requests.
+    """
+    with user_errors():
+        query = OutlierQuery(p=p, metric=metric.value, per=per, flag=flag, limit=limit)
+        chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutlierFormat.terminal
+        report = build_outlier_report(
+            paths, query, field_map=field_map, prices=prices, config=config, since=since, until=until
+        )
+        report.summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
+        if chosen is OutlierFormat.json:
+            text: str | None = render_outliers_json(report)
+        elif chosen is OutlierFormat.md:
+            text = render_outliers_markdown(report)
+        elif chosen is OutlierFormat.csv:
+            text = render_outliers_csv(report)
+        elif output is not None:
+            buffer = io.StringIO()
+            render_outliers_terminal(report, Console(file=buffer, width=160, color_system=None, force_terminal=False))
+            text = buffer.getvalue()
+        else:
+            render_outliers_terminal(report, Console(highlight=False))
+            text = None
+        if output is not None and text is not None:
+            write_atomically(output, text)
+        elif text is not None:
+            sys.stdout.write(text)
+        fail_if_strict(report.summary, strict)

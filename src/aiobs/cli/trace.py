@@ -1,0 +1,70 @@
+"""`aiobs trace`: one request (or several) rebuilt from its events, as a waterfall with its texts."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+import typer
+from rich.console import Console
+
+from aiobs.cli import options
+from aiobs.cli.common import fail_if_strict, read_logs, user_errors
+from aiobs.errors import UsageError
+from aiobs.outliers import OutlierQuery, select_outliers
+from aiobs.pricing import price_events
+from aiobs.redact import Privacy
+from aiobs.render.trace import render_trace_json, render_trace_terminal, trace_view
+
+
+def trace_command(
+    paths: list[str] = options.PATHS,
+    ids: list[str] = typer.Option([], "--id", help="Correlation ID of a request to show (repeat for several)."),
+    from_outliers: bool = typer.Option(False, "--from-outliers", help="Show the worst requests (see outliers)."),
+    p: float = typer.Option(99.0, "--p", help="With --from-outliers: the percentile."),
+    limit: int = typer.Option(3, "--limit", "-n", help="With --from-outliers: how many."),
+    json_output: bool = typer.Option(False, "--json", help="Write the traces as JSON (aiobs.trace/1)."),
+    since: str | None = options.SINCE,
+    until: str | None = options.UNTIL,
+    field_map: list[str] = options.FIELD_MAP,
+    prices: Path | None = options.PRICES,
+    config: Path | None = options.CONFIG,
+    no_redact: bool = options.NO_REDACT,
+    hash_users: bool = options.HASH_USERS,
+    strict: bool = options.STRICT,
+) -> None:
+    """Show requests rebuilt from their events: a waterfall of the event tree, key figures, flags, full texts.
+
+    Example: aiobs trace logs/ --id 5ba91faf-7a02-4204-b7c1-bd874da5e709
+    """
+    with user_errors():
+        if not ids and not from_outliers:
+            raise UsageError("say which requests: --id ID (repeatable) or --from-outliers")
+        summary = read_logs(
+            paths, field_map=field_map, prices=prices, config=config, since=since, until=until, keep_events=True
+        )
+        privacy = Privacy(redact=not no_redact, hash_users=hash_users)
+        wanted = list(dict.fromkeys(ids))
+        if from_outliers:
+            worst = select_outliers(summary.requests, OutlierQuery(p=p, limit=limit), flags=summary.flags)
+            wanted += [cid for cid in worst["correlation_id"].to_list() if cid not in wanted]
+        requests = summary.requests.filter(pl.col("correlation_id").is_in(wanted)).collect()
+        missing = [cid for cid in wanted if cid not in set(requests["correlation_id"].to_list())]
+        if missing:
+            raise UsageError(f"no request with ID {', '.join(repr(m) for m in missing[:3])} in the input")
+        events = price_events(summary.events_of(wanted)).collect()
+        views = [
+            trace_view(
+                requests.filter(pl.col("correlation_id") == cid),
+                events.filter(pl.col("correlation_id") == cid),
+                flags=summary.flags,
+                privacy=privacy,
+            )
+            for cid in wanted
+        ]
+        if json_output:
+            sys.stdout.write(render_trace_json(views))
+        else:
+            render_trace_terminal(views, Console(highlight=False), redacted=privacy.redact)
+        fail_if_strict(summary, strict)

@@ -1,0 +1,158 @@
+"""The worst requests, and where their time went. Pure functions on the request table.
+
+`select_outliers` keeps the requests strictly above a percentile of a metric (linear interpolation,
+as everywhere in aiobs), overall or within each group, worst first. It works in two passes so that
+memory stays bounded on large inputs: the IDs are chosen from numeric columns only, then the full
+rows (texts included) are read for those IDs alone.
+
+`tail_attribution` compares, stage by stage, the share of time spent in all requests with the share
+spent in the requests above the percentile: "retrieval is 12 % of time overall but 61 % in the tail".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from aiobs.errors import UsageError
+from aiobs.schema import CHILD_STAGES
+
+#: metric name -> how it is computed from a request row, and its unit.
+METRICS: dict[str, tuple[pl.Expr, str]] = {
+    "latency": (pl.col("latency_ms"), "ms"),
+    "ttft": (pl.col("ttft_ms"), "ms"),
+    "cost": (pl.col("cost_usd"), "USD"),
+    "tokens": (
+        pl.when(pl.col("input_tokens").is_not_null() | pl.col("output_tokens").is_not_null()).then(
+            pl.col("input_tokens").fill_null(0) + pl.col("output_tokens").fill_null(0)
+        ),
+        "tokens",
+    ),
+}
+PER_KEYS = ("model", "route", "provider", "user")
+STAGE_COLUMNS = tuple(f"{s}_ms" for s in CHILD_STAGES)
+
+
+@dataclass(frozen=True)
+class OutlierQuery:
+    p: float = 99.0
+    metric: str = "latency"
+    per: str | None = None
+    flag: str | None = None
+    limit: int | None = 20
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.p < 100.0:
+            msg = f"--p must be at least 0 and below 100, got {self.p:g}"
+            raise UsageError(msg)
+        if self.metric not in METRICS:
+            msg = f"cannot rank by '{self.metric}': choose from {', '.join(METRICS)}"
+            raise UsageError(msg)
+        if self.per is not None and self.per not in PER_KEYS:
+            msg = f"cannot take outliers per '{self.per}': choose from {', '.join(PER_KEYS)}"
+            raise UsageError(msg)
+        if self.limit is not None and self.limit < 1:
+            msg = f"--limit must be at least 1, got {self.limit}"
+            raise UsageError(msg)
+
+
+def _population(requests: pl.LazyFrame, query: OutlierQuery) -> pl.LazyFrame:
+    value, _ = METRICS[query.metric]
+    frame = requests.with_columns(_value=value).filter(pl.col("_value").is_not_null())
+    if query.flag is not None:
+        column = f"flag_{query.flag}"
+        if column not in requests.collect_schema().names():
+            msg = f"unknown flag '{query.flag}' (or flags were not computed): see the Quality flags table for names"
+            raise UsageError(msg)
+        frame = frame.filter(pl.col(column).fill_null(False))
+    return frame
+
+
+def _threshold(query: OutlierQuery) -> pl.Expr:
+    threshold = pl.col("_value").quantile(query.p / 100.0, interpolation="linear")
+    return threshold.over(query.per) if query.per is not None else threshold
+
+
+def slowest_stage() -> pl.Expr:
+    """Name of the stage with the most time in the request (null when no stage was timed)."""
+    times = pl.concat_list([pl.col(c).fill_null(-1.0) for c in STAGE_COLUMNS])
+    stage = pl.lit(list(CHILD_STAGES)).list.get(times.list.arg_max())
+    return pl.when(pl.max_horizontal(STAGE_COLUMNS).is_not_null()).then(stage)
+
+
+def raised_flags(flags: list[str]) -> pl.Expr:
+    """The names of the flags a request raised, as a list."""
+    if not flags:
+        return pl.lit([], dtype=pl.List(pl.String))
+    return pl.concat_list(
+        [pl.when(pl.col(f"flag_{n}").fill_null(False)).then(pl.lit(n)) for n in flags]
+    ).list.drop_nulls()
+
+
+def select_outliers(requests: pl.LazyFrame, query: OutlierQuery, *, flags: list[str] | None = None) -> pl.DataFrame:
+    """Requests above the percentile (within each `per` group), worst first, at most `limit` (per group).
+
+    Columns: the request's own, plus `value` (the metric), `threshold`, `rank`, `slowest_stage` and
+    `flags` (names raised). `flags` are the flag names to report (those with a column in the table).
+    """
+    names = requests.collect_schema().names()
+    flags = [f for f in (flags or []) if f"flag_{f}" in names]
+    keys = ["correlation_id", "_value", *([query.per] if query.per else [])]
+    chosen = (
+        _population(requests, query)
+        .select(*keys)
+        .with_columns(_threshold=_threshold(query))
+        .filter(pl.col("_value") > pl.col("_threshold"))
+        .sort(["_value", "correlation_id"], descending=[True, False])
+    )
+    rank = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+    chosen = chosen.with_columns(rank=rank.over(query.per) if query.per else rank)
+    if query.limit is not None:
+        chosen = chosen.filter(pl.col("rank") <= query.limit)
+    picked = chosen.collect()
+    if picked.is_empty():
+        return pl.DataFrame(schema={**requests.collect_schema(), "value": pl.Float64, "threshold": pl.Float64})
+    full = (
+        requests.filter(pl.col("correlation_id").is_in(picked["correlation_id"].implode()))
+        .with_columns(slowest_stage=slowest_stage(), flags=raised_flags(flags))
+        .collect()
+    )
+    ordered = picked.select(
+        "correlation_id", value=pl.col("_value").cast(pl.Float64), threshold=pl.col("_threshold"), rank="rank"
+    ).join(full, on="correlation_id", how="left", maintain_order="left")
+    return ordered.sort([query.per, "rank"], nulls_last=True, maintain_order=True) if query.per else ordered
+
+
+def tail_attribution(requests: pl.LazyFrame, query: OutlierQuery) -> pl.DataFrame:
+    """Per stage: its share of time over all requests, and over the requests above the percentile."""
+    frame = _population(requests, query).select("_value", *STAGE_COLUMNS, *([query.per] if query.per else []))
+    tail = pl.col("_value") > _threshold(query)
+    sums = frame.select(
+        *(pl.col(c).sum().alias(f"all|{c}") for c in STAGE_COLUMNS),
+        *(pl.col(c).filter(tail).sum().alias(f"tail|{c}") for c in STAGE_COLUMNS),
+        tail.sum().alias("tail_requests"),
+        pl.len().alias("all_requests"),
+    ).collect()
+    row = sums.row(0, named=True)
+    total_all = sum(row[f"all|{c}"] or 0.0 for c in STAGE_COLUMNS)
+    total_tail = sum(row[f"tail|{c}"] or 0.0 for c in STAGE_COLUMNS)
+    return pl.DataFrame(
+        {
+            "stage": list(CHILD_STAGES),
+            "ms_all": [row[f"all|{c}"] or 0.0 for c in STAGE_COLUMNS],
+            "share_all": [(row[f"all|{c}"] or 0.0) / total_all if total_all else None for c in STAGE_COLUMNS],
+            "ms_tail": [row[f"tail|{c}"] or 0.0 for c in STAGE_COLUMNS],
+            "share_tail": [(row[f"tail|{c}"] or 0.0) / total_tail if total_tail else None for c in STAGE_COLUMNS],
+        },
+        schema={
+            "stage": pl.String,
+            "ms_all": pl.Float64,
+            "share_all": pl.Float64,
+            "ms_tail": pl.Float64,
+            "share_tail": pl.Float64,
+        },
+    ).with_columns(
+        tail_requests=pl.lit(row["tail_requests"], dtype=pl.Int64),
+        all_requests=pl.lit(row["all_requests"], dtype=pl.Int64),
+    )

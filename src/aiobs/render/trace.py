@@ -1,0 +1,172 @@
+"""`aiobs trace` output: one request as a waterfall, its key figures, flags and texts (redacted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import polars as pl
+from rich.console import Console, Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from aiobs.outliers import raised_flags
+from aiobs.redact import Privacy, apply_privacy
+from aiobs.render import formats as f
+from aiobs.render.escape import terminal_block, terminal_text
+from aiobs.schema import CHILD_STAGES
+from aiobs.trace import TraceLine, trace_lines, trace_span_ms
+
+SCHEMA = "aiobs.trace/1"
+BAR_WIDTH = 40
+TEXT_COLUMNS = ("input_text", "output_text", "context_text")
+STAGE_STYLES = {
+    "gateway": "bold",
+    "llm": "magenta",
+    "retrieval": "cyan",
+    "embedding": "blue",
+    "rerank": "cyan",
+    "tool": "yellow",
+}
+
+
+@dataclass
+class TraceView:
+    """One request: its row of the request table and its events."""
+
+    request: dict[str, Any]
+    events: pl.DataFrame
+    flags: list[str]
+
+
+def trace_view(request: pl.DataFrame, events: pl.DataFrame, *, flags: list[str], privacy: Privacy) -> TraceView:
+    """Privacy applied to the request row (texts, route, user) before anything is shown."""
+    row = request.with_columns(flags=raised_flags(flags))
+    row = apply_privacy(row, privacy, text=(*TEXT_COLUMNS, "route"), users=("user",))
+    return TraceView(row.row(0, named=True), events, flags)
+
+
+def _bar(line: TraceLine, span: float, width: int = BAR_WIDTH) -> str:
+    if line.start_ms is None or span <= 0:
+        return " " * width
+    start = min(width - 1, int(line.start_ms / span * width))
+    length = max(1, round((line.duration_ms or 0.0) / span * width))
+    length = min(length, width - start)
+    return " " * start + "█" * length + " " * (width - start - length)
+
+
+def _detail(line: TraceLine) -> str:
+    d = line.detail
+    parts = []
+    if "input_tokens" in d or "output_tokens" in d:
+        parts.append(f"{f.count(d.get('input_tokens'))}→{f.count(d.get('output_tokens'))} tok")
+    if "ttft_ms" in d:
+        parts.append(f"ttft {f.ms(d['ttft_ms'])} ms")
+    if "attempt" in d:
+        parts.append(f"attempt {d['attempt']}")
+    if "finish_reason" in d:
+        parts.append(str(d["finish_reason"]))
+    if "error_type" in d:
+        parts.append(f"error {d['error_type']}")
+    if "feedback_score" in d:
+        parts.append(f"feedback {d['feedback_score']:g}")
+    return ", ".join(parts)
+
+
+def _waterfall(view: TraceView) -> Table:
+    lines = trace_lines(view.events)
+    span = trace_span_ms(lines)
+    table = Table(title=f"Events ({len(lines)}), {f.ms(span)} ms", title_justify="left", header_style="bold cyan")
+    table.add_column("event", no_wrap=True, max_width=34)
+    table.add_column("start ms", justify="right")
+    table.add_column("ms", justify="right")
+    table.add_column(f"0 → {f.ms(span)} ms", no_wrap=True, width=BAR_WIDTH)
+    table.add_column("detail", overflow="fold")
+    for line in lines:
+        name = "  " * line.depth + terminal_text(line.event, 24)
+        if line.model:
+            name += f" ({terminal_text(line.model, 28)})"
+        style = "red" if line.is_error else STAGE_STYLES.get(line.stage, "")
+        table.add_row(
+            Text(name, style=style),
+            f.ms(line.start_ms),
+            f.ms(line.duration_ms),
+            Text(_bar(line, span), style=style),
+            Text(terminal_text(_detail(line), 80)),
+        )
+    return table
+
+
+def _facts(r: dict[str, Any]) -> Table:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    stages = " · ".join(f"{s} {f.ms(r[f'{s}_ms'])}" for s in CHILD_STAGES if r[f"{s}_ms"] is not None)
+    logged = f", {f.usd(r['logged_cost_usd'])} logged" if r["logged_cost_usd"] is not None else ""
+    facts = [
+        ("latency ms", f.ms(r["latency_ms"]) + ("" if r["has_root"] else " (envelope: no root event)")),
+        ("stages ms", stages or "—"),
+        ("ttft ms", f.ms(r["ttft_ms"])),
+        ("tokens", f"in {f.count(r['input_tokens'])}, out {f.count(r['output_tokens'])}, "
+         f"cached {f.count(r['cached_tokens'])}, reasoning {f.count(r['reasoning_tokens'])}"),
+        ("cost", f"{f.usd(r['cost_usd'])} priced{logged}"),
+        ("model", ", ".join(r["models"]) or "—"),
+        ("route · user", f"{r['route'] or '—'} · {r['user'] or '—'}"),
+        ("status", ("error" if r["is_error"] else "ok") + (f", {r['retries']} retries" if r["retries"] else "")),
+        ("flags", ", ".join(r["flags"]) or "none"),
+    ]  # fmt: skip
+    for name, value in facts:
+        table.add_row(name, Text(terminal_text(value, 200)))
+    return table
+
+
+def render_trace_terminal(views: list[TraceView], console: Console, *, redacted: bool) -> None:
+    for i, view in enumerate(views):
+        r = view.request
+        parts: list[RenderableType] = [
+            Text(f"Request {terminal_text(r['correlation_id'], 80)}", style="bold"),
+            _facts(r),
+        ]
+        parts += [Text(""), _waterfall(view)]
+        for column, title in (("input_text", "Input"), ("context_text", "Context"), ("output_text", "Output")):
+            if r.get(column):
+                label = f"{title}{' (redacted)' if redacted else ''}"
+                parts += [
+                    Text(""),
+                    Text(label, style="bold"),
+                    Text(terminal_block(r[column])),
+                ]
+        if i:
+            console.rule()
+        console.print(Group(*parts))
+
+
+def trace_record(view: TraceView) -> dict[str, Any]:
+    r = dict(view.request)
+    r["start"] = r["start"].isoformat().replace("+00:00", "Z") if r["start"] else None
+    r["end"] = r["end"].isoformat().replace("+00:00", "Z") if r["end"] else None
+    lines = trace_lines(view.events)
+    return {
+        "request": r,
+        "events": [
+            {
+                "depth": t.depth,
+                "event": t.event,
+                "stage": t.stage,
+                "start_offset_ms": t.start_ms,
+                "duration_ms": t.duration_ms,
+                "model": t.model,
+                "is_error": t.is_error,
+                **t.detail,
+                "source": t.source,
+                "line": t.line,
+            }
+            for t in lines
+        ],
+    }
+
+
+def render_trace_json(views: list[TraceView]) -> str:
+    document = {"schema": SCHEMA, "requests": [trace_record(v) for v in views]}
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"

@@ -1,0 +1,94 @@
+"""One request rebuilt from its events: the tree of events by parent, each with its offset and duration.
+
+Pure functions: events in, a list of `TraceLine`s out. Renderers draw the waterfall from them. A
+request has a handful of events, so building its tree in Python is cheap and clear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import polars as pl
+
+
+@dataclass(frozen=True)
+class TraceLine:
+    depth: int
+    event: str
+    stage: str
+    start_ms: float | None  # offset from the request's first event
+    duration_ms: float | None
+    model: str | None
+    is_error: bool
+    detail: dict[str, Any]  # tokens, cost, ttft, attempt, finish reason, error type (what was logged)
+    source: str
+    line: int
+
+
+_DETAIL = (
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "ttft_ms",
+    "attempt",
+    "finish_reason",
+    "error_type",
+    "feedback_score",
+)
+
+
+def trace_lines(events: pl.DataFrame) -> list[TraceLine]:
+    """The events of one request as an indented tree: roots first, children under their parent, by start.
+
+    An event whose parent is not among the events is shown at the top level, so nothing is hidden.
+    """
+    ordered = events.sort(["start", "duration_ms"], descending=[False, True], nulls_last=True)
+    rows = ordered.to_dicts()
+    starts = [r["start"] for r in rows if r["start"] is not None]
+    origin: datetime | None = min(starts) if starts else None
+    ids = {r["event_id"] for r in rows if r.get("event_id")}
+    children: dict[str | None, list[dict[str, Any]]] = {}
+    for r in rows:
+        parent = r.get("parent_id")
+        key = parent if parent in ids and parent != r.get("event_id") else None
+        children.setdefault(key, []).append(r)
+
+    lines: list[TraceLine] = []
+    seen: set[int] = set()
+
+    def visit(row: dict[str, Any], depth: int) -> None:
+        if id(row) in seen:  # a cycle in parent IDs: show each event once
+            return
+        seen.add(id(row))
+        offset = (row["start"] - origin).total_seconds() * 1000.0 if row["start"] and origin else None
+        detail = {k: row[k] for k in _DETAIL if row.get(k) is not None}
+        lines.append(
+            TraceLine(
+                depth,
+                row.get("event") or str(row["stage"]),
+                str(row["stage"]),
+                offset,
+                row.get("duration_ms"),
+                row.get("model"),
+                bool(row.get("is_error")),
+                detail,
+                row["source"],
+                row["line"],
+            )
+        )
+        for child in children.get(row.get("event_id"), []) if row.get("event_id") else []:
+            visit(child, depth + 1)
+
+    for top in children.get(None, []):
+        visit(top, 0)
+    return lines
+
+
+def trace_span_ms(lines: list[TraceLine]) -> float:
+    """From the first start to the last end among the lines (the waterfall's full width)."""
+    ends = [(t.start_ms or 0.0) + (t.duration_ms or 0.0) for t in lines if t.start_ms is not None]
+    return max(ends, default=0.0)
