@@ -111,8 +111,6 @@ def select_outliers(requests: pl.LazyFrame, query: OutlierQuery, *, flags: list[
     if query.limit is not None:
         chosen = chosen.filter(pl.col("rank") <= query.limit)
     picked = chosen.collect()
-    if picked.is_empty():
-        return pl.DataFrame(schema={**requests.collect_schema(), "value": pl.Float64, "threshold": pl.Float64})
     full = (
         requests.filter(pl.col("correlation_id").is_in(picked["correlation_id"].implode()))
         .with_columns(slowest_stage=slowest_stage(), flags=raised_flags(flags))

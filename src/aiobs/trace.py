@@ -44,7 +44,8 @@ _DETAIL = (
 def trace_lines(events: pl.DataFrame) -> list[TraceLine]:
     """The events of one request as an indented tree: roots first, children under their parent, by start.
 
-    An event whose parent is not among the events is shown at the top level, so nothing is hidden.
+    An event whose parent is not among the events (or whose parents form a cycle) is shown at the top
+    level, so nothing is hidden.
     """
     ordered = events.sort(["start", "duration_ms"], descending=[False, True], nulls_last=True)
     rows = ordered.to_dicts()
@@ -85,6 +86,9 @@ def trace_lines(events: pl.DataFrame) -> list[TraceLine]:
 
     for top in children.get(None, []):
         visit(top, 0)
+    for row in rows:  # events caught in a parent cycle are reachable from no root: show them at the top
+        if id(row) not in seen:
+            visit(row, 0)
     return lines
 
 
