@@ -357,3 +357,43 @@ def test_requests_split_across_files_are_joined(tmp_path: Path, write_jsonl: Wri
             .select("correlation_id", "n_events", "input_tokens", "latency_ms")
         )
         assert got.rows() == [("r1", 2, 40, 900.0), ("r2", 2, 7, 55.0)]
+
+
+# -- texts and feedback ----------------------------------------------------------------------------------
+
+
+def test_texts_come_from_the_right_calls() -> None:
+    rows = [
+        e("a", "gateway", 0, 1000, input_text="user asked"),
+        e("a", "retrieval", 10, 50, context_text="doc one"),
+        e("a", "rerank", 70, 20, context_text="doc one, reranked"),
+        e("a", "llm", 100, 300, input_text="first prompt", output_text="tool call", finish_reason="tool_calls"),
+        e("a", "llm", 500, 400, input_text="second prompt", output_text="final answer", finish_reason="stop",
+          response_format="json_object", max_tokens=512),
+        e("b", "gateway", 0, 10, input_text="only the gateway logged it"),
+    ]  # fmt: skip
+    a = request(rebuild(rows), "a")
+    assert a["input_text"] == "first prompt"  # the first LLM call's input
+    assert a["output_text"] == "final answer"  # the last LLM call's output
+    assert a["context_text"] == "doc one, reranked"  # the last step that returned context
+    assert (a["finish_reason"], a["response_format"], a["max_tokens"]) == ("stop", "json_object", 512)
+    assert request(rebuild(rows), "b")["input_text"] == "only the gateway logged it"
+
+
+def test_feedback_is_averaged_and_not_part_of_the_timeline() -> None:
+    rows = [
+        e("a", "gateway", 0, 1000),
+        e("a", "llm", 10, 900),
+        e("a", "other", 600_000, None, event="feedback", feedback_score=1.0),  # ten minutes later
+        e("a", "other", 700_000, None, event="feedback", feedback_score=0.0),
+        e("b", "llm", 0, 100),  # no gateway: latency is the envelope, which feedback must not stretch
+        e("b", "other", 300_000, None, event="feedback", feedback_score=1.0),
+    ]
+    rebuilt = rebuild(rows)
+    a, b = request(rebuilt, "a"), request(rebuilt, "b")
+    assert a["feedback_score"] == 0.5
+    assert a["end"] == T0 + timedelta(milliseconds=1000)
+    assert a["skewed_events"] == 0
+    assert b["latency_ms"] == 100.0
+    assert b["feedback_score"] == 1.0
+    assert request(rebuild([e("c", "llm", 0, 5)]), "c")["feedback_score"] is None

@@ -638,3 +638,51 @@ def test_console_script_errors_and_hostile_terminal(hostile_file: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert b"\x1b" not in proc.stdout and b"\x07" not in proc.stdout
     assert b"[bold red]x[/]" in proc.stdout
+
+
+# -- quality flags ----------------------------------------------------------------------------------------
+
+
+def test_quality_section_in_every_format(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    rows = []
+    for i, answer in enumerate(["Sure, here it is.", "I'm sorry, but I can't help with that.", "Fine answer here."]):
+        rid = f"q{i}"
+        rows += [
+            {"request_id": rid, "event": "gateway", "ts": f"2026-11-28T10:00:0{i}Z", "latency_ms": 900, "route": "/c"},
+            {"request_id": rid, "event": "llm", "ts": f"2026-11-28T10:00:0{i}Z", "latency_ms": 800, "model": "m",
+             "output": answer, "output_tokens": 12},
+            {"request_id": rid, "event": "feedback", "ts": f"2026-11-28T10:05:0{i}Z",
+             "feedback": "down" if i == 1 else "up"},
+        ]  # fmt: skip
+    log = write_jsonl(tmp_path / "q.jsonl", rows)
+    doc = orjson.loads(invoke(str(log), "-f", "json").stdout)
+    refusal = doc["overall"]["flags"]["refusal"]
+    assert (refusal["applicable"], refusal["flagged"]) == (3, 1)
+    assert refusal["rate"] == pytest.approx(1 / 3)
+    assert doc["overall"]["feedback"] == {"requests": 3, "accepted": 2, "acceptance_rate": 2 / 3, "mean_score": 2 / 3}
+    assert doc["quality"]["flags"][:3] == ["error", "retried", "empty"]
+    assert [r["key"] for r in doc["quality"]["by"]["model"]] == [{"model": "m"}]
+    assert doc["overall"]["latency_ms"]["max"] == 900.0  # the feedback 5 minutes later does not stretch anything
+    terminal = invoke(str(log)).stdout
+    assert "Quality flags" in terminal and "refusal" in terminal and "66.7% accepted" in terminal
+    md = invoke(str(log), "-f", "md").stdout
+    assert "## Quality flags" in md and "| `refusal` | 3 | 1 | 33.33% |" in md
+    assert "refusal" not in invoke(str(log), "--no-flags").stdout
+    assert orjson.loads(invoke(str(log), "-f", "json", "--no-flags").stdout)["overall"]["flags"] == {}
+
+
+def test_user_keys_are_redacted_or_hashed(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    rows = [
+        {"request_id": f"u{i}", "event": "llm", "ts": "2026-11-28T10:00:00Z", "latency_ms": 5, "user_id": user}
+        for i, user in enumerate(["jo@example.com", "al@example.com", "plain-user"])
+    ]
+    log = write_jsonl(tmp_path / "users.jsonl", rows)
+
+    def keys(*extra: str) -> list[str]:
+        doc = orjson.loads(invoke(str(log), "--by", "user", "-f", "json", *extra).stdout)
+        return [r["key"]["user"] for r in doc["groups"]["user"]]
+
+    assert sorted(keys()) == ["[email]", "[email]", "plain-user"]
+    assert sorted(keys("--no-redact")) == ["al@example.com", "jo@example.com", "plain-user"]
+    hashed = keys("--hash-users")
+    assert len(set(hashed)) == 3 and all(k.startswith("user-") for k in hashed)
