@@ -320,12 +320,15 @@ def run_tool(tool: Tool, inp: Input, round_: int, *, quiet: bool = False) -> Run
 def make_tools(aiobs_cmd: str | None) -> list[Tool]:
     command = shlex.split(aiobs_cmd) if aiobs_cmd else [str(DEFAULT_AIOBS)]
     aiobs = Tool("aiobs", command, ["summarize", "{input}", "--format", "json", "--output", "{output}"])
+    # The same job without the quality flags: their cost is the ratio of the two (issue 3: at most 1.5x).
+    no_flags = Tool("aiobs-noflags", command, [*aiobs.args, "--no-flags"])
     if shutil.which(command[0]) is None:
         why = f"command not found: {command[0]}"
         print(f"aiobs: {why}; only DuckDB will run (pass --aiobs CMD to point at it).")
         aiobs.broken = {s: why for s in [*SIZE_BYTES, *(f"{s}.gz" for s in SIZE_BYTES)]}
+        no_flags.broken = dict(aiobs.broken)
     duckdb = Tool("duckdb", [sys.executable, str(Path(__file__).resolve())], ["duckdb-summary", "{input}", "{output}"])
-    return [aiobs, duckdb]
+    return [aiobs, no_flags, duckdb]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -408,7 +411,7 @@ def results_table(inputs: list[Input], tools: list[Tool], runs: list[Run]) -> st
             rss = [r.peak_rss_mb for r in done if r.peak_rss_mb is not None]
             cpu = [r.cpu_s for r in done if r.cpu_s is not None]
             ratio = "-"
-            if tool.name == "aiobs" and "duckdb" in medians:
+            if tool.name.startswith("aiobs") and "duckdb" in medians:
                 ratio = f"{wall / medians['duckdb']:.2f}x"
             lines.append(
                 f"| {inp.size} | {tool.name} | {len(done)} | {wall:.2f} ({min(walls):.2f}-{max(walls):.2f}) "
@@ -416,6 +419,21 @@ def results_table(inputs: list[Input], tools: list[Tool], runs: list[Run]) -> st
                 f"| {fmt(statistics.median(cpu) if cpu else None)} | {sum(r.contended for r in done)} | {ratio} |"
             )
     return "\n".join(lines)
+
+
+def flag_overhead(inputs: list[Input], runs: list[Run]) -> list[str]:
+    """Per input: median wall with the quality flags / without them."""
+    out = []
+    for inp in inputs:
+        walls = {}
+        for name in ("aiobs", "aiobs-noflags"):
+            done = [r.wall_s for r in runs if r.size == inp.size and r.tool == name and r.ok]
+            walls[name] = statistics.median(done) if done else None
+        if walls["aiobs"] and walls["aiobs-noflags"]:
+            out.append(
+                f"{inp.size}: quality flags cost {walls['aiobs'] / walls['aiobs-noflags']:.2f}x (target <= 1.5x)"
+            )
+    return out
 
 
 def machine() -> str:
@@ -473,7 +491,8 @@ than {CONTENDED:.0%} of its wall time in CPU.
 
 {results_table(inputs, tools, runs)}
 
-Request-count cross-check (aiobs JSON `overall.requests` vs DuckDB; generator = requests written):
+Cross-checks (aiobs JSON `overall.requests` vs DuckDB; generator = requests written), and the cost of
+the quality flags (`aiobs` / `aiobs-noflags`, the same job with `--no-flags`):
 
 {chr(10).join(f"- {c}" for c in checks)}
 
@@ -536,7 +555,7 @@ def main(argv: list[str] | None = None) -> int:
                 if run is not None:
                     runs.append(run)
 
-    checks = [cross_check(inp) for inp in inputs]
+    checks = [cross_check(inp) for inp in inputs] + flag_overhead(inputs, runs)
     table = results_table(inputs, tools, runs)
     print()
     print(table)
