@@ -346,6 +346,8 @@ def us(n: int) -> datetime:
         ("2026-11-28T10:00:00.25", T0 + timedelta(milliseconds=250)),  # naive means UTC
         ("2026-11-28T10:00:00", T0),
         ("2026-11-28 10:00:00", T0),
+        ("  2026-11-28T10:00:00Z ", T0),  # blanks: the permissive second pass reads it
+        (" 1764324000 ", datetime(2025, 11, 28, 10, 0, tzinfo=UTC)),
         (1764324000, datetime(2025, 11, 28, 10, 0, tzinfo=UTC)),  # epoch s
         (1764324000.25, datetime(2025, 11, 28, 10, 0, 0, 250000, tzinfo=UTC)),
         (1764324000123, us(1764324000123 * 1000)),  # ms

@@ -30,7 +30,7 @@ import orjson
 import polars as pl
 
 from aiobs.formats.mapping import FieldMapping
-from aiobs.formats.native import NUMERIC, flat_schema, raw_schema, to_events
+from aiobs.formats.native import NUMERIC, finish_timestamps, flat_schema, raw_schema, to_events
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.paths import Source
@@ -206,14 +206,14 @@ class ChunkParser:
             line = pl.lit(pl.Series(numbers, dtype=pl.Int64)).gather(pl.col("line"))
         raw = scan.with_columns(source=pl.lit(chunk.source), line=line)
         try:
-            return to_events(raw, self.mapping, schema).collect(engine="streaming")
+            return finish_timestamps(to_events(raw, self.mapping, schema).collect(engine="streaming"))
         except pl.exceptions.PolarsError:
             lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
             first = range(chunk.first_line, chunk.first_line + len(lines)) if numbers is None else numbers
             parsed = self._bisect(chunk.source, lines, first, schema)
             if parsed.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)  # nothing usable; no flag columns to count
-            return to_events(parsed.lazy(), self.mapping, schema).collect()
+            return finish_timestamps(to_events(parsed.lazy(), self.mapping, schema).collect())
 
     def _set_aside(self, chunk: Chunk, suspects: list[tuple[int, int, int]]) -> tuple[bytes, list[int]]:
         """The chunk without its blank and broken lines (each recorded), and the line numbers of the rest.

@@ -135,9 +135,10 @@ def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return raw.cast(pl.Float64, strict=False)
 
 
-def _timestamp(raw: pl.Expr) -> pl.Expr:
-    """ISO-8601 (with or without zone; naive means UTC) or epoch seconds / ms / us / ns by magnitude."""
-    number = raw.cast(pl.Float64, strict=False)
+ZONED_ISO = "%Y-%m-%dT%H:%M:%S%.f%#z"
+
+
+def _epoch(raw: pl.Expr, number: pl.Expr) -> pl.Expr:
     magnitude = number.abs()
     epoch_us = (
         pl.when(magnitude >= 1e17)
@@ -148,15 +149,49 @@ def _timestamp(raw: pl.Expr) -> pl.Expr:
         .then(number * 1e3)
         .otherwise(number * 1e6)
     )
-    from_epoch = epoch_us.cast(pl.Int64, strict=False).cast(UTC_TIME)
+    return epoch_us.cast(pl.Int64, strict=False).cast(UTC_TIME)
+
+
+def _timestamp(raw: pl.Expr) -> pl.Expr:
+    """The common forms, fast: epoch seconds / ms / us / ns by magnitude, or ISO-8601 with a zone.
+
+    Parsing a date costs more than anything else per event, so only one ISO format is tried here;
+    `finish_timestamps` gives the rows it could not read the permissive parse.
+    """
+    number = raw.cast(pl.Float64, strict=False)
+    iso = raw.str.to_datetime(ZONED_ISO, strict=False, time_unit="us", time_zone="UTC")
+    return pl.when(number.is_not_null()).then(_epoch(raw, number)).otherwise(iso)
+
+
+def _permissive_timestamp(raw: pl.Expr) -> pl.Expr:
+    """ISO-8601 with or without a zone (naive means UTC), `T` or a space, surrounding blanks; or epoch."""
     text = raw.str.strip_chars()
+    number = text.cast(pl.Float64, strict=False)
     iso = pl.coalesce(
-        text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%#z", strict=False, time_unit="us", time_zone="UTC"),
+        text.str.to_datetime(ZONED_ISO, strict=False, time_unit="us", time_zone="UTC"),
         text.str.replace(" ", "T", literal=True)
         .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
         .dt.replace_time_zone("UTC"),
     )
-    return pl.when(number.is_not_null()).then(from_epoch).otherwise(iso)
+    return pl.when(number.is_not_null()).then(_epoch(text, number)).otherwise(iso)
+
+
+def finish_timestamps(events: pl.DataFrame) -> pl.DataFrame:
+    """Retry the timestamps `to_events` could not read with the permissive parse, on those rows only.
+
+    Drops the `_raw_start` column that `to_events` keeps for this; `_bad_start` stays true only for
+    timestamps no form could read.
+    """
+    if "_raw_start" not in events.columns:
+        return events
+    bad = events.get_column("_bad_start")
+    if bad.any():
+        rows = bad.arg_true()
+        fixed = events[rows].select(_permissive_timestamp(pl.col("_raw_start"))).to_series()
+        events = events.with_columns(
+            events.get_column("start").scatter(rows, fixed), bad.scatter(rows, fixed.is_null())
+        )
+    return events.drop("_raw_start")
 
 
 def _flag_word(raw: pl.Expr) -> pl.Expr:
@@ -187,8 +222,9 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
     """Raw string columns (plus `source`, `line`) -> canonical events plus `_bad_<field>` flag columns.
 
     A `_bad_*` column is true where the field was present but unusable; the value itself is null.
-    `ingest` counts the flags and drops them. Three steps (pick the source field, parse it, judge
-    it), each a select over the previous one's columns, so no expression is evaluated twice.
+    `ingest` counts the flags and drops them, after `finish_timestamps` (it settles `_bad_start`). Three
+    steps (pick the source field, parse it, judge it), each a select over the previous one's columns, so
+    no expression is evaluated twice.
     """
     text_fields = ("correlation_id", "event_id", "parent_id", "event", "model", "provider", "route", "user")
     picked = raw.select(
@@ -245,4 +281,4 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
         flags[f"_bad_{name}"] = bad
         columns[name] = value
     keep = [c for c in EVENT_COLUMNS if c not in columns]
-    return parsed.select(*keep, **columns, **flags)
+    return parsed.select(*keep, **columns, **flags, _raw_start=pl.col("_raw_start"))
