@@ -66,7 +66,7 @@ class QualityConfig:
     max_output_tokens: int | None = None
     refusal_phrases: tuple[str, ...] = ()
     repetition_snippet_chars: int = 24
-    repetition_min_chars: int = 200
+    repetition_min_bytes: int = 200
     repetition_min_repeats: int = 4
     context_min_overlap: float = 0.2
     slow_tokens_per_s: float = 10.0

@@ -19,6 +19,8 @@ TRUNCATION_REASONS = ("length", "max_tokens", "max_output_tokens", "token_limit"
 JSON_FORMATS = ("json_object", "json_schema", "json")
 #: Characters a complete answer may end with (after trailing whitespace).
 SENTENCE_END = r"[.!?。！？…\"'”’)\]}`*]\s*$"
+#: Repetition is looked for in this many characters at the end of the answer.
+REPETITION_WINDOW = 2000
 #: Context utilisation samples this many snippets of this many characters from the answer.
 CONTEXT_PROBES = 8
 CONTEXT_PROBE_CHARS = 12
@@ -57,12 +59,13 @@ def flag_names(config: QualityConfig | None = None) -> list[str]:
 
 
 def _has_output() -> pl.Expr:
-    return _output.is_not_null() & (_output.str.strip_chars() != "")
+    # Searching for one non-blank character stops at the first one; stripping would copy every answer.
+    return _output.str.contains(r"\S")
 
 
 def _refusal(config: QualityConfig) -> pl.Expr:
     pattern = "(?i)" + "|".join(f"(?:{p})" for p in (*REFUSAL_PATTERNS, *config.refusal_phrases))
-    return _output.str.slice(0, REFUSAL_WINDOW).str.contains(pattern)
+    return _output.str.head(REFUSAL_WINDOW).str.contains(pattern)
 
 
 def _truncated() -> pl.Expr:
@@ -85,19 +88,19 @@ def _invalid_json(config: QualityConfig) -> pl.Expr:
 
 
 def _repetition(config: QualityConfig) -> pl.Expr:
-    """The answer loops: a snippet from its end (and one from its middle) occurs again and again in it.
+    """The answer loops: a snippet from its end occurs again and again in its last part.
 
-    A degenerate decoder repeats a phrase until the token limit, so its tail is inside the loop. Counting
-    one snippet with a substring search costs one pass over the text, far less than word n-grams.
+    A degenerate decoder repeats a phrase until the token limit, so its tail is inside the loop.
+    Counting one snippet with a substring search over the last `REPETITION_WINDOW` characters costs a
+    fraction of word n-grams, and bounds the cost of very long answers.
     """
     n = config.repetition_snippet_chars
-    length = _output.str.len_chars()
-    tail = _output.str.slice(length - n - 8, n)
-    middle = _output.str.slice(length // 2, n)
-    repeats = pl.max_horizontal(
-        _output.str.count_matches(tail, literal=True), _output.str.count_matches(middle, literal=True)
+    window = _output.str.tail(REPETITION_WINDOW)
+    snippet = window.str.slice(-(n + 8), n)  # a few characters before the very end: skip a final "..."
+    repeats = window.str.count_matches(snippet, literal=True)
+    return pl.when(_output.str.len_bytes() >= config.repetition_min_bytes).then(
+        repeats >= config.repetition_min_repeats
     )
-    return pl.when(length >= config.repetition_min_chars).then(repeats >= config.repetition_min_repeats)
 
 
 def context_utilisation(probes: int = CONTEXT_PROBES, probe_chars: int = CONTEXT_PROBE_CHARS) -> pl.Expr:
@@ -163,7 +166,7 @@ def flag_expressions(config: QualityConfig | None = None) -> dict[str, pl.Expr]:
     """`flag_<name>` -> its expression over request columns, built-in flags first."""
     config = config or QualityConfig()
     empty_known = (_output.is_not_null() | pl.col("output_tokens").is_not_null()) & pl.col("is_error").not_()
-    empty = (_output.str.strip_chars() == "").fill_null(False) | (pl.col("output_tokens") == 0).fill_null(False)
+    empty = _output.str.contains(r"\S").not_().fill_null(False) | (pl.col("output_tokens") == 0).fill_null(False)
     flags: dict[str, pl.Expr] = {
         "error": pl.col("is_error"),
         "retried": pl.col("retries") > 0,
