@@ -42,9 +42,9 @@ BISECT_LINES = 2048
 #: A failing range is cut into this many pieces, each parsed again.
 SPLIT_WAYS = 64
 #: One bucket per this many input bytes (compressed input counts 5x); 1 bucket stays in memory.
-BYTES_PER_BUCKET = 256 << 20
+BYTES_PER_BUCKET = 128 << 20
 #: Buffered events (all buckets together) before they are written to the spill folder.
-SPILL_ROWS = 400_000
+SPILL_ROWS = 200_000
 #: Chunks parsed at once. Polars parses each on its own pool; one more than the cores keeps both busy.
 PARSE_THREADS = 3
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
