@@ -8,6 +8,7 @@ and metrics are computed over the merged request table (finalize).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -21,12 +22,16 @@ from aiobs.issues import IssueLog
 from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
 from aiobs.reconstruct import rebuild_requests
-from aiobs.schema import REQUEST_SCHEMA
+from aiobs.schema import EVENT_SCHEMA, REQUEST_SCHEMA
 from aiobs.sources.paths import Source
 
 SCHEMA_VERSION = "1"
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+#: Called once per bucket with (priced events, rebuilt requests) while the bucket's events are still in memory;
+#: the events it returns are kept in `Summary.kept_events` (e.g. the events of the slowest requests, for timelines).
+EventKeeper = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
 
 
 @dataclass
@@ -49,6 +54,8 @@ class Summary:
     price_data: str = ""
     version: str = __version__
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: Events returned by the `keep_events` callback of `summarize` (None when it was not given).
+    kept_events: pl.DataFrame | None = None
     #: Keeps the spilled request table alive as long as the summary (removed when it is garbage collected).
     workspace: object = field(default=None, repr=False)
 
@@ -90,6 +97,7 @@ def summarize(
     prices: PriceBook | None = None,
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
+    keep_events: EventKeeper | None = None,
 ) -> Summary:
     """Read the sources and compute the full summary. Raises InputError when no usable event was found."""
     key_sets = validate_group_keys(list(by or []))
@@ -101,7 +109,7 @@ def summarize(
     issues = IssueLog()
     ingested = ingest(sources, mapping or FieldMapping(), n_buckets=n_buckets, progress=progress, issues=issues)
     try:
-        requests, n_requests, unpriced = _rebuild_buckets(ingested.store, prices, issues)
+        requests, n_requests, unpriced, kept = _rebuild_buckets(ingested.store, prices, issues, keep_events)
     except BaseException:
         ingested.close()
         raise
@@ -137,13 +145,14 @@ def summarize(
         since=since,
         until=until,
         price_data=price_data_version(),
+        kept_events=kept,
         workspace=ingested,
     )
 
 
 def _rebuild_buckets(
-    store: BucketStore, prices: PriceBook | None, issues: IssueLog
-) -> tuple[pl.LazyFrame, int, pl.DataFrame]:
+    store: BucketStore, prices: PriceBook | None, issues: IssueLog, keep_events: EventKeeper | None = None
+) -> tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame | None]:
     """Partial (price and rebuild each bucket on its own) and merge (concatenate the request tables).
 
     With a spill folder, each bucket's requests go to an IPC file, so memory holds one bucket at a
@@ -152,12 +161,15 @@ def _rebuild_buckets(
     """
     partials: list[pl.LazyFrame] = []
     unpriced: list[pl.DataFrame] = []
+    kept: list[pl.DataFrame] = []
     n_requests = 0
     for b in range(store.n):
         events = price_events(store.bucket(b), prices=prices).collect()
         rebuilt = rebuild_requests(events)
         issues.merge(rebuilt.issues)
         unpriced.append(unpriced_models(events))
+        if keep_events is not None:
+            kept.append(keep_events(events, rebuilt.requests))
         store.release(b)
         del events
         n_requests += rebuilt.requests.height
@@ -168,7 +180,9 @@ def _rebuild_buckets(
         else:
             partials.append(rebuilt.requests.lazy())
     requests = pl.concat(partials) if partials else pl.LazyFrame(schema=REQUEST_SCHEMA)
-    return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame()
+    merged_unpriced = pl.concat(unpriced) if unpriced else pl.DataFrame()
+    kept_events = (pl.concat(kept) if kept else pl.DataFrame(schema=EVENT_SCHEMA)) if keep_events else None
+    return requests, n_requests, merged_unpriced, kept_events
 
 
 def _check_every(every: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from aiobs import __version__
+from aiobs.cli.report import report_command
 from aiobs.cli.sample import sample_command
 from aiobs.cli.summarize import summarize_command
 
@@ -34,6 +35,7 @@ def _root(
 
 app.command("summarize")(summarize_command)
 app.command("sample")(sample_command)
+app.command("report")(report_command)
 
 
 def main() -> None:
