@@ -43,15 +43,19 @@ def mermaid_label(value: object, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "_"
 
 
-def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> list[str]:
-    align = [":--" if i < numeric_from else "--:" for i in range(len(header))]
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text_at: tuple[int, ...] = ()) -> list[str]:
+    """A GitHub table; columns from `numeric_from` on are right-aligned, except those in `text_at`."""
+    align = [":--" if i < numeric_from or i in text_at else "--:" for i in range(len(header))]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return [*lines, ""]
 
 
 def _number(value: float | None) -> str:
-    return "0" if value is None else f"{value:.6g}"
+    """Plain decimals (mermaid's grammar reads no exponents), at most 6 places."""
+    if value is None:
+        return "0"
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
 
 
 def _xychart(title: str, labels: list[str], series: list[tuple[str, list[float | None]]], y_title: str) -> list[str]:
@@ -66,8 +70,10 @@ def _xychart(title: str, labels: list[str], series: list[tuple[str, list[float |
     return [*lines, "```", ""]
 
 
-def _bucket_label(value: datetime, every: str) -> str:
-    return value.strftime("%m-%d" if every.endswith("d") else "%m-%d %H:%M")
+def _bucket_label(value: datetime, every: str, *, mermaid: bool = False) -> str:
+    if every.endswith("d"):
+        return value.strftime("%m-%d")
+    return value.strftime("%m-%d %Hh%M" if mermaid else "%m-%d %H:%M")
 
 
 def _headline(report: Report) -> list[str]:
@@ -112,7 +118,7 @@ def _over_time(report: Report) -> list[str]:
     out = ["## Over time", ""]
     if frame.height < 2:
         return [*out, f"All requests fall in one {report.every} bucket: nothing to draw over time.", ""]
-    labels = [_bucket_label(t, report.every) for t in frame.get_column("time")]
+    labels = [_bucket_label(t, report.every, mermaid=True) for t in frame.get_column("time")]
     series = [("line", frame.get_column(f"latency_{p}").to_list()) for p in ("p50", "p95", "p99")]
     out += [f"Latency per {report.every} bucket (UTC), ms: the three lines are p50, p95 and p99, bottom to top.", ""]
     out += _xychart(f"Latency p50 p95 p99 per {report.every}", labels, series, "ms")
@@ -164,12 +170,12 @@ def _cost(report: Report) -> list[str]:
     priced = report.models.filter(report.models.get_column("cost_usd").fill_null(0) > 0).head(12)
     if not priced.is_empty():
         out += _xychart(
-            "Cost by model (USD)", priced.get_column("model").to_list(), [("bar", priced["cost_usd"].to_list())], "USD"
+            "Cost by model in USD", priced.get_column("model").to_list(), [("bar", priced["cost_usd"].to_list())], "USD"
         )
     per_bucket = report.over_time
     if per_bucket.height >= 2:
-        labels = [_bucket_label(t, report.every) for t in per_bucket.get_column("time")]
-        out += _xychart(f"Cost per {report.every} (USD)", labels, [("bar", per_bucket["cost_usd"].to_list())], "USD")
+        labels = [_bucket_label(t, report.every, mermaid=True) for t in per_bucket.get_column("time")]
+        out += _xychart(f"Cost per {report.every} in USD", labels, [("bar", per_bucket["cost_usd"].to_list())], "USD")
     if report.unpriced:
         rows = [
             [
@@ -205,7 +211,7 @@ def _flags(report: Report, images: dict[str, str], image_dir: str | None) -> lis
     out = ["## Quality flags", ""]
     flags = report.flags
     out += _xychart(
-        "Share of requests flagged (%)",
+        "Share of requests flagged in percent",
         flags.get_column("flag").to_list(),
         [("bar", [r * 100 for r in flags.get_column("rate").to_list()])],
         "percent",
@@ -234,7 +240,7 @@ def _gantt(outlier: dict[str, Any]) -> list[str]:
     lines = [
         "```mermaid",
         "gantt",
-        f'    title "{mermaid_label("request " + outlier["id"][:13] + " " + f.ms(outlier["latency_ms"]) + " ms", 60)}"',
+        "    title " + mermaid_label(f"request {outlier['id'][:13]} took {round(outlier['latency_ms'] or 0)} ms", 60),
         "    dateFormat x",
         "    axisFormat %M:%S",
     ]
@@ -268,7 +274,7 @@ def _outliers(report: Report) -> list[str]:
             [
                 str(x["rank"]),
                 markdown_cell(x["start"].strftime("%Y-%m-%d %H:%M:%S") if x["start"] else "—"),
-                f"`{markdown_cell(x['id'][:13], 20)}`" if x["id"] else "—",
+                markdown_cell(x["id"], 14),
                 markdown_cell(x["model"]),
                 markdown_cell(x["route"]),
                 markdown_cell(x["user"]),
@@ -281,7 +287,7 @@ def _outliers(report: Report) -> list[str]:
             ]
         )
     header = ["#", "start (UTC)", "request", "model", "route", "user", "latency ms", "slowest stage"]
-    out += _table([*header, "tokens out", "cost", "status", "flags"], rows, numeric_from=6)
+    out += _table([*header, "tokens out", "cost", "status", "flags"], rows, numeric_from=6, text_at=(7, 10, 11))
     with_timeline = [x for x in shown if x["timeline"]][:MARKDOWN_TIMELINES]
     if with_timeline:
         out += ["<details><summary>Timelines of the slowest requests</summary>", ""]
@@ -304,7 +310,7 @@ def _input_quality(report: Report) -> list[str]:
         ]
         for k in report.issues
     ]
-    return [*out, *_table(["problem", "count", "meaning", "first examples"], rows, numeric_from=1)]
+    return [*out, *_table(["problem", "count", "meaning", "first examples"], rows, numeric_from=1, text_at=(2, 3))]
 
 
 def _provenance(report: Report) -> list[str]:
@@ -318,13 +324,13 @@ def _provenance(report: Report) -> list[str]:
         *([["window", f"{iso(report.since)} → {iso(report.until)}"]] if report.since or report.until else []),
         ["generated", f"{iso(report.generated_at)} by aiobs {markdown_cell(report.version)}"],
         ["price data", markdown_cell(report.price_data, 300)],
-        ["command", f"`{markdown_cell(report.command_line, 400)}`" if report.command_line else "—"],
+        ["command", markdown_cell(report.command_line, 400) if report.command_line else "—"],
         [
             "redaction",
             "on (emails, phone and card numbers, API keys and tokens replaced)" if report.redacted else "off",
         ],
     ]
-    return ["## Provenance", "", *_table(["", ""], rows, numeric_from=2)]
+    return ["## Provenance", "", *_table(["what", "value"], rows, numeric_from=2)]
 
 
 def _images(report: Report, images: dict[str, str], image_dir: str | None, names: tuple[str, ...]) -> list[str]:
@@ -362,5 +368,6 @@ def render_report_markdown(
     out += _input_quality(report)
     out += _provenance(report)
     out += [f"\\{f.THIN_NOTE} Percentiles use linear interpolation.", ""]
-    files = {f"{name}.svg": svg for name, svg in images.items()}
-    return MarkdownReport("\n".join(out), files)
+    text = "\n".join(out)
+    files = {f"{name}.svg": svg for name, svg in images.items() if f"]({image_dir}/{name}.svg)" in text}
+    return MarkdownReport(text, files)

@@ -28,7 +28,7 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za
 # 13 to 19 digits, optionally in groups separated by spaces or dashes; kept only if the Luhn check passes.
 _CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
 # International (+CC ...) or national numbers with separators: 9 to 15 digits in all.
-_PHONE = re.compile(r"(?<![\w.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){2,4}(?![\w.])")
+_PHONE = re.compile(r"(?<![\w.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}(?:[ .-]\d{2,4}){1,4}(?![\w.])")
 
 
 def luhn_valid(digits: str) -> bool:
