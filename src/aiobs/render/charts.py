@@ -211,7 +211,8 @@ def to_svg(chart: alt.TopLevelMixin, *, name: str) -> str:
 
 def _time_axis(every: str) -> alt.X:
     fmt = "%b %d" if every.endswith("d") else "%b %d %H:%M"
-    return alt.X("time:T", title=None, scale=alt.Scale(type="utc"), axis=alt.Axis(format=fmt, labelAngle=0))
+    axis = alt.Axis(format=fmt, labelAngle=0, tickCount=5, labelOverlap=True)
+    return alt.X("time:T", title=None, scale=alt.Scale(type="utc"), axis=axis)
 
 
 def _model_colors(labels: list[str]) -> alt.Scale:
