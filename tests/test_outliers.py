@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiobs.errors import UsageError
-from aiobs.outliers import OutlierQuery, select_outliers, slowest_stage, tail_attribution
+from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, slowest_stage, tail_attribution
 from aiobs.schema import REQUEST_SCHEMA
 
 
@@ -95,17 +95,21 @@ def test_unknown_flag_is_a_usage_error() -> None:
 
 
 def test_tail_attribution_by_hand() -> None:
-    # 8 fast requests (retrieval 10 + llm 90) and 2 slow ones where retrieval took 900 ms.
-    rows = [{"latency_ms": 100.0, "retrieval_ms": 10.0, "llm_ms": 90.0} for _ in range(8)]
+    # 8 fast requests (retrieval 10 + llm 80 of 100 ms) and 2 slow ones where retrieval took 900 of 1000 ms.
+    rows = [{"latency_ms": 100.0, "retrieval_ms": 10.0, "llm_ms": 80.0} for _ in range(8)]
     rows += [{"latency_ms": 1000.0, "retrieval_ms": 900.0, "llm_ms": 100.0} for _ in range(2)]
-    got = tail_attribution(table(rows), OutlierQuery(p=80)).filter(pl.col("stage").is_in(["retrieval", "llm"]))
+    got = tail_attribution(table(rows), OutlierQuery(p=80))
     by_stage = {r["stage"]: r for r in got.to_dicts()}
     all_ms = 8 * 100 + 2 * 1000
     assert by_stage["retrieval"]["share_all"] == pytest.approx((8 * 10 + 2 * 900) / all_ms)
     assert by_stage["retrieval"]["share_tail"] == pytest.approx(900 / 1000)
     assert by_stage["llm"]["share_tail"] == pytest.approx(100 / 1000)
-    assert got["tail_requests"][0] == 2
-    assert got["all_requests"][0] == 10
+    assert by_stage[UNATTRIBUTED]["share_all"] == pytest.approx(8 * 10 / all_ms)  # the fast ones' gateway time
+    assert by_stage[UNATTRIBUTED]["share_tail"] == 0.0
+    assert by_stage["retrieval"]["ms_tail"] == pytest.approx(900.0)  # mean per request
+    assert got["requests_tail"][0] == 2
+    assert got["requests_all"][0] == 10
+    assert sum(got["share_all"]) == pytest.approx(1.0)
 
 
 def test_slowest_stage() -> None:

@@ -31,6 +31,8 @@ METRICS: dict[str, tuple[pl.Expr, str]] = {
     ),
 }
 PER_KEYS = ("model", "route", "provider", "user")
+#: The part of a request's time outside every child stage: the gateway's own work, queueing.
+UNATTRIBUTED = "unattributed"
 STAGE_COLUMNS = tuple(f"{s}_ms" for s in CHILD_STAGES)
 
 
@@ -123,34 +125,32 @@ def select_outliers(requests: pl.LazyFrame, query: OutlierQuery, *, flags: list[
 
 
 def tail_attribution(requests: pl.LazyFrame, query: OutlierQuery) -> pl.DataFrame:
-    """Per stage: its share of time over all requests, and over the requests above the percentile."""
-    frame = _population(requests, query).select("_value", *STAGE_COLUMNS, *([query.per] if query.per else []))
+    """Per stage: its share of the requests' end-to-end time, over all requests and over those above the percentile.
+
+    A share is the stage's summed time over the set's summed latency; the rest (the gateway's own work,
+    queueing; 0 when stages overlap) is `unattributed`. Columns: stage, share_all, share_tail, ms_all and
+    ms_tail (mean per request), requests_all, requests_tail.
+    """
+    frame = _population(requests, query).filter(pl.col("latency_ms").is_not_null())
+    frame = frame.select("_value", "latency_ms", *STAGE_COLUMNS, *([query.per] if query.per else []))
     tail = pl.col("_value") > _threshold(query)
-    sums = frame.select(
-        *(pl.col(c).sum().alias(f"all|{c}") for c in STAGE_COLUMNS),
-        *(pl.col(c).filter(tail).sum().alias(f"tail|{c}") for c in STAGE_COLUMNS),
-        tail.sum().alias("tail_requests"),
-        pl.len().alias("all_requests"),
-    ).collect()
-    row = sums.row(0, named=True)
-    total_all = sum(row[f"all|{c}"] or 0.0 for c in STAGE_COLUMNS)
-    total_tail = sum(row[f"tail|{c}"] or 0.0 for c in STAGE_COLUMNS)
-    return pl.DataFrame(
-        {
-            "stage": list(CHILD_STAGES),
-            "ms_all": [row[f"all|{c}"] or 0.0 for c in STAGE_COLUMNS],
-            "share_all": [(row[f"all|{c}"] or 0.0) / total_all if total_all else None for c in STAGE_COLUMNS],
-            "ms_tail": [row[f"tail|{c}"] or 0.0 for c in STAGE_COLUMNS],
-            "share_tail": [(row[f"tail|{c}"] or 0.0) / total_tail if total_tail else None for c in STAGE_COLUMNS],
-        },
-        schema={
-            "stage": pl.String,
-            "ms_all": pl.Float64,
-            "share_all": pl.Float64,
-            "ms_tail": pl.Float64,
-            "share_tail": pl.Float64,
-        },
-    ).with_columns(
-        tail_requests=pl.lit(row["tail_requests"], dtype=pl.Int64),
-        all_requests=pl.lit(row["all_requests"], dtype=pl.Int64),
-    )
+
+    def sums(mask: pl.Expr, part: str) -> list[pl.Expr]:
+        return [
+            *(pl.col(c).filter(mask).fill_null(0.0).sum().alias(f"{c}|{part}") for c in STAGE_COLUMNS),
+            pl.col("latency_ms").filter(mask).sum().alias(f"latency|{part}"),
+            pl.col("latency_ms").filter(mask).count().cast(pl.Int64).alias(f"n|{part}"),
+        ]
+
+    row = frame.select(*sums(pl.lit(True), "all"), *sums(tail, "tail")).collect().row(0, named=True)
+    columns: dict[str, list[object]] = {"stage": [*CHILD_STAGES, UNATTRIBUTED]}
+    for part in ("all", "tail"):
+        total, n = row[f"latency|{part}"] or 0.0, row[f"n|{part}"] or 0
+        times = [row[f"{c}|{part}"] or 0.0 for c in STAGE_COLUMNS]
+        outside = max(0.0, total - sum(times))
+        columns[f"share_{part}"] = [t / total if total else None for t in [*times, outside]]
+        columns[f"ms_{part}"] = [t / n if n else None for t in [*times, outside]]
+        columns[f"requests_{part}"] = [n] * (len(times) + 1)
+    order = ["stage", "share_all", "share_tail", "ms_all", "ms_tail", "requests_all", "requests_tail"]
+    schema = {c: pl.String if c == "stage" else pl.Int64 if c.startswith("requests") else pl.Float64 for c in order}
+    return pl.DataFrame({c: columns[c] for c in order}, schema=schema)

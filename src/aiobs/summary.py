@@ -64,9 +64,14 @@ class Summary:
     #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.
     workspace: Ingested | None = field(default=None, repr=False)
 
+    @property
+    def kept_events(self) -> bool:
+        """The events were kept (`summarize(..., keep_events=True)`), so `events_of` can read them."""
+        return self.workspace is not None and self.workspace.kept_events
+
     def events_of(self, correlation_ids: list[str]) -> pl.DataFrame:
         """The events of these requests (needs `summarize(..., keep_events=True)`)."""
-        if self.workspace is None or not self.workspace.kept_events:
+        if self.workspace is None or not self.kept_events:
             msg = "the events were not kept: call summarize(..., keep_events=True)"
             raise ValueError(msg)
         return self.workspace.events_of(correlation_ids)

@@ -6,6 +6,7 @@ import typer
 
 from aiobs import __version__
 from aiobs.cli.outliers import outliers_command
+from aiobs.cli.report import report_command
 from aiobs.cli.sample import sample_command
 from aiobs.cli.summarize import summarize_command
 from aiobs.cli.trace import trace_command
@@ -37,6 +38,7 @@ def _root(
 app.command("summarize")(summarize_command)
 app.command("outliers")(outliers_command)
 app.command("trace")(trace_command)
+app.command("report")(report_command)
 app.command("sample")(sample_command)
 
 

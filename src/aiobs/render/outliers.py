@@ -91,12 +91,12 @@ def outliers_record(report: OutlierReport) -> dict[str, Any]:
         "aiobs_version": summary["aiobs_version"],
         "inputs": summary["inputs"],
         "query": {"p": q.p, "metric": q.metric, "per": q.per, "flag": q.flag, "limit": q.limit},
-        "population": int(report.attribution["all_requests"][0]) if report.attribution.height else 0,
+        "population": int(report.attribution["requests_all"][0]) if report.attribution.height else 0,
         "outliers": rows,
         "tail_attribution": report.attribution.select(
             "stage", "share_all", "share_tail", "ms_all", "ms_tail"
         ).to_dicts(),
-        "tail_requests": int(report.attribution["tail_requests"][0]) if report.attribution.height else 0,
+        "tail_requests": int(report.attribution["requests_tail"][0]) if report.attribution.height else 0,
         "input_quality": summary["input_quality"],
         "redacted": report.summary.privacy.redact,
     }
@@ -158,11 +158,13 @@ def _attribution_table(record: dict[str, Any]) -> Table:
     p, tail, population = record["query"]["p"], record["tail_requests"], record["population"]
     title = f"Where the time went: all {population:,} requests vs the {tail:,} above p{p:g}"
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
-    for name in ("stage", "share of time (all)", "share in the tail", "tail ms"):
+    for name in ("stage", "share of time (all)", "share in the tail", "mean ms (all)", "mean ms (tail)"):
         table.add_column(name, justify="left" if name == "stage" else "right")
     for a in record["tail_attribution"]:
         if a["ms_all"] or a["ms_tail"]:
-            table.add_row(a["stage"], f.pct(a["share_all"]), f.pct(a["share_tail"]), f.ms(a["ms_tail"]))
+            table.add_row(
+                a["stage"], f.pct(a["share_all"]), f.pct(a["share_tail"]), f.ms(a["ms_all"]), f.ms(a["ms_tail"])
+            )
     return table
 
 

@@ -1,0 +1,105 @@
+"""`aiobs report`: one self-contained HTML (or Markdown) report, written atomically."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from aiobs.cli import options
+from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_atomically
+from aiobs.errors import UsageError
+from aiobs.redact import Privacy
+
+
+class ReportFormat(StrEnum):
+    html = "html"
+    md = "md"
+
+
+_SUFFIX_FORMATS = {".html": ReportFormat.html, ".htm": ReportFormat.html, ".md": ReportFormat.md}
+
+
+def image_dir_for(output: Path) -> Path:
+    """Where the Markdown report's chart images go: `report-charts/` beside `report.md`."""
+    return output.with_name(f"{output.stem}-charts")
+
+
+def _command_line() -> str:
+    return shlex.join([Path(sys.argv[0]).name or "aiobs", *sys.argv[1:]])
+
+
+def report_command(
+    paths: list[str] = options.PATHS,
+    output: str = typer.Option(..., "--output", "-o", help="Report file (.html or .md), or - for standard output."),
+    fmt: ReportFormat | None = typer.Option(
+        None, "--format", "-f", help="html or md; from --output's suffix if omitted."
+    ),
+    every: str | None = typer.Option(None, "--every", help="Time bucket of the over-time charts (default: automatic)."),
+    since: str | None = options.SINCE,
+    until: str | None = options.UNTIL,
+    p: float = typer.Option(99.0, "--p", min=50.0, max=99.99, help="Percentile above which a request is an outlier."),
+    outliers: int = typer.Option(200, "--outliers", min=0, max=5000, help="Most outliers listed, with timelines."),
+    no_redact: bool = options.NO_REDACT,
+    hash_users: bool = options.HASH_USERS,
+    title: str = typer.Option("aiobs report", "--title", help="Heading of the report."),
+    field_map: list[str] = options.FIELD_MAP,
+    prices: Path | None = options.PRICES,
+    config: Path | None = options.CONFIG,
+    strict: bool = typer.Option(
+        False, "--strict", help="Exit 1 when the input had any problem (report still written)."
+    ),
+) -> None:
+    """Write a self-contained report: headline figures, latency, stages, cost, flags, outliers, input quality.
+
+    HTML works offline (inline charts, no network, strict Content-Security-Policy); Markdown suits
+    $GITHUB_STEP_SUMMARY and pull requests, with chart images written to NAME-charts/ beside it.
+    Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
+    """
+    with user_errors():
+        # Imported here: Altair and vl-convert take half a second to import, which other commands need not pay.
+        from aiobs.render.charts import render_charts
+        from aiobs.render.html import render_html
+        from aiobs.render.report_markdown import IMAGE_CHARTS, render_report_markdown
+        from aiobs.report.model import build_report
+
+        target = None if output == "-" else Path(output)
+        chosen = fmt or (_SUFFIX_FORMATS.get(target.suffix.lower()) if target else ReportFormat.md)
+        if chosen is None:
+            raise UsageError(f"cannot tell the report format from '{output}': name it .html or .md, or pass --format")
+        if target is not None and not target.expanduser().parent.is_dir():
+            raise UsageError(f"cannot write {target}: folder {target.parent} does not exist")
+        summary = read_logs(
+            paths,
+            field_map=field_map,
+            prices=prices,
+            config=config,
+            since=since,
+            until=until,
+            every=every,
+            keep_events=bool(outliers),  # the outliers' timelines are drawn from their events
+        )
+        summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
+        report = build_report(
+            summary, p=p, outlier_limit=outliers, redact_pii=not no_redact, command_line=_command_line(), title=title
+        )
+        if chosen is ReportFormat.html:
+            text = render_html(report, charts=render_charts(report))
+        else:
+            images_at = image_dir_for(target) if target is not None else None
+            charts = render_charts(report, only=IMAGE_CHARTS) if images_at is not None else {}
+            md = render_report_markdown(report, charts=charts, image_dir=images_at.name if images_at else None)
+            if images_at is not None:
+                images_at.mkdir(exist_ok=True)
+                for name, svg in md.images.items():
+                    write_atomically(images_at / name, svg)
+            text = md.text
+        if target is None:
+            sys.stdout.write(text)
+        else:
+            write_atomically(target, text)
+            typer.echo(f"wrote {target} ({len(text.encode()) / 1e3:,.0f} kB)", err=True)
+        fail_if_strict(summary, strict)

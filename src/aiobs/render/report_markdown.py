@@ -1,0 +1,373 @@
+"""The report as GitHub-flavoured Markdown, for $GITHUB_STEP_SUMMARY and pull requests.
+
+Bar and line charts are mermaid `xychart-beta` blocks, and the slowest requests' timelines are mermaid
+`gantt` blocks: GitHub draws both in step summaries, where images beside the file cannot be reached.
+The charts mermaid cannot draw (latency distribution per model, tail attribution, flags by model)
+are SVG files written beside the report and linked by relative path; their numbers are in tables
+too, so nothing is lost where the images do not load. Every cell from the logs goes through
+`markdown_cell`; every mermaid label through `mermaid_label`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiobs.render import formats as f
+from aiobs.render.escape import markdown_cell
+from aiobs.render.html import time_range
+from aiobs.render.records import group_records
+from aiobs.report.model import Report, stage_records
+
+#: Outliers listed in Markdown (the HTML report lists up to --outliers, each with its timeline).
+MARKDOWN_OUTLIERS = 20
+#: Outliers whose timeline is drawn as a mermaid gantt chart.
+MARKDOWN_TIMELINES = 3
+#: Charts written as image files beside the Markdown (mermaid cannot draw them).
+IMAGE_CHARTS = ("latency-by-model", "latency-histogram", "tail-attribution", "flags-by-model")
+_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._/@+-]")
+
+
+@dataclass(frozen=True)
+class MarkdownReport:
+    text: str
+    #: file name (relative to the Markdown file) -> SVG text, to be written beside it
+    images: dict[str, str]
+
+
+def mermaid_label(value: object, limit: int = 28) -> str:
+    """Inert inside a mermaid block: letters, digits and `._/@+-` only (no quotes, colons, `#`, `;`)."""
+    text = _MERMAID_UNSAFE.sub("_", str(value)).strip() or "_"
+    return text if len(text) <= limit else text[: limit - 1] + "_"
+
+
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text_at: tuple[int, ...] = ()) -> list[str]:
+    """A GitHub table; columns from `numeric_from` on are right-aligned, except those in `text_at`."""
+    align = [":--" if i < numeric_from or i in text_at else "--:" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _number(value: float | None) -> str:
+    """Plain decimals (mermaid's grammar reads no exponents), at most 6 places."""
+    if value is None:
+        return "0"
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def _xychart(title: str, labels: list[str], series: list[tuple[str, list[float | None]]], y_title: str) -> list[str]:
+    lines = [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{mermaid_label(title, 60)}"',
+        "    x-axis [" + ", ".join(f'"{mermaid_label(x)}"' for x in labels) + "]",
+        f'    y-axis "{mermaid_label(y_title, 40)}"',
+    ]
+    lines += [f"    {kind} [" + ", ".join(_number(v) for v in values) + "]" for kind, values in series]
+    return [*lines, "```", ""]
+
+
+def _bucket_label(value: datetime, every: str, *, mermaid: bool = False) -> str:
+    if every.endswith("d"):
+        return value.strftime("%m-%d")
+    return value.strftime("%m-%d %Hh%M" if mermaid else "%m-%d %H:%M")
+
+
+def _headline(report: Report) -> list[str]:
+    header = [markdown_cell(h.label) for h in report.headline]
+    cells = []
+    for h in report.headline:
+        value = {"count": f.count, "pct": f.pct, "usd": f.usd, "ms": lambda v: f.ms(v) + " ms"}[h.kind](h.value)
+        if h.kind == "ms" and h.value is None:
+            value = "—"
+        cells.append(value)
+    return _table(header, [cells], numeric_from=0)
+
+
+def _latency(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
+    out = ["## Latency", ""]
+    out += _images(report, images, image_dir, ("latency-by-model", "latency-histogram"))
+    rows = []
+    for m in group_records(report.models):
+        rows.append(
+            [
+                markdown_cell(m["key"]["model"]),
+                f.count(m["requests"]),
+                f.pct(m["error_rate"]),
+                *f.latency_cells(m["latency_ms"], ("p50", "p95", "p99")),
+                f.ms(m["latency_ms"]["max"]),
+                f.ms(m["ttft_ms"]["p50"]),
+                f.count(m["tokens"]["input"]),
+                f.count(m["tokens"]["output"]),
+                f.usd(m["cost_usd"]),
+                f.usd(m["cost_per_1k_requests"]),
+            ]
+        )
+    header = ["model", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "max ms", "TTFT p50"]
+    out += _table([*header, "tokens in", "tokens out", "cost", "$/1k req"], rows)
+    if report.models_hidden:
+        out += [f"{f.count(report.models_hidden)} more models not shown.", ""]
+    return out
+
+
+def _over_time(report: Report) -> list[str]:
+    frame = report.over_time
+    out = ["## Over time", ""]
+    if frame.height < 2:
+        return [*out, f"All requests fall in one {report.every} bucket: nothing to draw over time.", ""]
+    labels = [_bucket_label(t, report.every, mermaid=True) for t in frame.get_column("time")]
+    series = [("line", frame.get_column(f"latency_{p}").to_list()) for p in ("p50", "p95", "p99")]
+    out += [f"Latency per {report.every} bucket (UTC), ms: the three lines are p50, p95 and p99, bottom to top.", ""]
+    out += _xychart(f"Latency p50 p95 p99 per {report.every}", labels, series, "ms")
+    out += [f"Requests per {report.every} bucket (bars) and failed requests (line).", ""]
+    out += _xychart(
+        f"Requests per {report.every}",
+        labels,
+        [("bar", frame.get_column("requests").to_list()), ("line", frame.get_column("errors").to_list())],
+        "requests",
+    )
+    rows = [
+        [
+            markdown_cell(_bucket_label(r["time"], report.every)),
+            f.count(r["requests"]),
+            f.pct(r["error_rate"]),
+            f.ms(r["latency_p50"]),
+            f.ms(r["latency_p95"]),
+            f.ms(r["latency_p99"]),
+            f.usd(r["cost_usd"]),
+        ]
+        for r in frame.iter_rows(named=True)
+    ]
+    out += ["<details><summary>Per bucket</summary>", ""]
+    out += _table(["bucket", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "cost"], rows)
+    return [*out, "</details>", ""]
+
+
+def _stages(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
+    out = ["## Stages and tail attribution", ""]
+    if report.tail_sentence:
+        out += [f"> {markdown_cell(report.tail_sentence, 300)}", ""]
+    out += _images(report, images, image_dir, ("tail-attribution",))
+    rows = []
+    for s in stage_records(report):
+        m = s["metrics"]
+        cells = f.latency_cells(m["latency_ms"], ("p50", "p95", "p99")) if m else ["—", "—", "—"]
+        share = [("—" if s.get(k) is None else f"{s[k] * 100:.1f}%") for k in ("share_all", "share_tail")]
+        rows.append([s["stage"], f.count(m["requests"]) if m else "—", *cells, *share])
+    tail = f"share above p{report.p:g}"
+    out += _table(["stage", "requests", "p50 ms", "p95 ms", "p99 ms", "share of time", tail], rows)
+    return out
+
+
+def _cost(report: Report) -> list[str]:
+    o = report.overall
+    out = ["## Cost", ""]
+    logged = f"; the application logged {f.usd(o['logged_cost_usd'])}" if o["logged_cost_usd"] is not None else ""
+    out += [f"{f.usd(o['cost_usd'])} in all, {f.usd(o['cost_per_1k_requests'])} per 1,000 requests{logged}.", ""]
+    priced = report.models.filter(report.models.get_column("cost_usd").fill_null(0) > 0).head(12)
+    if not priced.is_empty():
+        out += _xychart(
+            "Cost by model in USD", priced.get_column("model").to_list(), [("bar", priced["cost_usd"].to_list())], "USD"
+        )
+    per_bucket = report.over_time
+    if per_bucket.height >= 2:
+        labels = [_bucket_label(t, report.every, mermaid=True) for t in per_bucket.get_column("time")]
+        out += _xychart(f"Cost per {report.every} in USD", labels, [("bar", per_bucket["cost_usd"].to_list())], "USD")
+    if report.unpriced:
+        rows = [
+            [
+                markdown_cell(u["model"]),
+                markdown_cell(u["provider"]),
+                f.count(u.get("events")),
+                f.count(u.get("input_tokens")),
+                f.count(u.get("output_tokens")),
+            ]
+            for u in report.unpriced
+        ]
+        out += ["Models aiobs could not price (their cost is not counted):", ""]
+        out += _table(["model", "provider", "events", "tokens in", "tokens out"], rows, numeric_from=2)
+    if report.cost_check:
+        rows = [
+            [
+                markdown_cell(c["model"]),
+                f.count(c["requests"]),
+                f.usd(c["logged_cost_usd"]),
+                f.usd(c["priced_cost_usd"]),
+                f.usd(c["difference_usd"]),
+            ]
+            for c in report.cost_check
+        ]
+        out += ["Cost logged by the application vs priced by aiobs:", ""]
+        out += _table(["model", "requests", "logged", "priced", "difference"], rows)
+    return out
+
+
+def _flags(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
+    if not report.has_flags or report.flags is None:
+        return []
+    out = ["## Quality flags", ""]
+    flags = report.flags
+    out += _xychart(
+        "Share of requests flagged in percent",
+        flags.get_column("flag").to_list(),
+        [("bar", [r * 100 for r in flags.get_column("rate").to_list()])],
+        "percent",
+    )
+    rows = [
+        [markdown_cell(r["flag"]), f.count(r["flagged"]), f.pct(r["rate"]), f.usd(r["cost_usd"])]
+        for r in flags.iter_rows(named=True)
+    ]
+    out += _table(["flag", "requests flagged", "rate", "cost of flagged"], rows)
+    out += _images(report, images, image_dir, ("flags-by-model",))
+    if report.flags_by_model is not None:
+        names = flags.get_column("flag").to_list()
+        by_model: dict[str, dict[str, float]] = {}
+        for r in report.flags_by_model.iter_rows(named=True):
+            by_model.setdefault(r["model_group"], {})[r["flag"]] = r["rate"]
+        order = report.latency_box.get_column("model_group").to_list()
+        models = sorted(by_model, key=lambda m: order.index(m) if m in order else len(order))
+        rows = [[markdown_cell(m), *(f.pct(by_model[m].get(n)) for n in names)] for m in models]
+        out += ["Flag rate by model:", ""]
+        out += _table(["model", *(markdown_cell(n) for n in names)], rows)
+    return out
+
+
+def _gantt(outlier: dict[str, Any]) -> list[str]:
+    t = outlier["timeline"]
+    lines = [
+        "```mermaid",
+        "gantt",
+        "    title " + mermaid_label(f"request {outlier['id'][:13]} took {round(outlier['latency_ms'] or 0)} ms", 60),
+        "    dateFormat x",
+        "    axisFormat %M:%S",
+    ]
+    section = None
+    for i, b in enumerate(t["bars"][:40]):
+        if b["stage"] != section:
+            section = b["stage"]
+            lines.append(f"    section {mermaid_label(section)}")
+        start = max(0, round(b["offset_ms"]))
+        end = start + max(1, round(b["duration_ms"] or 0))
+        state = "crit, " if b["is_error"] else ""
+        name = mermaid_label(b["label"] + (" " + b["model"] if b["model"] else ""), 40)
+        lines.append(f"    {name} :{state}e{i}, {start}, {end}")
+    return [*lines, "```", ""]
+
+
+def _outliers(report: Report) -> list[str]:
+    out = ["## Outliers", ""]
+    if not report.outliers:
+        return [*out, f"No request lies above the p{report.p:g} latency.", ""]
+    shown = report.outliers[:MARKDOWN_OUTLIERS]
+    out += [
+        f"{f.count(report.outliers_total)} request(s) took longer than the p{report.p:g} latency of "
+        f"{f.ms(report.outlier_threshold_ms)} ms; the {len(shown)} slowest:",
+        "",
+    ]
+    rows = []
+    for x in shown:
+        slowest = f"{x['slowest_stage']} {x['slowest_share'] * 100:.0f}%" if x["slowest_stage"] else "—"
+        rows.append(
+            [
+                str(x["rank"]),
+                markdown_cell(x["start"].strftime("%Y-%m-%d %H:%M:%S") if x["start"] else "—"),
+                markdown_cell(x["id"], 14),
+                markdown_cell(x["model"]),
+                markdown_cell(x["route"]),
+                markdown_cell(x["user"]),
+                f.ms(x["latency_ms"]),
+                markdown_cell(slowest),
+                f.count(x["output_tokens"]),
+                f.usd(x["cost_usd"]),
+                "error" if x["is_error"] else "ok",
+                markdown_cell(", ".join(x["flags"])) if x["flags"] else "",
+            ]
+        )
+    header = ["#", "start (UTC)", "request", "model", "route", "user", "latency ms", "slowest stage"]
+    out += _table([*header, "tokens out", "cost", "status", "flags"], rows, numeric_from=6, text_at=(7, 10, 11))
+    with_timeline = [x for x in shown if x["timeline"]][:MARKDOWN_TIMELINES]
+    if with_timeline:
+        out += ["<details><summary>Timelines of the slowest requests</summary>", ""]
+        for x in with_timeline:
+            out += _gantt(x)
+        out += ["</details>", ""]
+    return out
+
+
+def _input_quality(report: Report) -> list[str]:
+    out = ["## Input quality", ""]
+    if not report.issues:
+        return [*out, "No problems found: every line was used.", ""]
+    rows = [
+        [
+            f"`{k['code']}`",
+            f.count(k["count"]),
+            markdown_cell(k["title"], 120),
+            "<br>".join(markdown_cell(f"{e['location']} {e['message']}", 160) for e in k["examples"]),
+        ]
+        for k in report.issues
+    ]
+    return [*out, *_table(["problem", "count", "meaning", "first examples"], rows, numeric_from=1, text_at=(2, 3))]
+
+
+def _provenance(report: Report) -> list[str]:
+    def iso(value: datetime | None) -> str:
+        return value.isoformat().replace("+00:00", "Z") if value is not None else "…"
+
+    rows = [
+        ["inputs", markdown_cell(", ".join(report.inputs), 400)],
+        ["read", f"{f.count(report.events)} events, {report.bytes_read / 1e6:,.1f} MB uncompressed"],
+        ["requests start", markdown_cell(time_range(report), 120)],
+        *([["window", f"{iso(report.since)} → {iso(report.until)}"]] if report.since or report.until else []),
+        ["generated", f"{iso(report.generated_at)} by aiobs {markdown_cell(report.version)}"],
+        ["price data", markdown_cell(report.price_data, 300)],
+        ["command", markdown_cell(report.command_line, 400) if report.command_line else "—"],
+        [
+            "redaction",
+            "on (emails, phone and card numbers, API keys and tokens replaced)" if report.redacted else "off",
+        ],
+    ]
+    return ["## Provenance", "", *_table(["what", "value"], rows, numeric_from=2)]
+
+
+def _images(report: Report, images: dict[str, str], image_dir: str | None, names: tuple[str, ...]) -> list[str]:
+    if image_dir is None:
+        return []
+    out = []
+    for name in names:
+        if name in images:
+            out.append(f"![{name.replace('-', ' ')}]({image_dir}/{name}.svg)")
+    return [*out, ""] if out else []
+
+
+def render_report_markdown(
+    report: Report, *, charts: dict[str, str] | None = None, image_dir: str | None = None
+) -> MarkdownReport:
+    """The Markdown text, and the SVG images to write into `image_dir` beside it (none when image_dir is None)."""
+    images = {name: svg for name, svg in (charts or {}).items() if name in IMAGE_CHARTS} if image_dir else {}
+    o = report.overall
+    out = [
+        f"# {markdown_cell(report.title, 120)}",
+        "",
+        f"**{f.count(o['requests'])} requests** from {f.count(report.events)} events in {len(report.inputs)} input(s), "
+        f"{markdown_cell(time_range(report), 120)}.",
+        "",
+        *_headline(report),
+    ]
+    if report.tail_sentence:
+        out += [f"> {markdown_cell(report.tail_sentence, 300)}", ""]
+    out += _latency(report, images, image_dir)
+    out += _over_time(report)
+    out += _stages(report, images, image_dir)
+    out += _cost(report)
+    out += _flags(report, images, image_dir)
+    out += _outliers(report)
+    out += _input_quality(report)
+    out += _provenance(report)
+    out += [f"\\{f.THIN_NOTE} Percentiles use linear interpolation.", ""]
+    text = "\n".join(out)
+    files = {f"{name}.svg": svg for name, svg in images.items() if f"]({image_dir}/{name}.svg)" in text}
+    return MarkdownReport(text, files)

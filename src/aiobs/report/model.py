@@ -1,0 +1,503 @@
+"""The report model: every figure, table and chart input of `aiobs report`, built from a Summary.
+
+Everything here is an aggregate computed by Polars over the (lazy) request table, so the model's size
+depends on the number of models, stages and time buckets, not on the number of requests. The only
+per-request parts are the outliers, capped at `outlier_limit`. Every string that comes from the logs
+passes through `Report.text` (redaction, length cap) before it is stored; escaping for HTML or
+Markdown is the renderers' job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
+from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution
+from aiobs.pricing import price_events
+from aiobs.redact import redact_value
+from aiobs.render.records import metrics_record, summary_record
+from aiobs.schema import CHILD_STAGES
+from aiobs.summary import Summary
+
+#: Models drawn one by one in charts; the rest are summed as OTHER_MODELS.
+CHART_MODELS = 8
+#: Rows of the per-model table (the rest are counted in a note).
+TABLE_MODELS = 30
+#: Events drawn in one outlier's timeline.
+TIMELINE_EVENTS = 120
+#: Characters of input or output text shown for one outlier.
+SNIPPET_CHARS = 1500
+#: Longest label (model, route, user) shown anywhere; the rest is cut with an ellipsis.
+LABEL_CHARS = 60
+OTHER_MODELS = "(other models)"
+NO_MODEL = "(no model)"
+#: Histogram bins per decade of latency (log scale).
+BINS_PER_DECADE = 8
+#: Candidate time buckets for "over time" charts, smallest first; the first giving at most MAX_BUCKETS wins.
+BUCKETS: tuple[tuple[str, timedelta], ...] = (
+    ("1m", timedelta(minutes=1)),
+    ("5m", timedelta(minutes=5)),
+    ("15m", timedelta(minutes=15)),
+    ("30m", timedelta(minutes=30)),
+    ("1h", timedelta(hours=1)),
+    ("3h", timedelta(hours=3)),
+    ("6h", timedelta(hours=6)),
+    ("12h", timedelta(hours=12)),
+    ("1d", timedelta(days=1)),
+    ("7d", timedelta(days=7)),
+)
+MAX_BUCKETS = 60
+FLAG_PREFIX = "flag_"
+
+
+def auto_every(first: datetime | None, last: datetime | None) -> str:
+    """The smallest bucket that draws the time range in at most MAX_BUCKETS points."""
+    if first is None or last is None:
+        return "1h"
+    span = last - first
+    for name, width in BUCKETS:
+        if span / width <= MAX_BUCKETS:
+            return name
+    return BUCKETS[-1][0]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline number: label, value already formatted by the renderer, and a short detail."""
+
+    key: str
+    label: str
+    value: Any
+    kind: str  # count, pct, ms, usd
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """What both report renderers read."""
+
+    title: str
+    generated_at: datetime
+    version: str
+    price_data: str
+    inputs: list[str]
+    command_line: str
+    events: int
+    bytes_read: int
+    since: datetime | None
+    until: datetime | None
+    every: str
+    redacted: bool
+    p: float
+    first_start: datetime | None
+    last_start: datetime | None
+    overall: dict[str, Any]
+    headline: list[Figure]
+    models: pl.DataFrame
+    models_hidden: int
+    latency_box: pl.DataFrame
+    latency_hist: pl.DataFrame
+    over_time: pl.DataFrame
+    cost_over_time: pl.DataFrame
+    stages: pl.DataFrame
+    tail: pl.DataFrame
+    tail_sentence: str
+    flags: pl.DataFrame | None
+    flags_by_model: pl.DataFrame | None
+    outliers: list[dict[str, Any]]
+    outliers_total: int
+    outlier_threshold_ms: float | None
+    outlier_limit: int
+    timelines_kept: bool
+    unpriced: list[dict[str, Any]]
+    cost_check: list[dict[str, Any]]
+    issues: list[dict[str, Any]]
+    problems: int
+    record: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    @property
+    def has_flags(self) -> bool:
+        return self.flags is not None and not self.flags.is_empty()
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _Cleaner:
+    """Log text as the report may show it: redacted (unless turned off) and cut to a length."""
+
+    def __init__(self, *, redact_pii: bool) -> None:
+        self.redact_pii = redact_pii
+
+    def __call__(self, value: object, limit: int = LABEL_CHARS) -> str:
+        if value is None:
+            return "—"
+        text = str(value)
+        if self.redact_pii:
+            text = redact_value(text) or ""
+        return _clip(text, limit)
+
+
+def _relabel(frame: pl.DataFrame, column: str, clean: _Cleaner) -> pl.DataFrame:
+    """Clean a label column of a small aggregate frame (one Python call per distinct label, never per request)."""
+    labels = frame.get_column(column).drop_nulls().unique().to_list()
+    mapping = {label: clean(label) for label in labels}
+    cleaned = pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String).fill_null(clean(None))
+    return frame.with_columns(cleaned)
+
+
+def flag_columns(requests: pl.LazyFrame) -> list[str]:
+    """The request table's quality flags (`flag_refusal`, ...), added by aiobs.quality when present."""
+    schema = requests.collect_schema()
+    return sorted(n for n, t in schema.items() if n.startswith(FLAG_PREFIX) and t == pl.Boolean())
+
+
+def _model_group(top: list[str]) -> pl.Expr:
+    model = pl.col("model")
+    return (
+        pl.when(model.is_null())
+        .then(pl.lit(NO_MODEL))
+        .when(model.is_in(pl.Series(top, dtype=pl.String).implode()))
+        .then(model)
+        .otherwise(pl.lit(OTHER_MODELS))
+        .alias("model_group")
+    )
+
+
+def _latency_box(requests: pl.LazyFrame, top: list[str]) -> pl.DataFrame:
+    lat = pl.col("latency_ms")
+    qs = {"p5": 0.05, "p25": 0.25, "p50": 0.5, "p75": 0.75, "p95": 0.95, "p99": 0.99}
+    frame = (
+        requests.filter(lat.is_not_null())
+        .with_columns(_model_group(top))
+        .group_by("model_group")
+        .agg(pl.len().alias("requests"), *(lat.quantile(q, interpolation="linear").alias(k) for k, q in qs.items()))
+        .collect()
+    )
+    order = {name: i for i, name in enumerate([*top, OTHER_MODELS, NO_MODEL])}
+    return frame.sort(pl.col("model_group").replace_strict(order, default=len(order), return_dtype=pl.Int64))
+
+
+def _latency_hist(requests: pl.LazyFrame, top: list[str]) -> pl.DataFrame:
+    """Request counts in log-spaced latency bins, per model group (bins of 1/BINS_PER_DECADE decade)."""
+    lat = pl.col("latency_ms")
+    bin_index = (lat.clip(lower_bound=1.0).log10() * BINS_PER_DECADE).floor().cast(pl.Int64)
+    return (
+        requests.filter(lat.is_not_null())
+        .with_columns(_model_group(top), _bin=bin_index)
+        .group_by("_bin", "model_group")
+        .agg(requests=pl.len())
+        .with_columns(
+            lo_ms=pl.lit(10.0).pow(pl.col("_bin") / BINS_PER_DECADE),
+            hi_ms=pl.lit(10.0).pow((pl.col("_bin") + 1) / BINS_PER_DECADE),
+        )
+        .sort("_bin", "model_group")
+        .drop("_bin")
+        .collect()
+    )
+
+
+def _cost_over_time(requests: pl.LazyFrame, top: list[str], every: str) -> pl.DataFrame:
+    return (
+        requests.filter(pl.col("cost_usd").is_not_null())
+        .with_columns(_model_group(top), pl.col("start").dt.truncate(every).alias(TIME_KEY))
+        .group_by(TIME_KEY, "model_group")
+        .agg(cost_usd=pl.col("cost_usd").sort().sum(), requests=pl.len())
+        .sort(TIME_KEY, "model_group")
+        .collect()
+    )
+
+
+def _flags(requests: pl.LazyFrame, flags: list[str], top: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each flag's count, rate and the cost of flagged requests; and each flag's rate per model group.
+
+    As in summaries, a flag is null where it does not apply, so a rate is flagged / checked; flags that no
+    request could be checked for are left out.
+    """
+    counts = requests.select(
+        *(pl.col(f).count().alias(f"{f}.checked") for f in flags),
+        *(pl.col(f).sum().alias(f"{f}.n") for f in flags),
+        *(pl.col("cost_usd").filter(pl.col(f)).sum().alias(f"{f}.cost") for f in flags),
+    ).collect()
+    row = counts.row(0, named=True)
+    checked = [f for f in flags if row[f"{f}.checked"]]
+    overall = pl.DataFrame(
+        {
+            "flag": [f.removeprefix(FLAG_PREFIX) for f in checked],
+            "checked": [int(row[f"{f}.checked"]) for f in checked],
+            "flagged": [int(row[f"{f}.n"] or 0) for f in checked],
+            "rate": [(row[f"{f}.n"] or 0) / row[f"{f}.checked"] for f in checked],
+            "cost_usd": [row[f"{f}.cost"] for f in checked],
+        },
+        schema={
+            "flag": pl.String,
+            "checked": pl.Int64,
+            "flagged": pl.Int64,
+            "rate": pl.Float64,
+            "cost_usd": pl.Float64,
+        },
+    ).sort("rate", "flag", descending=[True, False])
+    by_model = (
+        requests.with_columns(_model_group(top))
+        .group_by("model_group")
+        .agg(
+            pl.len().alias("requests"),
+            *(pl.col(f).sum().alias(f) for f in checked),
+            *(pl.col(f).count().alias(f"{f}.checked") for f in checked),
+        )
+        .unpivot(index=["model_group", "requests"], on=checked, variable_name="flag", value_name="flagged")
+        .collect()
+    )
+    checked_by_model = (
+        requests.with_columns(_model_group(top))
+        .group_by("model_group")
+        .agg(*(pl.col(f).count().alias(f) for f in checked))
+        .unpivot(index="model_group", on=checked, variable_name="flag", value_name="checked")
+        .collect()
+    )
+    by_model = (
+        by_model.join(checked_by_model, on=["model_group", "flag"])
+        .with_columns(
+            pl.col("flag").str.strip_prefix(FLAG_PREFIX),
+            rate=pl.when(pl.col("checked") > 0).then(pl.col("flagged") / pl.col("checked")),
+        )
+        .select("model_group", "requests", "flag", "flagged", "checked", "rate")
+        .sort("model_group", "flag")
+    )
+    return overall, by_model
+
+
+def _tail_sentence(tail: pl.DataFrame, p: float) -> str:
+    """The stage whose share grows most in the tail, as one sentence ("retrieval is 12% ... but 61% ...")."""
+    growth = tail.filter(pl.col("share_tail").is_not_null() & pl.col("share_all").is_not_null()).with_columns(
+        grow=pl.col("share_tail") - pl.col("share_all")
+    )
+    if growth.is_empty():
+        return ""
+    top = growth.sort("grow", "stage", descending=[True, False]).row(0, named=True)
+    if top["grow"] <= 0.005:
+        return f"No stage grows in the p{p:g} tail: the slowest requests are slow all over."
+    name = "Time outside the stages" if top["stage"] == UNATTRIBUTED else f"The {top['stage']} stage"
+    return (
+        f"{name} takes {top['share_all']:.0%} of the time over all requests, "
+        f"but {top['share_tail']:.0%} in the requests above p{p:g}."
+    )
+
+
+def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: _Cleaner) -> dict[str, Any]:
+    """One outlier's events as waterfall rows (offset and duration in ms from the request's start)."""
+    ordered = events.sort(["start", "duration_ms"], descending=[False, True], nulls_last=True)
+    shown = ordered.head(TIMELINE_EVENTS)
+    start = outlier["start"]
+    rows = shown.to_dicts()
+    depth: dict[str | None, int] = {}
+    for r in rows:  # parents come before children in start order; at most TIMELINE_EVENTS rows, once per outlier
+        depth[r.get("event_id")] = depth.get(r.get("parent_id"), -1) + 1 if r.get("parent_id") in depth else 0
+    bars = []
+    for r in rows:
+        offset = (r["start"] - start).total_seconds() * 1000.0 if r["start"] is not None and start is not None else 0.0
+        bars.append(
+            {
+                "label": clean(r.get("event") or r.get("stage"), 32),
+                "stage": str(r.get("stage") or "other"),
+                "model": clean(r.get("model")) if r.get("model") else "",
+                "offset_ms": offset,
+                "duration_ms": r.get("duration_ms"),
+                "ttft_ms": r.get("ttft_ms"),
+                "is_error": bool(r.get("is_error")),
+                "error_type": clean(r.get("error_type")) if r.get("error_type") else "",
+                "attempt": r.get("attempt"),
+                "input_tokens": r.get("input_tokens"),
+                "output_tokens": r.get("output_tokens"),
+                "finish_reason": clean(r.get("finish_reason"), 24) if r.get("finish_reason") else "",
+                "depth": min(depth.get(r.get("event_id"), 0), 6),
+            }
+        )
+    span = max([outlier.get("latency_ms") or 0.0, *((b["offset_ms"] + (b["duration_ms"] or 0.0)) for b in bars)])
+    llm = ordered.filter(pl.col("stage") == "llm") if "stage" in ordered.columns else ordered.head(0)
+    texts = llm if not llm.is_empty() else ordered
+
+    def text_of(column: str, last: bool) -> str:
+        if column not in texts.columns:
+            return ""
+        values = texts.get_column(column).drop_nulls()
+        if values.is_empty():
+            return ""
+        return clean(values[-1] if last else values[0], SNIPPET_CHARS)
+
+    return {
+        "bars": bars,
+        "span_ms": span or 1.0,
+        "hidden": max(0, ordered.height - len(bars)),
+        "input_text": outlier.get("input_text_clean") or text_of("input_text", last=False),
+        "output_text": outlier.get("output_text_clean") or text_of("output_text", last=True),
+    }
+
+
+def _outliers(
+    summary: Summary, p: float, limit: int, flags: list[str], clean: _Cleaner
+) -> tuple[list[dict[str, Any]], int, float | None]:
+    query = OutlierQuery(p=p, limit=limit)
+    picked = select_outliers(summary.requests, query)
+    total = int(tail_attribution(summary.requests, query).get_column("requests_tail")[0])
+    cut = picked.get_column("threshold")[0] if not picked.is_empty() else None
+    by_id: dict[str, pl.DataFrame] = {}
+    if summary.kept_events and not picked.is_empty():
+        mine = price_events(summary.events_of(picked.get_column("correlation_id").to_list())).collect()
+        by_id = {str(k[0]): g for k, g in mine.partition_by("correlation_id", as_dict=True).items()}
+    rows = []
+    for rank, r in enumerate(picked.to_dicts(), start=1):
+        stage_ms = {s: r.get(f"{s}_ms") for s in CHILD_STAGES if r.get(f"{s}_ms") is not None}
+        slowest = max(stage_ms, key=lambda s: stage_ms[s] or 0.0) if stage_ms else None
+        latency = r.get("latency_ms") or 0.0
+        row = {
+            "rank": rank,
+            "id": clean(r["correlation_id"], 80),
+            "start": r.get("start"),
+            "latency_ms": r.get("latency_ms"),
+            "ttft_ms": r.get("ttft_ms"),
+            "model": clean(r.get("model")),
+            "route": clean(r.get("route")),
+            "user": clean(r.get("user")),
+            "is_error": bool(r.get("is_error")),
+            "retries": r.get("retries") or 0,
+            "input_tokens": r.get("input_tokens"),
+            "output_tokens": r.get("output_tokens"),
+            "cost_usd": r.get("cost_usd"),
+            "n_events": r.get("n_events"),
+            "slowest_stage": slowest,
+            "slowest_share": (stage_ms[slowest] / latency) if slowest and latency else None,
+            "stage_ms": stage_ms,
+            "flags": [f.removeprefix(FLAG_PREFIX) for f in flags if r.get(f)],
+            "input_text_clean": clean(r["input_text"], SNIPPET_CHARS) if r.get("input_text") else "",
+            "output_text_clean": clean(r["output_text"], SNIPPET_CHARS) if r.get("output_text") else "",
+        }
+        events = by_id.get(str(r["correlation_id"]))
+        row["timeline"] = _timeline(events, row, clean) if events is not None else None
+        rows.append(row)
+    return rows, total, cut
+
+
+def _headline(overall: dict[str, Any], flags: pl.DataFrame | None, problems: int) -> list[Figure]:
+    lat = overall["latency_ms"]
+    thin = set(lat["thin"])
+    figures = [
+        Figure("requests", "Requests", overall["requests"], "count", f"{overall['retries']:,} retries"),
+        Figure("error_rate", "Error rate", overall["error_rate"], "pct", f"{overall['errors']:,} failed"),
+        *(
+            Figure(name, f"{name} latency", lat[name], "ms", "rough: few requests above it" if name in thin else "")
+            for name in ("p50", "p95", "p99")
+        ),
+        Figure("cost", "Cost", overall["cost_usd"], "usd", f"{overall['priced_requests']:,} priced requests"),
+        Figure("cost_per_1k", "Cost per 1,000 requests", overall["cost_per_1k_requests"], "usd", ""),
+    ]
+    if flags is not None:
+        for row in flags.head(4).iter_rows(named=True):
+            figures.append(Figure(f"flag_{row['flag']}", f"{row['flag']} rate", row["rate"], "pct", ""))
+    figures.append(Figure("problems", "Input problems", problems, "count", "lines or values aiobs could not use"))
+    return figures
+
+
+def build_report(
+    summary: Summary,
+    *,
+    p: float = 99.0,
+    outlier_limit: int = 200,
+    every: str | None = None,
+    redact_pii: bool = True,
+    command_line: str = "",
+    title: str = "aiobs report",
+) -> Report:
+    """Aggregate the summary into everything the HTML and Markdown reports show."""
+    clean = _Cleaner(redact_pii=redact_pii)
+    requests = summary.requests
+    record = summary_record(summary)
+    overall = record["overall"]
+    first = summary.overall.get_column("first_start")[0]
+    last = summary.overall.get_column("last_start")[0]
+    every = every or summary.every or auto_every(first, last)
+
+    per_model = summarize_requests(requests, ["model"])
+    top = [m for m in per_model.get_column("model").head(CHART_MODELS).to_list() if m is not None]
+    models = _relabel(per_model.head(TABLE_MODELS), "model", clean)
+    flags = flag_columns(requests)
+    flag_frame, flags_by_model = _flags(requests, flags, top) if flags else (None, None)
+    if flags_by_model is not None:
+        flags_by_model = _relabel(flags_by_model, "model_group", clean)
+
+    def labelled(frame: pl.DataFrame) -> pl.DataFrame:
+        return _relabel(frame, "model_group", clean)
+
+    tail = tail_attribution(requests, OutlierQuery(p=p))
+    outliers, outliers_total, cut = _outliers(summary, p, outlier_limit, flags, clean)
+    issues = [
+        {
+            "code": code,
+            "title": kind_title,
+            "count": count,
+            "examples": [{"location": clean(e.location, 120), "message": clean(e.message, 240)} for e in examples],
+        }
+        for code, kind_title, count, examples in summary.issues.rows()
+    ]
+    return Report(
+        title=title,
+        generated_at=summary.generated_at,
+        version=summary.version,
+        price_data=summary.price_data,
+        inputs=list(summary.inputs),
+        command_line=command_line,
+        events=summary.events,
+        bytes_read=summary.bytes_read,
+        since=summary.since,
+        until=summary.until,
+        every=every,
+        redacted=redact_pii,
+        p=p,
+        first_start=first,
+        last_start=last,
+        overall=overall,
+        headline=_headline(overall, flag_frame, summary.issues.failing),
+        models=models,
+        models_hidden=max(0, per_model.height - TABLE_MODELS),
+        latency_box=labelled(_latency_box(requests, top)),
+        latency_hist=labelled(_latency_hist(requests, top)),
+        over_time=summarize_requests(requests, [], every=every),
+        cost_over_time=labelled(_cost_over_time(requests, top, every)),
+        stages=summarize_requests(requests, [STAGE_KEY]),
+        tail=tail,
+        tail_sentence=_tail_sentence(tail, p),
+        flags=flag_frame,
+        flags_by_model=flags_by_model,
+        outliers=outliers,
+        outliers_total=outliers_total,
+        outlier_threshold_ms=cut,
+        outlier_limit=outlier_limit,
+        timelines_kept=summary.kept_events,
+        unpriced=[
+            {**r, "model": clean(r.get("model")), "provider": clean(r.get("provider"))}
+            for r in summary.unpriced.to_dicts()
+        ],
+        cost_check=[{**r, "model": clean(r.get("model"))} for r in summary.cost_check.to_dicts()],
+        issues=issues,
+        problems=summary.issues.failing,
+        record=record,
+    )
+
+
+def stage_records(report: Report) -> list[dict[str, Any]]:
+    """Per-stage latency rows in pipeline order, each joined with its tail-attribution shares."""
+    shares = {r["stage"]: r for r in report.tail.iter_rows(named=True)}
+    by_stage = {r[STAGE_KEY]: r for r in report.stages.iter_rows(named=True)}
+    out = []
+    for stage in [*CHILD_STAGES, UNATTRIBUTED]:
+        share = shares.get(stage, {})
+        metrics = metrics_record(by_stage[stage]) if stage in by_stage else None
+        if metrics is None and not share.get("share_all") and not share.get("share_tail"):
+            continue
+        out.append({"stage": stage, "metrics": metrics, **share})
+    return out

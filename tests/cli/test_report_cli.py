@@ -1,0 +1,132 @@
+"""`aiobs report` through the real typer app: formats, files beside the Markdown, exit codes, atomic writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aiobs.cli import app
+from conftest import WriteJsonl
+
+ROOT = Path(__file__).resolve().parents[2]
+CHATBOT = str(ROOT / "sample_logs" / "chatbot.jsonl")
+
+
+def run(*args: str) -> object:
+    return CliRunner().invoke(app, ["report", *args])
+
+
+def test_html_report_from_the_suffix(tmp_path: Path) -> None:
+    out = tmp_path / "nightly.html"
+    result = run(CHATBOT, "-o", str(out))
+    assert result.exit_code == 0, result.output
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    assert "Content-Security-Policy" in html and "<svg" in html
+    assert "wrote" in result.output
+    assert out.stat().st_mode & 0o777 != 0o600  # not left private by the temporary file
+    assert [p.name for p in tmp_path.iterdir()] == ["nightly.html"]  # no temporary file left
+
+
+def test_markdown_report_writes_its_chart_images_beside_it(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    result = run(str(ROOT / "sample_logs"), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    md = out.read_text(encoding="utf-8")
+    images = sorted(p.name for p in (tmp_path / "report-charts").iterdir())
+    assert images == ["flags-by-model.svg", "latency-by-model.svg", "latency-histogram.svg", "tail-attribution.svg"]
+    for name in images:
+        assert f"](report-charts/{name})" in md
+        assert (tmp_path / "report-charts" / name).read_text(encoding="utf-8").startswith("<svg")
+    assert "```mermaid" in md
+
+
+def test_markdown_to_stdout_for_the_step_summary() -> None:
+    result = run(CHATBOT, "-o", "-")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# aiobs report")
+    assert "![" not in result.stdout
+
+
+def test_format_option_beats_the_suffix(tmp_path: Path) -> None:
+    out = tmp_path / "report.txt"
+    assert run(CHATBOT, "-o", str(out), "--format", "md").exit_code == 0
+    assert out.read_text(encoding="utf-8").startswith("# aiobs report")
+
+
+def test_options_reach_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    args = [CHATBOT, "-o", str(out), "--p", "95", "--outliers", "7", "--title", "Nightly <chat>", "--every", "3h"]
+    assert run(*args).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    assert html.count('class="open-timeline"') == 7
+    assert "Nightly &lt;chat&gt;" in html
+    assert "above p95" in html and "per 3h" in html
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-o", "report.pdf"], "cannot tell the report format"),
+        (["-o", "no/such/folder/r.html"], "does not exist"),
+        (["-o", "r.html", "--every", "soon"], "invalid --every"),
+        (["-o", "r.html", "--since", "2026-12-01", "--until", "2026-11-01"], "--since must be before --until"),
+        (["-o", "r.html", "--p", "20"], "greater than or equal to 50"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run(CHATBOT, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_no_usable_events_exit_2(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    path = write_jsonl(tmp_path / "bad.jsonl", [b"not json", b"[1]"])
+    result = run(str(path), "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 2
+    assert "no usable events" in result.output
+
+
+def test_strict_exits_1_and_still_writes_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    result = run(CHATBOT, "-o", str(out), "--strict")
+    assert result.exit_code == 1
+    assert "--strict" in result.output
+    assert out.exists()
+
+
+def test_a_failure_leaves_the_previous_report_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "r.html"
+    out.write_text("yesterday's report", encoding="utf-8")
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("aiobs.render.html.render_html", broken)
+    result = run(CHATBOT, "-o", str(out))
+    assert result.exit_code == 3
+    assert "internal error" in result.output
+    assert out.read_text(encoding="utf-8") == "yesterday's report"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
+
+
+def test_no_redact_shows_texts_as_logged(tmp_path: Path, hostile_logs: Path) -> None:
+    redacted, raw = tmp_path / "a.html", tmp_path / "b.html"
+    assert run(str(hostile_logs), "-o", str(redacted), "--p", "90").exit_code == 0
+    assert run(str(hostile_logs), "-o", str(raw), "--p", "90", "--no-redact").exit_code == 0
+    assert "alice@example.com" not in redacted.read_text(encoding="utf-8")
+    assert "[email]" in redacted.read_text(encoding="utf-8")
+    assert "alice@example.com" in raw.read_text(encoding="utf-8")
+
+
+def test_help_names_the_formats() -> None:
+    result = CliRunner().invoke(app, ["report", "--help"])
+    assert result.exit_code == 0
+    assert "--output" in result.output and "--no-redact" in result.output

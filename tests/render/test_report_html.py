@@ -1,0 +1,172 @@
+"""The HTML report: one file, escaped everywhere, a strict CSP that matches its own script and stylesheet."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from aiobs.render.html import TEMPLATE, content_security_policy, render_html, template_dir
+from aiobs.report.model import build_report
+from aiobs.sources.paths import expand_inputs
+from aiobs.summary import summarize
+from conftest import PAYLOADS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the text of script and style elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.inline: dict[str, list[str]] = {"script": [], "style": []}
+        self._open: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag in self.inline:
+            self._open = tag
+            self.inline[tag].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._open:
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open:
+            self.inline[self._open][-1] += data
+
+
+class Texts(HTMLParser):
+    """The text nodes of a page, decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.seen: set[str] = set()
+
+    def handle_data(self, data: str) -> None:
+        self.seen.add(data.strip())
+
+
+def _sha(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+@pytest.fixture(scope="module")
+def hostile_html(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from conftest import _hostile_rows, _write_jsonl
+
+    path = _write_jsonl(tmp_path_factory.mktemp("hostile") / "h.jsonl", _hostile_rows())
+    summary = summarize(expand_inputs([str(path)]), keep_events=True)
+    summary.requests = summary.requests.with_columns(flag_refusal=pl.col("latency_ms") > 10_000)
+    return render_html(build_report(summary, p=90, command_line="aiobs report h.jsonl -o <b>x</b>.html"))
+
+
+def test_csp_allows_exactly_the_page_script_and_stylesheet(hostile_html: str) -> None:
+    parsed = Elements()
+    parsed.feed(hostile_html)
+    metas = [a for t, a in parsed.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert len(metas) == 1
+    csp = metas[0]["content"] or ""
+    assert len(parsed.inline["script"]) == 1 and len(parsed.inline["style"]) == 1
+    script, style = parsed.inline["script"][0], parsed.inline["style"][0]
+    assert f"script-src {_sha(script)};" in csp
+    assert f"style-src {_sha(style)};" in csp
+    assert csp.startswith("default-src 'none';")
+    assert "unsafe" not in csp and "http" not in csp and "*" not in csp
+    assert content_security_policy(script, style) == csp
+
+
+def test_no_markup_from_the_logs_survives(hostile_html: str) -> None:
+    parsed = Elements()
+    parsed.feed(hostile_html)
+    tags = {t for t, _ in parsed.tags}
+    assert not tags & {"img", "iframe", "object", "embed", "form", "base", "link", "foreignobject", "image", "use"}
+    for tag, attrs in parsed.tags:
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        assert "style" not in attrs and "src" not in attrs, (tag, attrs)
+        if "href" in attrs:  # only the page's own section links
+            assert tag == "a" and re.fullmatch(r"#[a-z-]+", attrs["href"] or ""), (tag, attrs)
+    for raw in ("<script>window", "<img src=x", "<svg onload", "<iframe", "</td></tr></table><svg"):
+        assert raw not in hostile_html, raw
+    assert hostile_html.count("<script") == 1 and hostile_html.count("</script>") == 1
+    # a `</td>` in the logs must not end a cell: every outlier row keeps its 15 cells
+    table = hostile_html.split('id="outlier-table"', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr data-error=")[1:]
+    assert len(rows) == 7
+    assert all(row.count("<td") == 15 and row.count("</td>") == 15 for row in rows)
+    # and the payloads are there, as text: the parser decodes them back to what was logged
+    texts = Texts()
+    texts.feed(hostile_html)
+    for name in ("model", "route", "user"):
+        assert PAYLOADS[name] in texts.seen, name
+    assert "&lt;script&gt;window.__pwned=&#39;model&#39;&lt;/script&gt;" in hostile_html
+    assert "&lt;b&gt;x&lt;/b&gt;.html" in hostile_html  # the command line is escaped too
+    assert "alice@example.com" not in hostile_html  # redacted by default
+    assert "window.__pwned" not in parsed.inline["script"][0]
+
+
+def test_the_script_holds_no_data(hostile_html: str) -> None:
+    script = (template_dir() / "report.js").read_text(encoding="utf-8")
+    assert f"<script>{script}</script>" in hostile_html
+
+
+def test_sections_and_timelines_are_all_there(hostile_html: str) -> None:
+    for section in ("headline", "latency", "over-time", "stages", "cost", "flags", "outliers", "input-quality"):
+        assert f'<section id="{section}"' in hostile_html
+    assert hostile_html.count("<template id=") == 7
+    assert hostile_html.count('class="open-timeline"') == 7
+    assert hostile_html.count('<figure class="chart"') >= 6
+
+
+def test_templates_come_from_the_source_tree_in_an_editable_install() -> None:
+    import aiobs
+
+    if not Path(aiobs.__file__).resolve().is_relative_to(ROOT / "src"):
+        pytest.skip("aiobs is not installed from this source tree")
+    assert template_dir() == ROOT / "templates"
+    assert (template_dir() / TEMPLATE).is_file()
+
+
+def test_templates_ship_inside_the_wheel_and_load_from_it(tmp_path: Path) -> None:
+    """Build the wheel, install it apart, and render a report with it: templates found inside the package."""
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    (wheel,) = tmp_path.glob("aiobs-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ("report.html.j2", "report.css", "report.js"):
+        assert f"aiobs/templates/{name}" in names
+    site = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(wheel)]
+    assert subprocess.run(install, capture_output=True, text=True).returncode == 0
+    code = (
+        "import sys, aiobs.render.html as h; from aiobs.cli import main; print(h.template_dir()); "
+        "sys.argv = ['aiobs', 'report', sys.argv[1], '-o', sys.argv[2]]; main()"
+    )
+    out = tmp_path / "r.html"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "sample_logs" / "chatbot.jsonl"), str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert Path(run.stdout.splitlines()[0]) == site / "aiobs" / "templates"
+    assert "Content-Security-Policy" in out.read_text(encoding="utf-8")
