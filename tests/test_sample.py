@@ -480,7 +480,7 @@ def test_personal_data_in_answers(answers: list[Answered]) -> None:
 def test_rag_answers_draw_on_their_documents(answers: list[Answered]) -> None:
     rag = [a for a in answers if a.documents is not None]
     for a in rag:
-        assert all(isinstance(d, str) and 150 <= len(d) <= 420 for d in a.documents)
+        assert all(isinstance(d, str) and 150 <= len(d) <= 400 for d in a.documents)
         n_docs = next(e["n_docs"] for e in a.events if e["event"] == "rerank")
         assert len(a.documents) == len(set(a.documents)) == n_docs
     prose = [

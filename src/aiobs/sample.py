@@ -636,7 +636,7 @@ _KB_SENTENCES: Final = tuple(tuple(re.split(r"(?<=[.!?])\s+", text)) for text in
 _URL: Final = re.compile(r"https?://[^\s)\]\"']+")
 #: The URLs each passage mentions (trailing punctuation is the sentence's, not the URL's).
 _KB_URLS: Final = tuple(tuple(url.rstrip(".,;:") for url in _URL.findall(text)) for text in _KB_PASSAGES)
-_KB_BY_TOPIC: Final = tuple(tuple(i for i, (topic, _) in enumerate(_KB) if topic == t) for t in range(len(_KB) // 2))
+_KB_BY_TOPIC: Final = tuple(tuple(i for i, (topic, _) in enumerate(_KB) if topic == t) for t in range(len(_RAG_INPUTS)))
 #: Links an answer makes up: plausible, and in no passage.
 _UNGROUNDED_URLS: Final = (
     "https://docs.example.com/security/rotate-keys-v2",
