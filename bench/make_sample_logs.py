@@ -50,7 +50,9 @@ FILES = (
     SampleFile(
         "chatbot.jsonl",
         "chatbot",
-        seed=1,
+        # A seed whose 400 requests hold every planted answer kind at least once (invalid JSON, an empty
+        # answer, a loop, personal data in an answer are rare): tests/test_sample.py checks that they do.
+        seed=9,
         start=datetime(2026, 11, 28, tzinfo=UTC),
         requests=400,
         requests_per_second=0.01,
@@ -105,7 +107,7 @@ def readme(rows: list[tuple[SampleFile, SampleStats]]) -> str:
     total_bytes = sum(stats.file_bytes for _, stats in rows)
     return f"""# Sample logs
 
-Synthetic logs in the [aiobs native format](../docs/native-format.md), small enough to commit
+Synthetic logs in the [aiobs native format](../docs/schema.md#the-aiobs-native-log-format), small enough to commit
 ({total_bytes:,} bytes on disk, {total_requests:,} requests). Use them to try the CLI:
 
 ```
@@ -124,9 +126,10 @@ What is in them (all of it synthetic, made by `aiobs.sample`):
   inside its time window. About 2 % of requests lost their gateway event, so their latency must
   come from the events' time envelope.
 - Chatbot: gateway -> llm, and on ~15 % of requests llm (`finish_reason` `tool_calls`) -> tool ->
-  llm. `/chat/stream` calls are streamed and log `ttft_ms`.
+  llm. `/chat/stream` calls are streamed and log `ttft_ms`. `/extract` (~10 % of chatbot
+  requests) is one JSON-mode llm call.
 - RAG: gateway -> embedding (`text-embedding-3-small`) -> retrieval -> rerank (`rerank-v3.5`,
-  cohere) -> llm.
+  cohere, with the passages it kept in `documents`) -> llm.
 - Models: gpt-4o, gpt-4o-mini, gpt-4.1, o3-mini (with `reasoning_tokens`), claude-sonnet-4-5,
   claude-3-5-haiku-latest, gemini-2.5-flash, mistral-large-latest, and rarely a self-hosted
   `llama-3.3-70b-instruct-local` that has no price. Some calls log `cached_tokens`; ~30 % log an
@@ -137,6 +140,38 @@ What is in them (all of it synthetic, made by `aiobs.sample`):
 - Latencies are lognormal with a heavy tail: ~1 % of requests hit a stalled provider or vector
   store and take ~10x longer.
 - Lines are in start-time order, so concurrent requests interleave.
+
+What quality checks can find in them (rates are approximate: each is a probability in the seeded
+generator, so a small file holds a few of each):
+
+- Every llm event logs its `input`, `output` and `max_tokens` (by route: `/chat` 1,024,
+  `/chat/stream` 4,096, `/extract` 512, `/rag/answer` 1,024, `/rag/search` 300; four times that
+  for o3-mini, whose reasoning tokens count against it). An answer that hits the limit (~2 %) has
+  `finish_reason` `length`, `output_tokens` equal to `max_tokens`, and stops mid-word; other
+  answers end on a whole sentence or a cited link.
+- Refusals, ~2 % of answers: "I'm sorry, but I can't help with that.", "As an AI language model,
+  I cannot ...", "I cannot help with ...", and in French, German, Spanish, Japanese and Chinese.
+  Empty answers (`output` "", one or two output tokens) ~0.3 %; answers looping on a phrase ~0.5 %.
+- `/extract` calls log `response_format`: `{{"type": "json_object"}}`, `"json_object"` or
+  `{{"type": "json_schema", ...}}`, and answer with a JSON object. ~4 % do not parse: cut off at the
+  token limit, wrapped in prose ("Here is the extracted data: ..."), or in a Markdown ```json fence.
+- RAG: `documents` holds the top 8 (`/rag/answer`) or 5 (`/rag/search`) passages of a small
+  built-in knowledge base (product docs, policies, how-tos; many link to
+  `https://docs.example.com/...`). Answers are built from those passages' sentences and sometimes
+  cite their links; ~3 % ignore them (generic text, low word overlap) and ~1 % cite a link that is
+  in no passage.
+- Personal data, realistic in shape and obviously fake: ~2 % of prompts carry an email address
+  (example.com/.org/.net) or a phone number (fictional ranges such as 555-01xx), ~0.5 % an API
+  key or token (`sk-proj-...`, `AKIA...`, `ghp_...`), ~0.15 % each a test card number
+  (Luhn-valid) or an example IBAN; ~0.5 % of answers mention an email address, a phone number or
+  a test card number.
+- Slow generation: stalled calls decode at a few tokens per second (~0.5 % of llm calls with
+  100+ output tokens run under 10 tokens/s).
+- User feedback: ~15 % of chatbot and ~10 % of RAG requests get a separate `feedback` event
+  (`"up"`/`"down"`, or in a quarter of them a 0..1 score from a 1-5 star rating) 5 s to 10 min
+  after the request ended, so it comes later in the file; it has no `parent_id` or `latency_ms`.
+  About 80 % accept; failed, refused, empty, cut-off, looping, invalid-JSON and context-ignoring
+  answers mostly get a thumbs down.
 - `chatbot.jsonl` has malformed lines planted about one in {FILES[0].malformed_every} (real logs
   have ~1 in 5,000), cycling through: truncated JSON, a JSON value that is not an object, a
   `latency_ms` of the wrong type, a line without `request_id`, and a negative `latency_ms`.

@@ -1,12 +1,13 @@
 """A deterministic generator of realistic logs in the aiobs native format.
 
 It writes what two AI applications behind one gateway would log (see
-docs/native-format.md), one event per line:
+docs/schema.md, "The aiobs native log format"), one event per line:
 
 * a **chatbot** (`/chat`, `/chat/stream`): gateway -> llm, and on some requests
-  llm (tool_calls) -> tool -> llm;
+  llm (tool_calls) -> tool -> llm; and `/extract` (~10 % of chatbot requests):
+  gateway -> one JSON-mode llm call;
 * a **RAG pipeline** (`/rag/answer`, `/rag/search`): gateway -> embedding ->
-  retrieval -> rerank -> llm.
+  retrieval -> rerank (with the passages it kept in `documents`) -> llm.
 
 The mix is meant to exercise every path of the pipeline: real model names over
 several providers (plus one self-hosted model that cannot be priced), cached and
@@ -15,9 +16,41 @@ with a heavy tail, rate-limit retries, failed requests, requests whose gateway
 event was lost, costs logged by the application on some calls, and, unless
 disabled, about one malformed line in 5,000.
 
+It also plants what quality checks look for. Each rate is a probability (the
+`P_*` constants below), so counts in a sample are approximate:
+
+* every llm event logs `input`, `output` and `max_tokens` (`MAX_TOKENS`, by
+  route; four times that for reasoning models, whose reasoning counts against
+  it). An answer that reaches it (~2 %) has `finish_reason` "length",
+  `output_tokens == max_tokens` and stops mid-word; other answers end on a
+  whole sentence (or a cited link);
+* refusals ~2 % of chat and RAG answers (English, French, German, Spanish,
+  Japanese, Chinese), looping answers ~0.5 % (half of them until the limit),
+  empty answers ~0.3 % (`output` "", one or two output tokens);
+* `/extract` logs `response_format` ({"type": "json_object"} 55 %, the string
+  "json_object" 20 %, {"type": "json_schema", ...} 25 %) and answers with a JSON
+  object; ~4 % do not parse, a third each: cut off at the token limit, wrapped
+  in prose ("Here is the extracted data:\n{...}"), or in a Markdown ```json fence;
+* RAG answers are built from the sentences of the rerank event's `documents`
+  (passages of a built-in knowledge base, `_KB`; many link to
+  https://docs.example.com/...) and sometimes cite their links; ~3 % ignore
+  them (generic text), ~1 % cite a link that is in no passage;
+* personal data, realistic in shape and obviously fake: in ~2 % of prompts an
+  email address (example.com/.org/.net) or a phone number (fictional ranges),
+  ~0.5 % an API key or token (sk-proj-..., AKIA..., ghp_...), ~0.15 % each a
+  test card number (Luhn-valid) or one of the IBAN standard's examples; ~0.5 %
+  of answers mention an email address, a phone number or a test card number;
+* stalled calls (~1 % of requests) decode at a few tokens per second;
+* user feedback: ~15 % of chatbot and ~10 % of RAG requests (1.5x as often when
+  the answer was bad) get a `feedback` event, "up"/"down" or (a quarter) a 0..1
+  score, 5 s to 10 min after the request ended. A normal answer is accepted 86 %
+  of the time; a failed, refused, empty, cut-off, looping, invalid-JSON or
+  context-ignoring one 25 % (about 80 % overall).
+
 Events are written in start-time order, so the events of concurrent requests
 interleave as in a real log. Generation is streaming: memory is bounded by the
-events of the requests in flight, whatever the output size.
+events of the requests in flight and the feedback still to come (at most ten
+minutes of it), whatever the output size.
 
 Everything random comes from `random.Random(seed)` (plus a second generator
 seeded from the same seed for the malformed lines), so the same arguments always
@@ -33,6 +66,7 @@ import gzip
 import heapq
 import math
 import random
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -47,6 +81,7 @@ __all__ = [
     "APPS",
     "DEFAULT_START",
     "MALFORMED_KINDS",
+    "MAX_TOKENS",
     "SampleStats",
     "iter_sample_lines",
     "write_sample",
@@ -70,6 +105,29 @@ P_SLOW: Final = 0.012  # a stalled provider or vector store: that stage takes ~1
 P_TOOL: Final = 0.15  # chatbot requests that call a tool
 P_LOGGED_COST: Final = 0.30  # LLM calls whose cost the application logged itself
 P_CACHED: Final = 0.45  # LLM calls (with >= 1,024 prompt tokens) that hit the provider's prompt cache
+
+# What the answers say (per final answer of a request; the rest are normal answers).
+P_REFUSAL: Final = 0.02  # chat and RAG answers that refuse ("I'm sorry, but I can't help with that.")
+P_REPETITION: Final = 0.005  # answers that loop on a phrase (half of them until the token limit)
+P_EMPTY: Final = 0.003  # answers with an empty text and one or two output tokens
+P_CONTEXT_IGNORED: Final = 0.03  # RAG answers that ignore the retrieved passages (generic text)
+P_UNGROUNDED_URL: Final = 0.01  # RAG answers that cite a link that is in no passage
+P_INVALID_JSON: Final = 0.04  # `/extract` outputs that do not parse (a third each: cut off, prose around, fenced)
+P_OUTPUT_PII: Final = 0.005  # normal answers that contain an email address, a phone number or a card number
+# What the prompts carry (per request).
+P_INPUT_CONTACT: Final = 0.02  # an email address (60 %) or a phone number (40 %)
+P_INPUT_SECRET: Final = 0.005  # an API key or token: sk-..., AKIA..., ghp_...
+P_INPUT_CARD: Final = 0.0015  # a (test) credit card number
+P_INPUT_IBAN: Final = 0.0015  # an (example) IBAN
+# User feedback (per request), logged 5 s to 10 min after the request ended.
+P_FEEDBACK: Final = {"chatbot": 0.15, "rag": 0.10}
+P_FEEDBACK_BAD_BOOST: Final = 1.5  # users rate a bad answer (error, refusal, empty, cut off, ...) more often...
+P_THUMBS_UP: Final = 0.86  # ...and a normal one favourably this often,
+P_THUMBS_UP_BAD: Final = 0.25  # a bad one this often (about 80 % acceptance overall)
+P_FEEDBACK_SCORE: Final = 0.25  # feedback logged as a score in 0..1 (a 1-5 star rating) rather than "up"/"down"
+
+#: `max_tokens` the application asks for, by route; reasoning models get four times as much (their reasoning counts).
+MAX_TOKENS: Final = {"/chat": 1024, "/chat/stream": 4096, "/extract": 512, "/rag/answer": 1024, "/rag/search": 300}
 
 
 @dataclass
@@ -155,8 +213,17 @@ _RAG_ANSWER_MODELS: Final = _Picker(
     ]
 )
 _RAG_SEARCH_MODELS: Final = _Picker([("gpt-4o-mini", 55), ("gemini-2.5-flash", 25), ("claude-3-5-haiku-latest", 20)])
+_EXTRACT_MODELS: Final = _Picker(
+    [
+        ("gpt-4o-mini", 45),
+        ("gpt-4o", 20),
+        ("gemini-2.5-flash", 15),
+        ("claude-3-5-haiku-latest", 10),
+        ("gpt-4.1", 10),
+    ]
+)
 _APP_ROUTES: Final = {
-    "chatbot": _Picker([("/chat/stream", 60), ("/chat", 40)]),
+    "chatbot": _Picker([("/chat/stream", 54), ("/chat", 36), ("/extract", 10)]),
     "rag": _Picker([("/rag/answer", 75), ("/rag/search", 25)]),
 }
 _APP_WEIGHTS: Final = {"chatbot": 60.0, "rag": 40.0}
@@ -248,7 +315,7 @@ _SENTENCES: Final = (
     "Let me know if you'd like me to go into more detail.",
     "I hope this helps! 😊",
     "Unfortunately, I can't access your account details directly.",
-    "Please contact support@example.com with your order number.",
+    "Please contact our support team with your order number.",
     "The temperature in Zürich will be around 4 °C with light snow on Saturday.",
     "Die Kündigung ist jederzeit zum Monatsende möglich.",
     "Sie finden die Option unter „Konto“ → „Abonnement“.",
@@ -286,11 +353,13 @@ _SENTENCES: Final = (
 )
 
 
-def _build_corpus() -> tuple[str, list[int]]:
+def _build_corpus() -> tuple[str, list[int], list[int]]:
     """About 1 MB of text; model outputs are slices of it starting at a sentence.
 
     Half the sentences are the canned ones above, half are new sentences drawn from their words
-    (Zipf-weighted), so outputs do not repeat verbatim and compress about like real text.
+    (Zipf-weighted), so outputs do not repeat verbatim and compress about like real text. Also
+    returns where sentences that end a reply cleanly (on `.`, `!` or `?`) end, so that an answer
+    that was not cut off ends on one of them.
     """
     rng = random.Random(1128)
     words = sorted({w.strip('.,:;!?()[]*"“”„«»') for sentence in _SENTENCES for w in sentence.split()} - {""})
@@ -299,6 +368,7 @@ def _build_corpus() -> tuple[str, list[int]]:
     separators = (" ", " ", " ", "\n", "\n\n", "\n- ")
     parts: list[str] = []
     starts: list[int] = []
+    ends: list[int] = []
     size = 0
     while size < 1_000_000:
         if rng.random() < 0.5:
@@ -308,13 +378,485 @@ def _build_corpus() -> tuple[str, list[int]]:
             sentence = sentence[0].upper() + sentence[1:] + rng.choice((".", ".", ".", "?", "!", ":"))
         piece = sentence + rng.choice(separators)
         starts.append(size)
+        if sentence[-1] in _CLEAN_ENDINGS:
+            ends.append(size + len(sentence))
         parts.append(piece)
         size += len(piece)
     corpus = "".join(parts)
-    return corpus, [s for s in starts if s < len(corpus) - 2_100]
+    return corpus, [s for s in starts if s < len(corpus) - 2_100], ends
 
 
-_CORPUS, _CORPUS_STARTS = _build_corpus()
+#: Last characters of a sentence that ends a reply cleanly; a reply cut off by the token limit ends elsewhere.
+_CLEAN_ENDINGS: Final = frozenset(".!?。！？")
+_CORPUS, _CORPUS_STARTS, _CORPUS_ENDS = _build_corpus()
+#: Longest output text, in characters (longer answers are logged cut to this length).
+_MAX_TEXT: Final = 2000
+
+# -- the RAG app's knowledge base: (topic, passage); topic i is what `_RAG_INPUTS[i]` asks about ----------------------
+
+_KB: Final = (
+    (
+        0,
+        "To rotate an API key, open Settings → API keys and click Rotate next to the key. The old key keeps working "
+        "for 24 hours so you can roll out the new one without downtime. See https://docs.example.com/security/api-keys "
+        "for the full procedure.",
+    ),
+    (
+        0,
+        "Rotated keys inherit the scopes and project of the key they replace. Revoking a key takes effect within 60 "
+        "seconds in every region. Audit logs record who rotated or revoked each key.",
+    ),
+    (
+        1,
+        "The batch endpoint accepts up to 50,000 requests per job and 2,000 jobs per day per organisation. Batch "
+        "requests do not count against your per-minute rate limit. Results are available within 24 hours.",
+    ),
+    (
+        1,
+        "Synchronous endpoints are limited to 500 requests per minute on Pro and 5,000 on Enterprise. When you exceed "
+        "a limit, the API returns HTTP 429 with a Retry-After header. Limits are listed at "
+        "https://docs.example.com/api/rate-limits.",
+    ),
+    (
+        2,
+        "The JavaScript SDK supports streaming on Node.js 18 and later. Pass stream: true and iterate over the "
+        "response with for await. Each chunk is a server-sent event carrying a delta of the output.",
+    ),
+    (
+        2,
+        "Older Node.js versions lack a native fetch and need the node-fetch polyfill. Streaming through corporate "
+        "proxies can buffer events; set the X-Accel-Buffering: no header if you control the proxy. Examples are at "
+        "https://docs.example.com/sdk/node/streaming.",
+    ),
+    (
+        3,
+        "To configure SAML SSO with Okta, create a SAML 2.0 app in Okta and set the ACS URL to "
+        "https://auth.example.com/saml/acs. Copy the Okta metadata URL into Settings → Security → SSO and click "
+        "Verify.",
+    ),
+    (
+        3,
+        "SSO is available on the Enterprise plan. Once SSO is enforced, members must sign in through the identity "
+        "provider and password login is disabled. SCIM provisioning keeps users and groups in sync with Okta.",
+    ),
+    (
+        4,
+        "Customers in the EU can store data in Frankfurt (eu-central-1) or Dublin (eu-west-1). Data residency is "
+        "chosen when a workspace is created and cannot be changed later. Backups stay in the same region.",
+    ),
+    (
+        4,
+        "With EU data residency, prompts, outputs and logs are processed and stored only in EU regions. Support staff "
+        "outside the EU cannot access customer content. Details are in "
+        "https://docs.example.com/compliance/data-residency.",
+    ),
+    (
+        5,
+        "HTTP 413 Payload Too Large means the file exceeds the upload limit. Single uploads are limited to 512 MB; "
+        "larger files must use the multipart upload API. See https://docs.example.com/api/files#limits.",
+    ),
+    (
+        5,
+        "Multipart uploads split a file into parts of 5 MB to 100 MB each. Parts can be uploaded in parallel and "
+        "retried individually. The upload must be completed within 24 hours of its creation.",
+    ),
+    (
+        6,
+        "Request logs are retained for 30 days on the Pro plan and 400 days on the Enterprise plan. Enterprise "
+        "customers can shorten retention to as little as 7 days. Deleted logs cannot be recovered.",
+    ),
+    (
+        6,
+        "Logs can be exported to your own S3 bucket before they expire. Exports run daily and include request "
+        "metadata, token counts and latency. Retention settings are at https://docs.example.com/admin/retention.",
+    ),
+    (
+        7,
+        "Webhooks notify you when an export finishes, fails or is cancelled. Register an endpoint under Settings → "
+        "Webhooks and pick the export.completed event. Every delivery is signed with an HMAC-SHA256 signature header.",
+    ),
+    (
+        7,
+        "Failed webhook deliveries are retried with exponential backoff for up to 3 days. Your endpoint should return "
+        "a 2xx status within 10 seconds. The payload format is documented at "
+        "https://docs.example.com/webhooks/events.",
+    ),
+    (
+        8,
+        "Fine-tuned models support a context window of up to 128,000 tokens, the same as their base model. Training "
+        "examples longer than 64,000 tokens are truncated. Fine-tuned models are billed at twice the base model's "
+        "rate.",
+    ),
+    (
+        8,
+        "Fine-tuning jobs accept JSONL files of up to 1 GB. A job usually finishes within a few hours. You can list "
+        "and cancel jobs at https://docs.example.com/fine-tuning/jobs.",
+    ),
+    (
+        9,
+        "API v2 replaces the /v1/completions endpoint with /v2/responses. Authentication is unchanged, but request "
+        "bodies use a messages array instead of a single prompt string. The migration guide is at "
+        "https://docs.example.com/api/migrate-v1-to-v2.",
+    ),
+    (
+        9,
+        "API v1 will be retired twelve months after v2 became generally available. Until then both versions run side "
+        "by side, so you can migrate one service at a time. The SDKs support v2 from version 4.0.",
+    ),
+    (
+        10,
+        "Two-factor authentication can be turned on under Profile → Security. Scan the QR code with an authenticator "
+        "app and enter the six-digit code to confirm. Keep the recovery codes in a safe place.",
+    ),
+    (
+        10,
+        "Workspace owners can require two-factor authentication for all members. Members without it are asked to set "
+        "it up at their next sign-in. Hardware security keys (WebAuthn) are supported as a second factor.",
+    ),
+    (
+        11,
+        "To export billing data as CSV, open Billing → Invoices and click Export. Choose a date range, and the CSV "
+        "file is sent to every billing admin. Each row is one line item with its project and cost.",
+    ),
+    (
+        11,
+        "Billing data can also be fetched with the usage API, grouped by day, project or model. The API returns "
+        "amounts in US dollars with six decimal places. See https://docs.example.com/billing/usage-api.",
+    ),
+    (
+        12,
+        "There is no on-prem deployment option. Enterprise customers can run the platform in a dedicated "
+        "single-tenant cloud environment instead. A dedicated environment is isolated at the network and storage "
+        "level.",
+    ),
+    (
+        12,
+        "Dedicated environments are available in AWS and Azure regions. Setup takes about two weeks and includes a "
+        "private network link. Ask your account manager or read https://docs.example.com/enterprise/dedicated.",
+    ),
+    (
+        13,
+        "Private networking is available in us-east-1, eu-west-1 and ap-northeast-1. It uses AWS PrivateLink, so "
+        "traffic never leaves the AWS backbone. Private endpoints are an Enterprise feature.",
+    ),
+    (
+        13,
+        "To set up a private endpoint, share your AWS account ID with support and accept the endpoint connection "
+        "request. DNS for the API hostname then resolves to private addresses inside your VPC.",
+    ),
+    (
+        14,
+        "Seats are counted per member with access to at least one project. Guest users with read-only access are "
+        "free and do not use a seat. A guest who is given edit rights becomes a paid member.",
+    ),
+    (
+        14,
+        "Seat counts are prorated: adding a member in the middle of a billing period charges only the remaining "
+        "days. Removed members free their seat at once. Manage seats at https://docs.example.com/admin/seats.",
+    ),
+    (
+        15,
+        "Error code E1042 means the SAML signing certificate has expired. Upload a new certificate from your "
+        "identity provider under Settings → Security → SSO. Until then, SSO sign-ins fail and users see an error "
+        "page.",
+    ),
+    (
+        15,
+        "Error codes starting with E1 relate to authentication, E2 to billing and E3 to rate limits. Every error "
+        "response includes a request ID that support can look up. The full list is at "
+        "https://docs.example.com/api/errors.",
+    ),
+    (
+        16,
+        "A per-project spending cap is set under Project → Settings → Limits. When the cap is reached, requests from "
+        "that project are rejected with HTTP 402 until the next month. Owners are notified at 80 % and 100 % of "
+        "the cap.",
+    ),
+    (
+        16,
+        "Caps are checked every few minutes, so spend can exceed a cap slightly. Organisation-wide caps apply in "
+        "addition to project caps. Budget alerts without hard limits are described at "
+        "https://docs.example.com/billing/alerts.",
+    ),
+    (
+        17,
+        "Several workspaces can share one billing account. An organisation owner links a workspace under Billing → "
+        "Accounts. Invoices then list the usage of each workspace separately.",
+    ),
+    (
+        17,
+        "A workspace can belong to only one billing account at a time. Moving a workspace to another account takes "
+        "effect at the start of the next billing period. Credits cannot be moved between accounts.",
+    ),
+    (
+        18,
+        "The Pro plan includes a 99.9 % monthly uptime SLA for the API. If availability falls below it, you can "
+        "claim service credits of 10 % to 30 % of the monthly fee. Claims must be made within 30 days.",
+    ),
+    (
+        18,
+        "The Enterprise plan raises the SLA to 99.95 % and adds a 1-hour response time for critical support tickets. "
+        "Scheduled maintenance is announced 7 days ahead and excluded from the SLA. The SLA terms are at "
+        "https://docs.example.com/legal/sla.",
+    ),
+    (
+        19,
+        "To delete a user and all their data, open Admin → Users, choose the user and click Delete permanently. "
+        "Their prompts, outputs and files are erased within 30 days, including backups. The action cannot be "
+        "undone.",
+    ),
+    (
+        19,
+        "For GDPR requests, admins can also export a user's data as a ZIP file before deleting it. Deletion requests "
+        "can be automated with the admin API. Our processing terms are at https://docs.example.com/legal/dpa.",
+    ),
+    (
+        20,
+        "API keys can be restricted to specific projects and permissions. When creating a key, choose Restricted and "
+        "select read or write access per resource. Restricted keys cannot create other keys.",
+    ),
+    (
+        20,
+        "You can also limit a key to a list of IP ranges. Requests from other addresses are rejected with HTTP 403. "
+        "Key permissions are described at https://docs.example.com/security/key-permissions.",
+    ),
+    (
+        21,
+        "The /v2/events endpoint uses cursor-based pagination. Each response includes a next_cursor value; pass it as "
+        "the cursor query parameter to fetch the next page. An empty next_cursor means there are no more pages.",
+    ),
+    (
+        21,
+        "Pages contain up to 100 events by default; set limit to a value between 1 and 1,000. Events are returned "
+        "newest first. The reference is at https://docs.example.com/api/events#pagination.",
+    ),
+)
+_KB_PASSAGES: Final = tuple(text for _, text in _KB)
+_KB_SENTENCES: Final = tuple(tuple(re.split(r"(?<=[.!?])\s+", text)) for text in _KB_PASSAGES)
+_URL: Final = re.compile(r"https?://[^\s)\]\"']+")
+#: The URLs each passage mentions (trailing punctuation is the sentence's, not the URL's).
+_KB_URLS: Final = tuple(tuple(url.rstrip(".,;:") for url in _URL.findall(text)) for text in _KB_PASSAGES)
+_KB_BY_TOPIC: Final = tuple(tuple(i for i, (topic, _) in enumerate(_KB) if topic == t) for t in range(len(_RAG_INPUTS)))
+#: Links an answer makes up: plausible, and in no passage.
+_UNGROUNDED_URLS: Final = (
+    "https://docs.example.com/security/rotate-keys-v2",
+    "https://docs.example.com/guides/advanced-configuration",
+    "https://docs.example.com/api/v3/reference",
+    "https://help.example.com/articles/360012345",
+    "https://docs.example.com/enterprise/on-prem-install",
+    "https://docs.example.com/billing/spending-limits",
+)
+_RAG_OPENERS: Final = (
+    "",
+    "",
+    "",
+    "According to the documentation, ",
+    "Based on the provided context: ",
+    "Short answer: ",
+)
+_CITATIONS: Final = ("\n\nSource: {}", " See {} for details.", "\n\n[1] {}")
+
+# -- replies that are not answers -------------------------------------------------------------------------------------
+
+_REFUSALS: Final = (
+    "I'm sorry, but I can't help with that.",
+    "I'm sorry, but I can't assist with that request.",
+    "I'm sorry, but I can't answer that based on the provided documents.",
+    "As an AI language model, I cannot provide personal opinions on that topic.",
+    "As an AI language model, I cannot access your account or any personal data.",
+    "I cannot help with that request.",
+    "I cannot help with requests that involve other people's personal information.",
+    "I apologize, but I cannot fulfill this request.",
+    "Sorry, I can't provide that information. If you have another question, I'm happy to help.",
+    "Je suis désolé, mais je ne peux pas vous aider avec cela.",
+    "Es tut mir leid, aber dabei kann ich Ihnen nicht helfen.",
+    "Lo siento, pero no puedo ayudarte con eso.",
+    "申し訳ありませんが、そのご要望にはお応えできません。",
+    "抱歉，我无法帮助您处理这个请求。",
+)
+#: Phrases a degenerate decoder loops on.
+_LOOPS: Final = (
+    "Let me know if you'd like me to go into more detail.",
+    "I hope this helps!",
+    "The answer is yes.",
+    "Please note that",
+    "Step 1: Open the dashboard.",
+    "and the the",
+    "Thank you for your patience.",
+    "パスワードは設定画面から再発行できます。",
+)
+
+# -- personal data and secrets: realistic in shape, obviously fake ---------------------------------------------------
+
+_NAMES: Final = ("jane.doe", "john.smith", "m.mueller", "sofia.garcia", "li.wei", "a.kowalski", "k.tanaka", "sam")
+_MAIL_DOMAINS: Final = ("example.com", "example.org", "example.net", "mail.example.com")
+#: Fictional phone ranges: US 555-0100..0199, UK 020 7946 0xxx (Ofcom's drama range), DE 030 23125 xxx.
+_PHONES: Final = ("+1 202-555-01{:02d}", "(555) 555-01{:02d}", "+44 20 7946 0{:03d}", "+49 30 23125 {:03d}")
+#: Card numbers the payment networks publish for testing (Luhn-valid, never issued).
+_TEST_CARDS: Final = (
+    "4242424242424242",
+    "4000056655665556",
+    "5555555555554444",
+    "2223003122003222",
+    "378282246310005",
+    "6011111111111117",
+)
+#: The IBANs of the standard's own examples (valid check digits).
+_EXAMPLE_IBANS: Final = (
+    "DE89370400440532013000",
+    "GB82WEST12345698765432",
+    "FR1420041010050500013M02606",
+    "NL91ABNA0417164300",
+)
+_ALNUM: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_INPUT_PII_TEMPLATES: Final = {
+    "email": ("My email is {pii}. {prompt}", "{prompt} Please reply to {pii}.", "From: {pii}\n\n{prompt}"),
+    "phone": ("{prompt} You can call me at {pii}.", "My number is {pii}. {prompt}"),
+    "openai_key": (
+        "{prompt}\n\nHere is my config:\nOPENAI_API_KEY={pii}",
+        'Why does this fail? client = OpenAI(api_key="{pii}")\n{prompt}',
+    ),
+    "aws_key": ("{prompt}\n\nexport AWS_ACCESS_KEY_ID={pii}\nexport AWS_DEFAULT_REGION=eu-west-1",),
+    "github_token": ("{prompt} (my token is {pii})", "{prompt}\n\nGITHUB_TOKEN={pii} gh auth status"),
+    "card": ("{prompt} My card number is {pii}.", "I paid with {pii} and {prompt}"),
+    "iban": ("{prompt} Please send the refund to IBAN {pii}.",),
+}
+_OUTPUT_PII_TEMPLATES: Final = {
+    "email": ("You can also email our billing team at {pii}.", "I've updated the contact address to {pii}."),
+    "phone": ("If it is urgent, call us at {pii}.", "Our hotline is {pii}."),
+    "card": ("The card on file is {pii}.", "I charged the refund back to card {pii}."),
+}
+
+# -- `/extract`: JSON-mode calls ---------------------------------------------------------------------------------------
+
+_REVIEWS: Final = (
+    ("Arrived two days late and the box was crushed.", "negative", "delivery"),
+    ("Great battery life, I charge it once a week!", "positive", "battery"),
+    ("It works, nothing special.", "neutral", "general"),
+    ("Support answered within minutes and fixed my issue.", "positive", "support"),
+    ("Das Display ist nach einer Woche kaputt gegangen.", "negative", "display"),
+    ("La talla es perfecta y la tela es muy suave.", "positive", "fit"),
+)
+_TICKETS: Final = (
+    ("I was charged twice for my November invoice.", "billing", "high"),
+    ("How do I change the language of the dashboard?", "how-to", "low"),
+    ("The API returns 500 errors for every request since this morning.", "outage", "urgent"),
+    ("Please add dark mode to the mobile app.", "feature-request", "low"),
+    ("I cannot log in after resetting my password.", "account", "high"),
+)
+_PRODUCTS: Final = (
+    ("USB-C cable 2 m", 9.9),
+    ("Wireless mouse", 24.5),
+    ("27-inch monitor", 219.0),
+    ("Laptop stand", 39.0),
+    ("Mechanical keyboard", 89.0),
+    ("Noise-cancelling headphones", 149.0),
+    ("HDMI adapter", 14.9),
+    ("Webcam 1080p", 59.0),
+)
+_MEETINGS: Final = (
+    "Quarterly planning",
+    "Design review",
+    "Customer call with Acme",
+    "Sprint retro",
+    "Budget sync",
+)
+_FIRST_NAMES: Final = ("Ana", "Ben", "Chloé", "Dev", "Elif", "Felix", "Grace", "Hiro", "Ines", "Jonas")
+_JSON_TRAILERS: Final = (
+    ("", "\n\nLet me know if you need anything else!"),
+    ("Here is the extracted data:\n", ""),
+    ("", "\n\nNote: the total includes VAT."),
+    ("Sure! ", ""),
+)
+
+
+def _schema(name: str, properties: dict[str, Any]) -> dict[str, Any]:
+    """A `json_schema` response format, as the OpenAI API takes it."""
+    return {
+        "type": "json_schema",
+        "json_schema": {
+            "name": name,
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": properties,
+                "required": list(properties),
+                "additionalProperties": False,
+            },
+        },
+    }
+
+
+def _json_task(rng: random.Random, *, long: bool) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """An extraction prompt, the object a correct reply holds, and its `json_schema` format.
+
+    `long` asks for an invoice with so many line items that its JSON cannot fit in `/extract`'s token limit.
+    """
+    kind = 3 if long else int(rng.random() * 5)
+    string, number = {"type": "string"}, {"type": "number"}
+    if kind == 0:
+        order_id = f"A-{rng.randint(10_000, 99_999)}"
+        date = f"2026-{rng.randint(1, 11):02d}-{rng.randint(1, 28):02d}"
+        total = round(rng.uniform(5, 900), 2)
+        currency, symbol = rng.choice((("EUR", "€"), ("USD", "$"), ("GBP", "£")))
+        prompt = (
+            "Extract order_id, order_date, total and currency as JSON from this email:\n\n"
+            f'"Hi, thanks for your order {order_id} placed on {date}. Your total is {symbol}{total:.2f} '
+            'and it ships within 3 business days."'
+        )
+        obj: dict[str, Any] = {"order_id": order_id, "order_date": date, "total": total, "currency": currency}
+        return prompt, obj, _schema("order", dict.fromkeys(obj, string) | {"total": number})
+    if kind == 1:
+        text, sentiment, topic = rng.choice(_REVIEWS)
+        prompt = f'Classify this product review. Return JSON with sentiment, topic and confidence.\n\nReview: "{text}"'
+        obj = {"sentiment": sentiment, "topic": topic, "confidence": round(rng.uniform(0.55, 0.99), 2)}
+        return prompt, obj, _schema("review", {"sentiment": string, "topic": string, "confidence": number})
+    if kind == 2:
+        text, category, priority = rng.choice(_TICKETS)
+        prompt = f'Triage this support ticket as JSON (category, priority, needs_human).\n\nTicket: "{text}"'
+        obj = {"category": category, "priority": priority, "needs_human": priority in ("high", "urgent")}
+        return (
+            prompt,
+            obj,
+            _schema("ticket", {"category": string, "priority": string, "needs_human": {"type": "boolean"}}),
+        )
+    if kind == 3:
+        n = rng.randint(40, 70) if long else rng.randint(1, 6)
+        items = []
+        for _ in range(n):
+            name, price = rng.choice(_PRODUCTS)
+            items.append({"name": name, "quantity": rng.randint(1, 5), "unit_price": price})
+        number_ = f"INV-{rng.randint(2026_0001, 2026_9999)}"
+        lines = "\n".join(f"{it['quantity']} x {it['name']} @ {it['unit_price']:.2f}" for it in items)
+        prompt = (
+            "Extract invoice_number, every line item (name, quantity, unit_price) and total as JSON:\n\n"
+            f"{number_}\n{lines}"
+        )
+        total = round(sum(it["quantity"] * it["unit_price"] for it in items), 2)
+        obj = {"invoice_number": number_, "items": items, "total": total}
+        item = {"type": "object", "properties": {"name": string, "quantity": {"type": "integer"}, "unit_price": number}}
+        return (
+            prompt,
+            obj,
+            _schema("invoice", {"invoice_number": string, "items": {"type": "array", "items": item}, "total": number}),
+        )
+    title = rng.choice(_MEETINGS)
+    date = f"2026-12-{rng.randint(1, 18):02d}"
+    at = f"{rng.randint(8, 17):02d}:{rng.choice(('00', '15', '30', '45'))}"
+    people = rng.sample(_FIRST_NAMES, rng.randint(2, 5))
+    prompt = (
+        "Extract title, date, time and attendees (first names) as JSON:\n\n"
+        f'"{title} on {date} at {at} with {", ".join(people)}."'
+    )
+    obj = {"title": title, "date": date, "time": at, "attendees": people}
+    return (
+        prompt,
+        obj,
+        _schema(
+            "meeting",
+            {"title": string, "date": string, "time": string, "attendees": {"type": "array", "items": string}},
+        ),
+    )
 
 
 def _build_users() -> tuple[list[str], list[float]]:
@@ -341,6 +883,47 @@ def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
 
 #: An event and its start time (epoch ms), before serialization.
 _Timed = tuple[int, dict[str, Any]]
+
+#: What a final answer can be besides a normal one, with its probability, per app.
+_CHAT_ANSWER_KINDS: Final = (("refusal", P_REFUSAL), ("repetition", P_REPETITION), ("empty", P_EMPTY))
+_RAG_ANSWER_KINDS: Final = (
+    *_CHAT_ANSWER_KINDS,
+    ("context_ignored", P_CONTEXT_IGNORED),
+    ("ungrounded_url", P_UNGROUNDED_URL),
+)
+_INVALID_JSON_KINDS: Final = ("json_cut", "json_prose", "json_fence")
+#: Answers a user is unhappy with (as are failed requests and answers cut off at the token limit).
+_BAD_KINDS: Final = frozenset({"refusal", "repetition", "empty", "context_ignored", *_INVALID_JSON_KINDS})
+#: Answer kinds that are ordinary prose, so they can carry planted personal data.
+_PROSE_KINDS: Final = frozenset({"text", "context_ignored", "ungrounded_url"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """The final answer a request will get. Decided before the call: its tokens set the call's latency."""
+
+    kind: str = "text"  # text, one of the *_ANSWER_KINDS, json (valid) or one of _INVALID_JSON_KINDS
+    median_tokens: float = 280.0
+    docs: tuple[int, ...] = ()  # indexes into _KB: the passages a RAG answer draws on, best first
+    json_obj: dict[str, Any] | None = None
+    response_format: Any = None
+    pii: str | None = None  # "email", "phone" or "card": personal data the answer mentions
+
+
+def _max_tokens(route: str, model: _Model) -> int:
+    return MAX_TOKENS[route] * (4 if model.reasons else 1)
+
+
+def _unhappy(status: int, answer: _Answer, events: list[_Timed]) -> bool:
+    """A failed request, or an answer its user would not accept (its feedback is mostly thumbs down)."""
+    return status != 200 or answer.kind in _BAD_KINDS or events[-1][1].get("finish_reason") == "length"
+
+
+def _mid_word(text: str, stop: int, floor: int) -> int:
+    """The nearest position at or before `stop` that splits a word: where a reply cut off by the token limit ends."""
+    while stop > floor + 1 and not (text[stop - 1].isalnum() and text[stop].isalnum()):
+        stop -= 1
+    return stop
 
 
 class _Generator:
@@ -381,10 +964,169 @@ class _Generator:
     def _span_id(self) -> str:
         return f"{self.rng.getrandbits(64):016x}"
 
-    def _text(self, n_chars: int) -> str:
-        n = min(2000, max(20, n_chars))
+    def _text(self, n_chars: int, *, cut: bool = False) -> str:
+        """About `n_chars` of generic reply text from a sentence start, ending a sentence (or mid-word if `cut`)."""
+        n = min(_MAX_TEXT, max(20, n_chars))
         start = _CORPUS_STARTS[int(self.rng.random() * len(_CORPUS_STARTS))]
-        return _CORPUS[start : start + n]
+        stop = start + n
+        if cut:
+            return _CORPUS[start : _mid_word(_CORPUS, stop, start)]
+        i = bisect.bisect_right(_CORPUS_ENDS, stop) - 1
+        if i < 0 or _CORPUS_ENDS[i] <= start:
+            i += 1  # no sentence ends within n: the first one that ends after the start
+        return _CORPUS[start : min(_CORPUS_ENDS[i], start + _MAX_TEXT)]
+
+    def _grounded(self, docs: tuple[int, ...], n_chars: int, *, cut: bool, made_up_link: bool) -> str:
+        """An answer made of the passages' sentences, best passage first, sometimes citing one of their links."""
+        rng = self.rng
+        n = min(1400, max(20, n_chars))  # leaves room for a link and a sentence of personal data
+        sentences: list[str] = []
+        size = 0
+        for doc in docs:
+            for sentence in _KB_SENTENCES[doc]:
+                sentences.append(sentence)
+                size += len(sentence) + 1
+                if size >= n:
+                    break
+            if size >= n:
+                break
+        if made_up_link:
+            link = _UNGROUNDED_URLS[int(rng.random() * len(_UNGROUNDED_URLS))]
+            sentences.insert(1, f"See {link} for the full walkthrough.")
+        opener = _RAG_OPENERS[int(rng.random() * len(_RAG_OPENERS))]
+        first = sentences[0]
+        if opener.endswith(", "):
+            first = first[0].lower() + first[1:]
+        text = opener + " ".join([first, *sentences[1:]])
+        if cut:
+            stop = min(n, len(text) - 1)
+            link = text.rfind("http", 0, stop)
+            if link > 0 and not any(ch.isspace() for ch in text[link:stop]):
+                stop = link - 1  # half a link would read as a made-up one
+            return text[: _mid_word(text, stop, 0)]
+        if not made_up_link and rng.random() < 0.35:
+            links = [url for doc in docs[:2] for url in _KB_URLS[doc]]
+            if links:
+                text += _CITATIONS[int(rng.random() * len(_CITATIONS))].format(links[int(rng.random() * len(links))])
+        return text
+
+    def _loop(self, answer: _Answer, cap: int) -> tuple[int, str, str]:
+        """Degenerate decoding: a phrase repeated many times, half of the time until the token limit."""
+        rng = self.rng
+        phrase = _LOOPS[int(rng.random() * len(_LOOPS))]
+        sep = " " if rng.random() < 0.7 else "\n"
+        prefix = self._text(rng.randint(40, 300)) + sep if rng.random() < 0.7 else ""
+        if rng.random() < 0.5:
+            text = prefix + sep.join([phrase] * rng.randint(8, 30))
+            visible = len(text.encode()) // 4 + rng.randint(0, 5)
+            if visible < cap:
+                return visible, "stop", text
+        text = prefix + sep.join([phrase] * (_MAX_TEXT // len(phrase) + 2))
+        return cap, "length", text[: _mid_word(text, _MAX_TEXT - 1, len(prefix))]
+
+    def _json_reply(self, answer: _Answer, cap: int) -> tuple[int, str, str]:
+        """A JSON-mode reply: the object, or (planted) the object cut off, wrapped in prose or in a Markdown fence."""
+        rng = self.rng
+        pretty = answer.kind == "json_cut" or rng.random() < 0.4
+        body = orjson.dumps(answer.json_obj, option=orjson.OPT_INDENT_2 if pretty else 0).decode()
+        if answer.kind == "json_cut":
+            # Before the closing brace, so never valid JSON; about 3 characters a token for JSON.
+            return cap, "length", body[: min(_MAX_TEXT, int(cap * (2.8 + 0.6 * rng.random())), len(body) - 2)]
+        if answer.kind == "json_prose":
+            before, after = _JSON_TRAILERS[int(rng.random() * len(_JSON_TRAILERS))]
+            body = before + body + after
+        elif answer.kind == "json_fence":
+            body = f"```json\n{body}\n```"
+        return min(cap - 1, len(body) // 3 + rng.randint(1, 6)), "stop", body
+
+    def _compose(self, answer: _Answer, cap: int) -> tuple[int, str, str]:
+        """(visible output tokens, finish_reason, text) of an answer allowed `cap` visible tokens."""
+        rng = self.rng
+        kind = answer.kind
+        if kind == "refusal":
+            text = _REFUSALS[int(rng.random() * len(_REFUSALS))]
+            return len(text.encode()) // 3 + rng.randint(0, 3), "stop", text
+        if kind == "empty":
+            return rng.randint(1, 2), "stop", ""
+        if kind == "repetition":
+            return self._loop(answer, cap)
+        if kind not in _PROSE_KINDS:
+            return self._json_reply(answer, cap)
+        visible = max(1, int(_lognormal(rng, answer.median_tokens, 0.7)))
+        cut = visible >= cap
+        if cut:
+            visible = cap
+        n_chars = min(_MAX_TEXT, int(visible * (3.2 + 1.4 * rng.random())))
+        extra = ""
+        if answer.pii is not None:
+            templates = _OUTPUT_PII_TEMPLATES[answer.pii]
+            extra = templates[int(rng.random() * len(templates))].format(pii=self._pii(answer.pii))
+            n_chars -= len(extra) + 1
+        if answer.docs and kind != "context_ignored":
+            text = self._grounded(answer.docs, n_chars, cut=cut, made_up_link=kind == "ungrounded_url")
+        else:
+            text = self._text(n_chars, cut=cut)
+        if extra:
+            # Before a reply that was cut off (so it survives the cut), else after it.
+            text = f"{extra} {text}" if cut else f"{text} {extra}"
+        return visible, "length" if cut else "stop", text
+
+    # -- planted personal data ----------------------------------------------------------------------------------------
+
+    def _pii(self, kind: str) -> str:
+        rng = self.rng
+        if kind == "email":
+            name = _NAMES[int(rng.random() * len(_NAMES))]
+            suffix = str(rng.randint(1, 99)) if rng.random() < 0.3 else ""
+            return f"{name}{suffix}@{_MAIL_DOMAINS[int(rng.random() * len(_MAIL_DOMAINS))]}"
+        if kind == "phone":
+            return _PHONES[int(rng.random() * len(_PHONES))].format(rng.randint(0, 99))
+        if kind == "card":
+            card = _TEST_CARDS[int(rng.random() * len(_TEST_CARDS))]
+            sep = ("", " ", "-")[int(rng.random() * 3)]
+            groups = (
+                (card[:4], card[4:10], card[10:]) if len(card) == 15 else (card[i : i + 4] for i in range(0, 16, 4))
+            )
+            return sep.join(groups)
+        if kind == "iban":
+            iban = _EXAMPLE_IBANS[int(rng.random() * len(_EXAMPLE_IBANS))]
+            return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if rng.random() < 0.7 else iban
+        if kind == "openai_key":
+            return "sk-proj-" + "".join(rng.choices(_ALNUM, k=48))
+        if kind == "aws_key":
+            return "AKIA" + "".join(rng.choices(_ALNUM[:26] + _ALNUM[52:], k=16))
+        return "ghp_" + "".join(rng.choices(_ALNUM, k=36))
+
+    def _with_input_pii(self, prompt: str) -> str:
+        """The prompt, or (rarely) the prompt with an email, a phone number, a secret, a card number or an IBAN."""
+        rng = self.rng
+        r = rng.random()
+        if r < P_INPUT_CONTACT:
+            kind = "email" if r < 0.6 * P_INPUT_CONTACT else "phone"
+        elif r < P_INPUT_CONTACT + P_INPUT_SECRET:
+            kind = ("openai_key", "aws_key", "github_token")[int((r - P_INPUT_CONTACT) / P_INPUT_SECRET * 3)]
+        elif r < P_INPUT_CONTACT + P_INPUT_SECRET + P_INPUT_CARD:
+            kind = "card"
+        elif r < P_INPUT_CONTACT + P_INPUT_SECRET + P_INPUT_CARD + P_INPUT_IBAN:
+            kind = "iban"
+        else:
+            return prompt
+        templates = _INPUT_PII_TEMPLATES[kind]
+        return templates[int(rng.random() * len(templates))].format(pii=self._pii(kind), prompt=prompt)
+
+    def _answer_kind(self, kinds: tuple[tuple[str, float], ...]) -> str:
+        r = self.rng.random()
+        for kind, p in kinds:
+            if r < p:
+                return kind
+            r -= p
+        return "text"
+
+    def _output_pii(self) -> str | None:
+        r = self.rng.random()
+        if r >= P_OUTPUT_PII:
+            return None
+        return "email" if r < 0.45 * P_OUTPUT_PII else "phone" if r < 0.8 * P_OUTPUT_PII else "card"
 
     def _next_arrival(self) -> int:
         """Poisson arrivals whose rate follows the time of day (quiet at night, busiest mid-afternoon UTC)."""
@@ -414,19 +1156,26 @@ class _Generator:
         prompt: str,
         input_tokens: int,
         stream: bool,
-        mode: str,
         slow: float,
+        max_tokens: int,
+        answer: _Answer | None,
         tool: tuple[str, str] = _TOOLS[0],
         attempt: int | None = None,
         failure: str | None = None,
         cache_boost: bool = False,
     ) -> tuple[_Timed, int]:
-        """One LLM call starting at `t` (epoch ms). Returns it and its end (epoch ms, rounded up)."""
+        """One LLM call starting at `t` (epoch ms). Returns it and its end (epoch ms, rounded up).
+
+        With `answer` None, the call asks for `tool`; else it gives `answer`.
+        """
         rng = self.rng
         ev = self._event(t, base, "llm")
         ev["model"] = model.name
         ev["provider"] = model.provider
         ev["stream"] = stream
+        ev["max_tokens"] = max_tokens
+        if answer is not None and answer.response_format is not None:
+            ev["response_format"] = answer.response_format
         if attempt is not None:
             ev["attempt"] = attempt
         if failure is not None:
@@ -445,16 +1194,15 @@ class _Generator:
         cached = 0
         if model.caches and input_tokens >= 1024 and rng.random() < (0.85 if cache_boost else P_CACHED):
             cached = int(input_tokens * (0.3 + 0.65 * rng.random())) // 128 * 128
-        reasoning = int(_lognormal(rng, 700.0, 0.8)) if model.reasons else 0
-        if mode == "tool_calls":
+        # Reasoning tokens count against max_tokens, so a call that hits the limit logs output_tokens == max_tokens.
+        reasoning = min(int(_lognormal(rng, 700.0, 0.8)), max_tokens // 2) if model.reasons else 0
+        if answer is None:
             visible = rng.randint(18, 90)
             finish = "tool_calls"
+            name, args = tool
+            text = f'{{"tool": "{name}", "arguments": {args % rng.randint(1, 99_999)}}}'
         else:
-            median, cap = (90.0, 300) if mode == "short" else (280.0, 1024)
-            visible = max(1, int(_lognormal(rng, median, 0.7)))
-            finish = "stop"
-            if visible >= cap:
-                visible, finish = cap, "length"
+            visible, finish, text = self._compose(answer, max_tokens - reasoning)
         output_tokens = visible + reasoning
 
         # Prefill grows with the prompt; reasoning happens before the first visible token.
@@ -481,11 +1229,7 @@ class _Generator:
             usd = (billed_in * model.usd_per_mtok_in + output_tokens * model.usd_per_mtok_out) / 1e6
             ev["cost_usd"] = round(usd * (0.94 + 0.12 * rng.random()), 6)
         ev["input"] = prompt
-        if mode == "tool_calls":
-            name, args = tool
-            ev["output"] = f'{{"tool": "{name}", "arguments": {args % rng.randint(1, 99_999)}}}'
-        else:
-            ev["output"] = self._text(int(visible * (3.2 + 1.4 * rng.random())))
+        ev["output"] = text
         ev["latency_ms"] = round(latency, 1)
         return (t, ev), t + math.ceil(latency)
 
@@ -532,18 +1276,28 @@ class _Generator:
 
     def _chat_request(
         self, t0: int, base: dict[str, Any], route: str, fate: str, slow: float
-    ) -> tuple[list[_Timed], int, int]:
+    ) -> tuple[list[_Timed], int, int, bool]:
+        """A chatbot request: (events, end, gateway status, whether its user would be unhappy with it)."""
+        if route == "/extract":
+            return self._extract_request(t0, base, route, fate, slow)
         rng = self.rng
         model = _MODELS[_CHAT_MODELS(rng)]
-        prompt = _CHAT_INPUTS[int(rng.random() * len(_CHAT_INPUTS))]
+        prompt = self._with_input_pii(_CHAT_INPUTS[int(rng.random() * len(_CHAT_INPUTS))])
         input_tokens = min(60_000, 30 + int(_lognormal(rng, 900.0, 0.8)))
         uses_tool = rng.random() < P_TOOL
         tool = _TOOLS[int(rng.random() * len(_TOOLS))]
-        kw: dict[str, Any] = {"prompt": prompt, "stream": route == "/chat/stream", "slow": slow, "tool": tool}
+        answer = _Answer(self._answer_kind(_CHAT_ANSWER_KINDS), pii=self._output_pii())
+        kw: dict[str, Any] = {
+            "prompt": prompt,
+            "stream": route == "/chat/stream",
+            "slow": slow,
+            "tool": tool,
+            "max_tokens": _max_tokens(route, model),
+        }
 
         t = t0 + rng.randint(2, 12)  # auth, routing, prompt assembly
-        mode = "tool_calls" if uses_tool else "answer"
-        events, end, status = self._llm_attempts(t, base, model, fate, input_tokens=input_tokens, mode=mode, **kw)
+        first = None if uses_tool else answer
+        events, end, status = self._llm_attempts(t, base, model, fate, input_tokens=input_tokens, answer=first, **kw)
         if status == 200 and uses_tool:
             tool_ms = _lognormal(rng, 150.0, 0.9)
             ev, end = self._step(end + rng.randint(1, 5), base, "tool", tool_ms, tool_name=tool[0], status="ok")
@@ -551,18 +1305,48 @@ class _Generator:
             # The second call sees the history, the tool call and its result: mostly a prompt-cache hit.
             input_tokens += events[-2][1]["output_tokens"] + rng.randint(40, 900)
             ev, end = self._llm(
-                end + rng.randint(1, 5), base, model, input_tokens=input_tokens, mode="answer", cache_boost=True, **kw
+                end + rng.randint(1, 5), base, model, input_tokens=input_tokens, answer=answer, cache_boost=True, **kw
             )
             events.append(ev)
-        return events, end, status
+        return events, end, status, _unhappy(status, answer, events)
+
+    def _extract_request(
+        self, t0: int, base: dict[str, Any], route: str, fate: str, slow: float
+    ) -> tuple[list[_Timed], int, int, bool]:
+        """`/extract`: one JSON-mode LLM call (response_format json_object or json_schema)."""
+        rng = self.rng
+        model = _MODELS[_EXTRACT_MODELS(rng)]
+        r = rng.random()
+        kind = _INVALID_JSON_KINDS[int(r / P_INVALID_JSON * 3)] if r < P_INVALID_JSON else "json"
+        prompt, obj, schema = _json_task(rng, long=kind == "json_cut")
+        prompt = self._with_input_pii(prompt)
+        f = rng.random()
+        response_format = {"type": "json_object"} if f < 0.55 else "json_object" if f < 0.75 else schema
+        answer = _Answer(kind, json_obj=obj, response_format=response_format)
+        # The system prompt holds the extraction instructions and a few examples.
+        input_tokens = 150 + len(prompt) // 4 + int(_lognormal(rng, 250.0, 0.4))
+        events, end, status = self._llm_attempts(
+            t0 + rng.randint(2, 12),
+            base,
+            model,
+            fate,
+            prompt=prompt,
+            input_tokens=input_tokens,
+            stream=False,
+            slow=slow,
+            max_tokens=_max_tokens(route, model),
+            answer=answer,
+        )
+        return events, end, status, _unhappy(status, answer, events)
 
     def _rag_request(
         self, t0: int, base: dict[str, Any], route: str, fate: str, slow: float
-    ) -> tuple[list[_Timed], int, int]:
+    ) -> tuple[list[_Timed], int, int, bool]:
         rng = self.rng
-        answer = route == "/rag/answer"
-        model = _MODELS[(_RAG_ANSWER_MODELS if answer else _RAG_SEARCH_MODELS)(rng)]
-        prompt = _RAG_INPUTS[int(rng.random() * len(_RAG_INPUTS))]
+        is_answer = route == "/rag/answer"
+        model = _MODELS[(_RAG_ANSWER_MODELS if is_answer else _RAG_SEARCH_MODELS)(rng)]
+        topic = int(rng.random() * len(_RAG_INPUTS))
+        prompt = self._with_input_pii(_RAG_INPUTS[topic])
         question_tokens = max(4, len(prompt) // 4 + rng.randint(0, 6))
         slow_retrieval = slow > 1.0 and rng.random() < 0.25
         events: list[_Timed] = []
@@ -590,19 +1374,38 @@ class _Generator:
                 error_type="vector_store_unavailable",
             )
             events.append(ev)
-            return events, end, 503
+            return events, end, 503, True
         retrieval_ms = _lognormal(rng, 85.0, 0.55) * (slow if slow_retrieval else 1.0)
-        top_k = 40 if answer else 20
+        top_k = 40 if is_answer else 20
         ev, t = self._step(t + rng.randint(1, 4), base, "retrieval", retrieval_ms, index="kb-prod-v7", n_docs=top_k)
         events.append(ev)
 
-        kept = 8 if answer else 5
+        # The reranker keeps the question's two passages at the top (the second one sometimes third) and others.
+        kept = 8 if is_answer else 5
+        relevant = _KB_BY_TOPIC[topic][:: 1 if rng.random() < 0.5 else -1]
+        others = [d for d in rng.sample(range(len(_KB)), kept) if d not in relevant][: kept - 2]
+        docs = (relevant[0], others[0], relevant[1], *others[1:]) if rng.random() < 0.4 else (*relevant, *others)
         name, provider = _RERANK_MODEL
         rerank_ms = _lognormal(rng, 95.0, 0.4)
-        ev, t = self._step(t + rng.randint(1, 4), base, "rerank", rerank_ms, model=name, provider=provider, n_docs=kept)
+        ev, t = self._step(
+            t + rng.randint(1, 4),
+            base,
+            "rerank",
+            rerank_ms,
+            model=name,
+            provider=provider,
+            n_docs=kept,
+            documents=[_KB_PASSAGES[d] for d in docs],
+        )
         events.append(ev)
 
-        input_tokens = 700 + question_tokens + int(kept * _lognormal(rng, 380.0 if answer else 120.0, 0.25))
+        answer = _Answer(
+            self._answer_kind(_RAG_ANSWER_KINDS),
+            median_tokens=280.0 if is_answer else 90.0,
+            docs=docs,
+            pii=self._output_pii(),
+        )
+        input_tokens = 700 + question_tokens + int(kept * _lognormal(rng, 380.0 if is_answer else 120.0, 0.25))
         llm_events, end, status = self._llm_attempts(
             t + rng.randint(2, 8),
             base,
@@ -611,10 +1414,12 @@ class _Generator:
             prompt=prompt,
             input_tokens=input_tokens,
             stream=False,
-            mode="answer" if answer else "short",
             slow=1.0 if slow_retrieval else slow,
+            max_tokens=_max_tokens(route, model),
+            answer=answer,
         )
-        return events + llm_events, end, status
+        events += llm_events
+        return events, end, status, _unhappy(status, answer, events)
 
     def requests(self) -> Iterator[tuple[int, list[tuple[int, bytes]]]]:
         """Endless requests in arrival order: (start ms, [(event start ms, line), ...] in start order)."""
@@ -633,7 +1438,9 @@ class _Generator:
             gateway_id = self._span_id()
             base = {"request_id": request_id, "parent_id": gateway_id, "service": _SERVICE[app]}
             build = self._chat_request if app == "chatbot" else self._rag_request
-            children, end, status = build(t0, base, route, fate, slow)
+            children, end, status, unhappy = build(t0, base, route, fate, slow)
+            # End-to-end: the children plus response serialization and the last network hop.
+            latency = round(end - t0 + rng.randint(3, 25) + rng.random(), 1)
 
             lines: list[tuple[int, bytes]] = []
             if not lost:
@@ -647,12 +1454,32 @@ class _Generator:
                     "route": route,
                     "user_id": user,
                     "status": status,
-                    # End-to-end: the children plus response serialization and the last network hop.
-                    "latency_ms": round(end - t0 + rng.randint(3, 25) + rng.random(), 1),
+                    "latency_ms": latency,
                 }
                 lines.append((t0, dumps(gateway, option=newline)))
             lines.extend((t, dumps(ev, option=newline)) for t, ev in children)
+            if rng.random() < P_FEEDBACK[app] * (P_FEEDBACK_BAD_BOOST if unhappy else 1.0):
+                lines.append(self._feedback(t0 + math.ceil(latency), request_id, unhappy))
             yield t0, lines
+
+    def _feedback(self, done: int, request_id: str, unhappy: bool) -> tuple[int, bytes]:
+        """A thumbs (or 1-5 star, as a 0..1 score) event, 5 s to 10 min after the request ended at `done`."""
+        rng = self.rng
+        t = done + int(min(600_000.0, 5_000.0 + _lognormal(rng, 30_000.0, 1.2)))
+        up = rng.random() < (P_THUMBS_UP_BAD if unhappy else P_THUMBS_UP)
+        value: str | float
+        if rng.random() < P_FEEDBACK_SCORE:
+            value = (1.0 if rng.random() < 0.6 else 0.75) if up else (0.0 if rng.random() < 0.6 else 0.25)
+        else:
+            value = "up" if up else "down"
+        event = {
+            "ts": self._iso(t),
+            "request_id": request_id,
+            "event_id": self._span_id(),
+            "event": "feedback",
+            "feedback": value,
+        }
+        return t, orjson.dumps(event, option=orjson.OPT_APPEND_NEWLINE)
 
     def lines(self, n_requests: int | None) -> Iterator[tuple[bytes, bool]]:
         """(line, is-first-line-of-its-request) in start-time order; endless when `n_requests` is None."""
