@@ -8,7 +8,7 @@ from typing import Any
 from aiobs.quality import FLAG_DESCRIPTIONS
 
 #: Group tables show at most this many flags (the most frequent), so they fit a terminal.
-GROUP_FLAG_COLUMNS = 6
+GROUP_FLAG_COLUMNS = 4
 #: Shown in the request tables already (errors, retries): group flag tables skip them.
 NOT_IN_GROUP_TABLES = ("error", "retried")
 

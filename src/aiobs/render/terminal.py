@@ -161,7 +161,12 @@ def _flags(record: dict[str, Any]) -> RenderableType | None:
 
 
 def _group_flag_table(key: str, records: list[dict[str, Any]], shown: list[str]) -> Table:
-    table = _table(f"Flag rates by {key}", key, "req", *shown, "accepted", numeric_from=1)
+    # Flag names as headers that may wrap at the underscore, so the label column keeps its width.
+    headers = [name.replace("_", " ") for name in shown]
+    table = _table(f"Flag rates by {key}", key, "req", *headers, "accepted", numeric_from=1)
+    table.columns[0].min_width = 20
+    for column in table.columns[2:]:
+        column.no_wrap = False
     for r in records:
         cells = [f.pct(r["flags"][name]["rate"]) if name in r["flags"] else "—" for name in shown]
         table.add_row(_data(r["key"][key]), f.count(r["requests"]), *cells, f.pct(r["feedback"]["acceptance_rate"]))
