@@ -154,3 +154,20 @@ def tail_attribution(requests: pl.LazyFrame, query: OutlierQuery) -> pl.DataFram
     order = ["stage", "share_all", "share_tail", "ms_all", "ms_tail", "requests_all", "requests_tail"]
     schema = {c: pl.String if c == "stage" else pl.Int64 if c.startswith("requests") else pl.Float64 for c in order}
     return pl.DataFrame({c: columns[c] for c in order}, schema=schema)
+
+
+def tail_sentence(tail: pl.DataFrame, p: float) -> str:
+    """The stage whose share grows most in the tail, as one sentence ("retrieval is 12% ... but 61% ...")."""
+    growth = tail.filter(pl.col("share_tail").is_not_null() & pl.col("share_all").is_not_null()).with_columns(
+        grow=pl.col("share_tail") - pl.col("share_all")
+    )
+    if growth.is_empty():
+        return ""
+    top = growth.sort("grow", "stage", descending=[True, False]).row(0, named=True)
+    if top["grow"] <= 0.005:
+        return f"No stage grows in the p{p:g} tail: the slowest requests are slow all over."
+    name = "Time outside the stages" if top["stage"] == UNATTRIBUTED else f"The {top['stage']} stage"
+    return (
+        f"{name} takes {top['share_all']:.0%} of the time over all requests, "
+        f"but {top['share_tail']:.0%} in the requests above p{p:g}."
+    )

@@ -58,10 +58,18 @@ def user_errors() -> Iterator[None]:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Readers never see half a file: write beside it, then rename over it."""
+    """Readers never see half a file: write beside it, then rename over it.
+
+    A target that exists and is not a regular file (/dev/null, a FIFO, a terminal) is written to
+    directly: renaming over it would replace the device with a file.
+    """
     path = path.expanduser()
     if not path.parent.is_dir():
         raise AiobsError(f"cannot write {path}: folder {path.parent} does not exist")
+    if path.exists() and not path.is_file():
+        with path.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -17,7 +17,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from aiobs.outliers import METRICS, OutlierQuery
+from aiobs.outliers import METRICS, OutlierQuery, tail_sentence
 from aiobs.redact import apply_privacy
 from aiobs.render import formats as f
 from aiobs.render.escape import csv_cell, markdown_cell, terminal_text
@@ -27,6 +27,8 @@ from aiobs.summary import Summary
 
 SCHEMA = "aiobs.outliers/1"
 SNIPPET_CHARS = 100
+#: Snippets in the terminal are cut so a line fits 100 columns.
+TERMINAL_SNIPPET_CHARS = 86
 
 
 @dataclass
@@ -97,6 +99,7 @@ def outliers_record(report: OutlierReport) -> dict[str, Any]:
             "stage", "share_all", "share_tail", "ms_all", "ms_tail"
         ).to_dicts(),
         "tail_requests": int(report.attribution["requests_tail"][0]) if report.attribution.height else 0,
+        "tail_sentence": tail_sentence(report.attribution, q.p),
         "input_quality": summary["input_quality"],
         "redacted": report.summary.privacy.redact,
     }
@@ -118,39 +121,40 @@ def _title(record: dict[str, Any]) -> str:
     return f"Requests above p{q['p']:g} of {q['metric']}{per}{flag}: worst first"
 
 
+def _outlier_block(r: dict[str, Any], metric: str) -> Text:
+    """One outlier as a few short lines: a block reads better than a table squeezed into a terminal."""
+    unit = "" if metric == "cost" else f" {METRICS[metric][1]}"
+    lines: list[tuple[str, str, str]] = [
+        ("", terminal_text(r["model"] or "—", 40) + " · " + terminal_text(r["route"] or "—", 40), ""),
+        ("", f"{f.usd(r['cost_usd'])} · {f.count(r['tokens']['input'])}→{f.count(r['tokens']['output'])} tokens", ""),
+        ("stages ", _stages(r["stages_ms"]) or "—", ""),
+    ]
+    if r["flags"]:
+        lines.append(("flags  ", terminal_text(", ".join(r["flags"]), 120), "yellow"))
+    for label, snippet in (("in     ", r["input_snippet"]), ("out    ", r["output_snippet"])):
+        if snippet:
+            lines.append((label, terminal_text(snippet, TERMINAL_SNIPPET_CHARS), ""))
+    block = Text()
+    block.append(f"{r['rank']:>3}. ", style="bold")
+    block.append(terminal_text(r["correlation_id"], 80), style="bold")
+    block.append(f"  {_value(metric, r['value'])}{unit}" + ("  error" if r["is_error"] else ""))
+    for label, value, style in lines:
+        block.append("\n     " + label, style="dim")
+        block.append(value, style=style)
+    return block
+
+
 def render_outliers_terminal(report: OutlierReport, console: Console) -> None:
     record = outliers_record(report)
     q = record["query"]
-    table = Table(title=_title(record), title_justify="left", title_style="bold", header_style="bold cyan")
-    for name, right in (("#", True), ("request", False), (q["metric"], True), ("stages (slowest first)", False)):
-        table.add_column(name, justify="right" if right else "left", overflow="fold")
-    table.add_column("tokens in/out", justify="right")
-    table.add_column("cost", justify="right")
-    table.add_column("model · route", overflow="fold", max_width=28)
-    table.add_column("flags", overflow="fold", max_width=24)
-    for r in record["outliers"]:
-        table.add_row(
-            str(r["rank"]),
-            Text(terminal_text(r["correlation_id"], 40)),
-            _value(q["metric"], r["value"]),
-            _stages(r["stages_ms"]),
-            f"{f.count(r['tokens']['input'])}/{f.count(r['tokens']['output'])}",
-            f.usd(r["cost_usd"]),
-            Text(terminal_text(f"{r['model'] or '—'} · {r['route'] or '—'}", 60)),
-            Text(terminal_text(", ".join(r["flags"]) or "—", 60)),
-        )
-    parts: list[Any] = [table]
+    parts: list[Any] = [Text(_title(record) + (" (texts redacted)" if record["redacted"] else ""), style="bold")]
     if not record["outliers"]:
         parts = [Text(f"{_title(record)}: none (fewer than two distinct values, or nothing above the percentile).")]
-    snippets = Text()
     for r in record["outliers"]:
-        if r["input_snippet"] or r["output_snippet"]:
-            snippets.append(f"{r['rank']:>3}. ", style="bold")
-            snippets.append("in: " + terminal_text(r["input_snippet"] or "—", SNIPPET_CHARS) + "\n")
-            snippets.append("     out: " + terminal_text(r["output_snippet"] or "—", SNIPPET_CHARS) + "\n")
-    if snippets.plain:
-        parts += [Text(""), Text("Snippets" + (" (redacted)" if record["redacted"] else ""), style="bold"), snippets]
+        parts.append(_outlier_block(r, q["metric"]))
     parts += [Text(""), _attribution_table(record)]
+    if record["tail_sentence"]:
+        parts.append(Text(record["tail_sentence"]))
     console.print(Group(*parts))
 
 
@@ -191,6 +195,8 @@ def render_outliers_markdown(report: OutlierReport) -> str:
         ]
         out.append("| " + " | ".join(cells) + " |")
     out += ["", f"## Where the time went (all requests vs above p{q['p']:g})", ""]
+    if record["tail_sentence"]:
+        out += [record["tail_sentence"], ""]
     out += ["| stage | share (all) | share (tail) |", "| :-- | --: | --: |"]
     for a in record["tail_attribution"]:
         if a["ms_all"] or a["ms_tail"]:

@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
-from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution
+from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution, tail_sentence
 from aiobs.pricing import price_events
 from aiobs.redact import redact_value
 from aiobs.render.records import metrics_record, summary_record
@@ -248,7 +248,6 @@ def _flags(requests: pl.LazyFrame, flags: list[str], top: list[str]) -> tuple[pl
         .agg(
             pl.len().alias("requests"),
             *(pl.col(f).sum().alias(f) for f in checked),
-            *(pl.col(f).count().alias(f"{f}.checked") for f in checked),
         )
         .unpivot(index=["model_group", "requests"], on=checked, variable_name="flag", value_name="flagged")
         .collect()
@@ -270,23 +269,6 @@ def _flags(requests: pl.LazyFrame, flags: list[str], top: list[str]) -> tuple[pl
         .sort("model_group", "flag")
     )
     return overall, by_model
-
-
-def _tail_sentence(tail: pl.DataFrame, p: float) -> str:
-    """The stage whose share grows most in the tail, as one sentence ("retrieval is 12% ... but 61% ...")."""
-    growth = tail.filter(pl.col("share_tail").is_not_null() & pl.col("share_all").is_not_null()).with_columns(
-        grow=pl.col("share_tail") - pl.col("share_all")
-    )
-    if growth.is_empty():
-        return ""
-    top = growth.sort("grow", "stage", descending=[True, False]).row(0, named=True)
-    if top["grow"] <= 0.005:
-        return f"No stage grows in the p{p:g} tail: the slowest requests are slow all over."
-    name = "Time outside the stages" if top["stage"] == UNATTRIBUTED else f"The {top['stage']} stage"
-    return (
-        f"{name} takes {top['share_all']:.0%} of the time over all requests, "
-        f"but {top['share_tail']:.0%} in the requests above p{p:g}."
-    )
 
 
 def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: _Cleaner) -> dict[str, Any]:
@@ -470,7 +452,7 @@ def build_report(
         cost_over_time=labelled(_cost_over_time(requests, top, every)),
         stages=summarize_requests(requests, [STAGE_KEY]),
         tail=tail,
-        tail_sentence=_tail_sentence(tail, p),
+        tail_sentence=tail_sentence(tail, p),
         flags=flag_frame,
         flags_by_model=flags_by_model,
         outliers=outliers,
