@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -25,6 +26,16 @@ class ExitCode(IntEnum):
     INPUT_PROBLEMS = 1  # --strict and the input had problems (check: an SLO was breached)
     USAGE = 2  # bad argument or configuration, unreadable input, no usable events
     INTERNAL = 3  # a bug in aiobs: please report it
+
+
+def endpoint_url_option() -> Any:
+    """`--endpoint-url`, for every command that reads inputs (s3:// URLs)."""
+    return typer.Option(
+        None,
+        "--endpoint-url",
+        metavar="URL",
+        help="S3-compatible endpoint for s3:// inputs (MinIO, R2, ...); default AWS_ENDPOINT_URL or AWS S3.",
+    )
 
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> typer.Exit:

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from aiobs.cli.common import ExitCode, progress_bar, user_errors, write_atomically
+from aiobs.cli.common import ExitCode, endpoint_url_option, progress_bar, user_errors, write_atomically
 from aiobs.config import load_config
 from aiobs.errors import UsageError
 from aiobs.formats.mapping import FieldMapping, parse_map_options
@@ -48,7 +48,7 @@ def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None
 
 
 def summarize_command(
-    paths: list[str] = typer.Argument(..., help="Log files, folders, globs (quote them), or - for stdin."),
+    paths: list[str] = typer.Argument(..., help="Log files, folders, globs (quote them), s3:// URLs, or - for stdin."),
     by: list[str] = typer.Option(
         [], "--by", "-b", help="Group by model, route, stage, provider, user (repeat, or model,route for both)."
     ),
@@ -65,6 +65,7 @@ def summarize_command(
     prices: Path | None = typer.Option(None, "--prices", help="TOML/JSON file with extra or overriding prices."),
     config: Path | None = typer.Option(None, "--config", help="Config file (default: ./aiobs.toml or pyproject)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when the input had any problem."),
+    endpoint_url: str | None = endpoint_url_option(),
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, input quality.
 
@@ -79,7 +80,7 @@ def summarize_command(
         bounds = [parse_time_bound(t) if t else None for t in (since, until)]
         if bounds[0] and bounds[1] and bounds[0] >= bounds[1]:
             raise UsageError("--since must be before --until")
-        sources = expand_inputs(paths)
+        sources = expand_inputs(paths, since=bounds[0], until=bounds[1], endpoint_url=endpoint_url)
         with progress_bar(sources) as progress:
             summary = summarize(
                 sources,
