@@ -287,3 +287,19 @@ def test_client_retry_settings(aws_env: None, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
     assert s3.connect().meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+
+
+@pytest.mark.parametrize("ahead", [0, 4])
+def test_the_next_objects_are_fetched_while_one_is_read(
+    s3_bucket: S3Bucket, proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch, ahead: int
+) -> None:
+    monkeypatch.setattr(s3, "FETCH_AHEAD", ahead)
+    s3_bucket.seed({f"logs/{i}.jsonl": b'{"request_id":"r"}\n' for i in range(8)})
+    sources = expand_inputs([s3_bucket.url("logs/")], endpoint_url=proxy.url)
+    assert isinstance(sources[0], S3Source) and sources[0].reader is not None
+    stream = sources[0].open()
+    for future in list(sources[0].reader._fetches.values()):
+        future.result(timeout=30)
+    stream.close()
+    fetched = [path for _, method, path in proxy.served if method == "GET" and "list-type" not in path]
+    assert fetched == [f"/{s3_bucket.name}/logs/{i}.jsonl" for i in range(1 + ahead)]

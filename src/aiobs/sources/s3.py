@@ -339,9 +339,9 @@ class ObjectStream(io.RawIOBase):
 class ObjectReader:
     """Opens the objects of one run, fetching the next few ahead on a small thread pool."""
 
-    def __init__(self, client: Any, *, ahead: int = FETCH_AHEAD) -> None:
+    def __init__(self, client: Any, *, ahead: int | None = None) -> None:
         self._client = client
-        self._ahead = ahead
+        self._ahead = FETCH_AHEAD if ahead is None else ahead
         self._order: list[S3Source] = []
         self._position: dict[str, int] = {}
         self._fetches: dict[str, Future[ObjectStream]] = {}
@@ -358,8 +358,11 @@ class ObjectReader:
         with self._lock:
             future = self._fetches.pop(source.name, None)
             self._opened.add(source.name)
-            self._fetch_ahead(source)
-        stream = future.result() if future is not None else self._fetch(source, preload=False)
+        try:  # this object's GET goes first, then the next ones'
+            stream = future.result() if future is not None else self._fetch(source, preload=False)
+        finally:
+            with self._lock:
+                self._fetch_ahead(source)
         return cast(BinaryIO, stream)
 
     def _fetch(self, source: S3Source, *, preload: bool) -> ObjectStream:
