@@ -100,6 +100,24 @@ def s3_test_client(endpoint: str, service: str = "s3") -> Any:
     )
 
 
+#: Where botocore goes when a test names no endpoint: a loopback port nothing listens on (refused at once).
+NO_ENDPOINT = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _aws_stays_on_this_machine() -> Iterator[None]:
+    """No test reaches AWS or the instance metadata service, whatever it forgets to set."""
+    saved = {name: os.environ.get(name) for name in ("AWS_EC2_METADATA_DISABLED", "AWS_ENDPOINT_URL")}
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    os.environ["AWS_ENDPOINT_URL"] = NO_ENDPOINT
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on a free loopback port, started once per test session."""
@@ -123,6 +141,7 @@ def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never look for an instance role off the machine
+    monkeypatch.setenv("AWS_ENDPOINT_URL", NO_ENDPOINT)  # tests pass --endpoint-url (or set their own)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

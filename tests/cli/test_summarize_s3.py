@@ -221,7 +221,11 @@ def test_no_credentials(s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) ->
 def test_a_profile_that_does_not_exist(s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_PROFILE", "nightly-reports")
     err = assert_one_line_error(invoke(s3_bucket.url("app/"), "--endpoint-url", s3_bucket.endpoint))
-    assert "the AWS profile 'nightly-reports' is not in ~/.aws/config or ~/.aws/credentials" in err
+    url = s3_bucket.url("app/")
+    assert (
+        err
+        == f"aiobs: cannot read {url}: the AWS profile 'nightly-reports' is not in ~/.aws/config or ~/.aws/credentials"
+    )
 
 
 def test_a_profile_from_the_config_files(
@@ -236,6 +240,7 @@ def test_a_profile_from_the_config_files(
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.setenv("AWS_PROFILE", "reports")
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # it would win over the profile's endpoint_url
     remote = summary_json(s3_bucket.url("app/chatbot.jsonl"))
     assert remote["overall"]["requests"] == summary_json(str(SAMPLES / "chatbot.jsonl"))["overall"]["requests"]
 
@@ -270,6 +275,13 @@ def test_an_endpoint_nobody_listens_on(aws_env: None, monkeypatch: pytest.Monkey
 def test_an_endpoint_that_is_not_a_url(aws_env: None) -> None:
     err = assert_one_line_error(invoke("s3://bucket/logs/", "--endpoint-url", "127.0.0.1:9000"))
     assert err == "aiobs: --endpoint-url must be an http:// or https:// URL, got '127.0.0.1:9000'"
+
+
+def test_an_endpoint_in_the_environment_that_is_not_a_url(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "127.0.0.1:9000")
+    err = assert_one_line_error(invoke("s3://bucket/logs/"))
+    assert err.startswith("aiobs: the S3 endpoint URL is not valid (")
+    assert "AWS_ENDPOINT_URL" in err
 
 
 def test_endpoint_url_is_in_the_help() -> None:

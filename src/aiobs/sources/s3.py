@@ -188,20 +188,26 @@ def _new_session() -> botocore.session.Session:
 
 
 def connect(*, endpoint_url: str | None = None) -> Any:
-    """An S3 client set up the standard AWS way, with aiobs's retry and timeout defaults."""
+    """An S3 client set up the standard AWS way, with aiobs's retry and timeout defaults.
+
+    Raises botocore's exceptions (a profile that does not exist, ...): callers wrap it in `s3_errors`.
+    """
     session = _new_session()
-    with s3_errors("s3://"):
-        retries = {
-            "mode": session.get_config_variable("retry_mode") or "standard",
-            "total_max_attempts": int(session.get_config_variable("max_attempts") or DEFAULT_ATTEMPTS),
-        }
-        config = Config(
-            retries=retries,  # type: ignore[arg-type]
-            connect_timeout=CONNECT_TIMEOUT,
-            max_pool_connections=FETCH_AHEAD + 4,
-            user_agent_extra=f"aiobs/{__version__}",
-        )
+    retries = {
+        "mode": session.get_config_variable("retry_mode") or "standard",
+        "total_max_attempts": int(session.get_config_variable("max_attempts") or DEFAULT_ATTEMPTS),
+    }
+    config = Config(
+        retries=retries,  # type: ignore[arg-type]
+        connect_timeout=CONNECT_TIMEOUT,
+        max_pool_connections=FETCH_AHEAD + 4,
+        user_agent_extra=f"aiobs/{__version__}",
+    )
+    try:
         return session.create_client("s3", endpoint_url=endpoint_url, config=config)
+    except ValueError as exc:  # an endpoint URL from AWS_ENDPOINT_URL or the profile that is not one
+        msg = f"the S3 endpoint URL is not valid ({exc}); check AWS_ENDPOINT_URL and the profile's endpoint_url"
+        raise UsageError(msg) from None
 
 
 @contextmanager
@@ -534,6 +540,8 @@ class S3Inputs:
     def expand(self, url: str) -> list[S3Source]:
         """The sources a URL names; InputError when it names nothing."""
         bucket, key = parse_s3_url(url)
+        with s3_errors(url, bucket):
+            self.client  # noqa: B018 (created here, so that a bad profile names the URL it was for)
         if key and not key.endswith("/") and not GLOB_CHARS & set(key):
             exact = self._exact_object(bucket, key, url)
             if exact is not None:
