@@ -2,11 +2,20 @@
 
 `write_jsonl(path, rows_or_lines)` writes each dict with orjson and each `bytes` item as-is (so tests
 can plant malformed lines), one per line, and returns the path.
+
+`s3_bucket` is a fresh bucket on moto's S3 server (started once, on a free loopback port), with dummy
+credentials set for the test only (`aws_env`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+import logging
+import os
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +106,140 @@ def _hostile_rows() -> list[dict[str, Any]]:
 @pytest.fixture
 def hostile_logs(tmp_path: Path) -> Path:
     return _write_jsonl(tmp_path / "hostile.jsonl", _hostile_rows())
+
+
+# -- S3: a real endpoint on loopback (moto's standalone server), for the s3:// tests -----------------
+
+
+@dataclass
+class S3Bucket:
+    """A fresh bucket on the test S3 server, with a client (dummy credentials) to fill it."""
+
+    endpoint: str
+    name: str
+    client: Any
+
+    def url(self, key: str = "") -> str:
+        return f"s3://{self.name}/{key}"
+
+    def put(self, key: str, data: bytes, **extra: Any) -> None:
+        self.client.put_object(Bucket=self.name, Key=key, Body=data, **extra)
+
+    def seed(self, objects: dict[str, bytes]) -> None:
+        """Many objects at once, straight into the server's store (it runs in this process): a PUT over
+        HTTP costs ~20 ms, which made layouts of a few hundred objects slow. What aiobs reads still goes
+        over HTTP. Falls back to PUTs if moto's internals move."""
+        try:
+            from moto.core import DEFAULT_ACCOUNT_ID
+            from moto.s3.models import s3_backends
+
+            backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+            for key, data in objects.items():
+                backend.put_object(self.name, key, data)
+        except (ImportError, KeyError, AttributeError, TypeError):
+            for key, data in objects.items():
+                self.put(key, data)
+
+    def put_tree(self, root: Path, prefix: str = "") -> list[str]:
+        """Upload every file under `root` as `prefix` + its relative path; returns the keys."""
+        keys = []
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            key = prefix + path.relative_to(root).as_posix()
+            self.put(key, path.read_bytes())
+            keys.append(key)
+        return keys
+
+
+def s3_test_client(endpoint: str, service: str = "s3") -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+#: Where botocore goes when a test names no endpoint: a loopback port nothing listens on (refused at once).
+NO_ENDPOINT = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _aws_stays_on_this_machine() -> Iterator[None]:
+    """No test reaches AWS or the instance metadata service, whatever it forgets to set."""
+    saved = {name: os.environ.get(name) for name in ("AWS_EC2_METADATA_DISABLED", "AWS_ENDPOINT_URL")}
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    os.environ["AWS_ENDPOINT_URL"] = NO_ENDPOINT
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server on a free loopback port, started once per test session."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log on stderr
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials for this test only; nothing from the machine's AWS setup, no metadata service."""
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
+        monkeypatch.delenv(name)
+    empty = tmp_path / "aws-config-empty"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # never look for an instance role off the machine
+    monkeypatch.setenv("AWS_ENDPOINT_URL", NO_ENDPOINT)  # tests pass --endpoint-url (or set their own)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, aws_env: None) -> S3Bucket:
+    name = f"aiobs-test-{uuid.uuid4().hex[:12]}"
+    client = s3_test_client(s3_endpoint)
+    client.create_bucket(Bucket=name)
+    return S3Bucket(s3_endpoint, name, client)
+
+
+def _set_moto_auth(endpoint: str, count: str) -> None:
+    """moto's switch for IAM checks: after `count` more requests, every request is authorised by IAM."""
+    request = urllib.request.Request(
+        f"{endpoint}/moto-api/reset-auth", data=count.encode(), method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        response.read()
+
+
+@pytest.fixture
+def iam_user(s3_endpoint: str, aws_env: None) -> Iterator[Callable[[dict[str, Any]], tuple[str, str]]]:
+    """Make an IAM user with an inline policy and return its keys; IAM checks are on until the test ends."""
+
+    def make(policy: dict[str, Any]) -> tuple[str, str]:
+        iam = s3_test_client(s3_endpoint, "iam")
+        name = f"user-{uuid.uuid4().hex[:8]}"
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="test", PolicyDocument=json.dumps(policy))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        _set_moto_auth(s3_endpoint, "0")
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    try:
+        yield make
+    finally:
+        _set_moto_auth(s3_endpoint, "inf")

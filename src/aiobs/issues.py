@@ -21,6 +21,8 @@ ISSUE_KINDS: dict[str, str] = {
     "missing-correlation-id": "event has no correlation ID (orphan, not in any request)",
     "truncated-archive": "compressed file ends early (read up to the cut)",
     "unreadable-chunk": "part of a file could not be read",
+    "missing-object": "S3 object listed but gone when read (deleted during the run)",
+    "unreadable-object": "S3 object could not be read (access denied, archived, ...)",
     "duplicate-event": "the same event appears more than once (counted once)",
     "missing-root": "request has no root/gateway event (latency from its events' envelope)",
     "clock-skew": "child event starts before or ends after its root event",

@@ -181,8 +181,3 @@ def test_missing_path_after_good_ones_still_fails(tmp_path: Path, write_jsonl: W
 def test_no_inputs_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         expand_inputs([])
-
-
-def test_s3_is_a_usage_error_not_a_crash() -> None:
-    with pytest.raises(UsageError, match="s3://"):
-        expand_inputs(["s3://bucket/logs/x.jsonl"])

@@ -110,6 +110,7 @@ def read_logs(
     config: Path | None,
     since: str | None,
     until: str | None,
+    endpoint_url: str | None = None,
     **options: Any,
 ) -> Summary:
     """What every command that reads logs does with its shared options: config, mapping, prices, window, sources."""
@@ -120,7 +121,8 @@ def read_logs(
     start, end = (parse_time_bound(t) if t else None for t in (since, until))
     if start and end and start >= end:
         raise UsageError("--since must be before --until")
-    sources = expand_inputs(paths)
+    # The window also prunes date-partitioned s3:// prefixes before they are listed.
+    sources = expand_inputs(paths, since=start, until=end, endpoint_url=endpoint_url)
     with progress_bar(sources) as progress:
         return summarize(
             sources,

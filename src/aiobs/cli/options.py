@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-PATHS = typer.Argument(..., help="Log files, folders, globs (quote them), or - for stdin.")
+PATHS = typer.Argument(..., help="Log files, folders, globs (quote them), s3:// URLs, or - for stdin.")
 SINCE = typer.Option(None, "--since", help="Only requests starting at or after: ISO time or 24h/7d.")
 UNTIL = typer.Option(None, "--until", help="Only requests starting before: ISO time or 24h/7d.")
 FIELD_MAP = typer.Option(
@@ -16,3 +16,9 @@ STRICT = typer.Option(False, "--strict", help="Exit 1 when the input had any pro
 OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (atomically).")
 NO_REDACT = typer.Option(False, "--no-redact", help="Show texts as logged (PII and secrets are redacted by default).")
 HASH_USERS = typer.Option(False, "--hash-users", help="Show user IDs as stable hashes.")
+ENDPOINT_URL = typer.Option(
+    None,
+    "--endpoint-url",
+    metavar="URL",
+    help="S3-compatible endpoint for s3:// inputs (MinIO, R2, ...); default AWS_ENDPOINT_URL or AWS S3.",
+)

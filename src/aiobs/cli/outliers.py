@@ -63,6 +63,7 @@ def outliers_command(
     no_redact: bool = options.NO_REDACT,
     hash_users: bool = options.HASH_USERS,
     strict: bool = options.STRICT,
+    endpoint_url: str | None = options.ENDPOINT_URL,
 ) -> None:
     """The worst requests, each rebuilt from its events: stage breakdown, tokens, cost, flags, snippets.
 
@@ -73,7 +74,14 @@ def outliers_command(
         query = OutlierQuery(p=p, metric=metric.value, per=per, flag=flag, limit=limit)
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutlierFormat.terminal
         report = build_outlier_report(
-            paths, query, field_map=field_map, prices=prices, config=config, since=since, until=until
+            paths,
+            query,
+            field_map=field_map,
+            prices=prices,
+            config=config,
+            since=since,
+            until=until,
+            endpoint_url=endpoint_url,
         )
         report.summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         if chosen is OutlierFormat.json:

@@ -52,6 +52,7 @@ def report_command(
     strict: bool = typer.Option(
         False, "--strict", help="Exit 1 when the input had any problem (report still written)."
     ),
+    endpoint_url: str | None = options.ENDPOINT_URL,
 ) -> None:
     """Write a self-contained report: headline figures, latency, stages, cost, flags, outliers, input quality.
 
@@ -80,6 +81,7 @@ def report_command(
             since=since,
             until=until,
             every=every,
+            endpoint_url=endpoint_url,
             keep_events=bool(outliers),  # the outliers' timelines are drawn from their events
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)

@@ -63,6 +63,7 @@ def summarize_command(
     no_redact: bool = options.NO_REDACT,
     hash_users: bool = options.HASH_USERS,
     strict: bool = options.STRICT,
+    endpoint_url: str | None = options.ENDPOINT_URL,
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, quality, input quality.
 
@@ -80,6 +81,7 @@ def summarize_command(
             by=by,
             every=every,
             flags=flags,
+            endpoint_url=endpoint_url,
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         text = _render(summary, chosen, to_file=output is not None)

@@ -33,6 +33,7 @@ def trace_command(
     no_redact: bool = options.NO_REDACT,
     hash_users: bool = options.HASH_USERS,
     strict: bool = options.STRICT,
+    endpoint_url: str | None = options.ENDPOINT_URL,
 ) -> None:
     """Show requests rebuilt from their events: a waterfall of the event tree, key figures, flags, full texts.
 
@@ -42,7 +43,14 @@ def trace_command(
         if not ids and not from_outliers:
             raise UsageError("say which requests: --id ID (repeatable) or --from-outliers")
         summary = read_logs(
-            paths, field_map=field_map, prices=prices, config=config, since=since, until=until, keep_events=True
+            paths,
+            field_map=field_map,
+            prices=prices,
+            config=config,
+            since=since,
+            until=until,
+            endpoint_url=endpoint_url,
+            keep_events=True,
         )
         privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         wanted = list(dict.fromkeys(ids))

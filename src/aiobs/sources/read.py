@@ -17,7 +17,7 @@ from typing import BinaryIO, Protocol
 import zstandard
 
 from aiobs.issues import InputIssue, IssueLog
-from aiobs.sources.paths import Source
+from aiobs.sources.paths import STDIN, Source, SourceUnavailable
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -103,8 +103,15 @@ def _decompressed(stream: BinaryIO, kind: str, head: bytes, source: Source, issu
 
 
 def iter_bytes(source: Source, issues: IssueLog, block: int = CHUNK_BYTES) -> Iterator[bytes]:
-    """The source's bytes in blocks of about `block` bytes, decompressed when they are gzip or zstd."""
-    stream = source.open()
+    """The source's bytes in blocks of about `block` bytes, decompressed when they are gzip or zstd.
+
+    A source that cannot be opened at all (an S3 object deleted since it was listed) is an input issue.
+    """
+    try:
+        stream = source.open()
+    except SourceUnavailable as exc:
+        issues.record(InputIssue(exc.code, source.name, None, exc.reason))
+        return
     try:
         head = stream.read(min(block, READ_BYTES))
         kind = detect_compression(head)
@@ -127,7 +134,7 @@ def iter_bytes(source: Source, issues: IssueLog, block: int = CHUNK_BYTES) -> It
             if pending:
                 yield b"".join(pending)
     finally:
-        if source.path is not None:
+        if source != STDIN:
             stream.close()
 
 
