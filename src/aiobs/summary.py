@@ -15,6 +15,8 @@ import polars as pl
 
 from aiobs import __version__
 from aiobs.errors import InputError, UsageError
+from aiobs.formats import check_input_format
+from aiobs.formats.details import merge_details
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import BucketStore, ProgressCallback, ingest
 from aiobs.issues import IssueLog
@@ -90,8 +92,14 @@ def summarize(
     prices: PriceBook | None = None,
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
+    input_format: str | None = None,
 ) -> Summary:
-    """Read the sources and compute the full summary. Raises InputError when no usable event was found."""
+    """Read the sources and compute the full summary. Raises InputError when no usable event was found.
+
+    `input_format` forces one format (`aiobs.formats.FORMAT_NAMES`) for every source; by default each
+    file's format is detected from its first lines.
+    """
+    check_input_format(input_format)
     key_sets = validate_group_keys(list(by or []))
     if every is not None:
         _check_every(every)
@@ -99,7 +107,14 @@ def summarize(
         msg = "--by time needs --every to say how long a time bucket is, e.g. --every 1h"
         raise UsageError(msg)
     issues = IssueLog()
-    ingested = ingest(sources, mapping or FieldMapping(), n_buckets=n_buckets, progress=progress, issues=issues)
+    ingested = ingest(
+        sources,
+        mapping or FieldMapping(),
+        n_buckets=n_buckets,
+        progress=progress,
+        issues=issues,
+        input_format=input_format,
+    )
     try:
         requests, n_requests, unpriced = _rebuild_buckets(ingested.store, prices, issues)
     except BaseException:
@@ -154,7 +169,7 @@ def _rebuild_buckets(
     unpriced: list[pl.DataFrame] = []
     n_requests = 0
     for b in range(store.n):
-        events = price_events(store.bucket(b), prices=prices).collect()
+        events = price_events(merge_details(store.bucket(b).collect(), issues), prices=prices).collect()
         rebuilt = rebuild_requests(events)
         issues.merge(rebuilt.issues)
         unpriced.append(unpriced_models(events))

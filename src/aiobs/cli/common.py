@@ -9,12 +9,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from aiobs.errors import AiobsError
+from aiobs.formats import AUTO, FORMAT_NAMES
 from aiobs.sources.paths import Source
 
 
@@ -79,3 +81,13 @@ def progress_bar(sources: list[Source]) -> Iterator[Callable[[int], None] | None
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("read", total=total)
         yield lambda n: progress.advance(task, n)
+
+
+def input_format_option() -> Any:
+    """`--input-format NAME` for every command that reads logs (checked by `aiobs.formats.check_input_format`)."""
+    return typer.Option(
+        None,
+        "--input-format",
+        metavar="NAME",
+        help=f"Log format of every input: {', '.join(FORMAT_NAMES)} (default {AUTO}: detected per file).",
+    )

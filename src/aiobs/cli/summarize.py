@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from aiobs.cli.common import ExitCode, progress_bar, user_errors, write_atomically
+from aiobs.cli.common import ExitCode, input_format_option, progress_bar, user_errors, write_atomically
 from aiobs.config import load_config
 from aiobs.errors import UsageError
 from aiobs.formats.mapping import FieldMapping, parse_map_options
@@ -65,6 +65,7 @@ def summarize_command(
     prices: Path | None = typer.Option(None, "--prices", help="TOML/JSON file with extra or overriding prices."),
     config: Path | None = typer.Option(None, "--config", help="Config file (default: ./aiobs.toml or pyproject)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when the input had any problem."),
+    input_format: str | None = input_format_option(),
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, input quality.
 
@@ -90,6 +91,7 @@ def summarize_command(
                 until=bounds[1],
                 prices=price_book,
                 progress=progress,
+                input_format=input_format,
             )
         text = _render(summary, chosen, to_file=output is not None)
         if output is not None and text is not None:

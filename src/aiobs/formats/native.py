@@ -198,6 +198,7 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
         _raw("feedback_score", mapping, schema).alias("_raw_feedback_score"),
         *(_raw(name, mapping, schema).alias(f"_raw_{name}") for name in ("status", "error_type", "is_root", "start")),
         *(_raw(name, mapping, schema, numeric=True).alias(f"_raw_{name}") for name in NUMERIC),
+        detail_of=pl.lit(None, dtype=pl.String),  # native lines are events of their own
     )
 
     event_lower = pl.col("event").str.to_lowercase().str.strip_chars()
