@@ -123,6 +123,8 @@ def summarize(
     if n_requests == 0:
         ingested.close()
         detail = f" ({issues.failing} input problem(s) found)" if issues.failing else ""
+        if issues.counts.get("skipped-record"):
+            detail += f" ({issues.counts['skipped-record']} record(s) skipped: not read by their format's adapter)"
         msg = f"no usable events in {', '.join(s.name for s in sources)}{detail}"
         raise InputError(msg)
     if since is not None or until is not None:

@@ -92,7 +92,10 @@ def _pick(frame: pl.LazyFrame) -> pl.LazyFrame:
     cache_read = nonempty(inp.struct.field("cacheReadInputTokenCount"))
     cache_write = nonempty(inp.struct.field("cacheWriteInputTokenCount"))
     whole_input = _count(counted_in) + _count(cache_read).fill_null(0) + _count(cache_write).fill_null(0)
-    stream_text = message_text(body_out, separator="", text_types=("text", "text_delta"))
+    system = body_in.str.json_path_match("$.system")
+    # Each text is read on its own rows only (masked to null elsewhere), so neither runs on every row.
+    stream_text = message_text(pl.when(streamed).then(body_out), separator="", text_types=("text", "text_delta"))
+    whole_text = message_text(pl.when(streamed.not_()).then(body_out), fallback_paths=_OUTPUT_FALLBACKS)
     return frame.select(
         "source",
         "line",
@@ -116,8 +119,12 @@ def _pick(frame: pl.LazyFrame) -> pl.LazyFrame:
         _raw_output_tokens=nonempty(out.struct.field("outputTokenCount")),
         _raw_cached_tokens=cache_read,
         finish_reason=body_out.str.extract(_STOP_REASON, 1),
-        input_text=message_text(body_in, fallback_paths=_INPUT_FALLBACKS),
-        output_text=pl.when(streamed)
-        .then(stream_text)
-        .otherwise(message_text(body_out, fallback_paths=_OUTPUT_FALLBACKS)),
+        # Anthropic's `system` may be a plain string beside the messages (a list of parts is read with them).
+        input_text=pl.concat_str(
+            pl.when(system.str.starts_with("[").not_()).then(system),
+            message_text(body_in, fallback_paths=_INPUT_FALLBACKS),
+            separator="\n",
+            ignore_nulls=True,
+        ).replace("", None),
+        output_text=pl.coalesce(stream_text, whole_text),
     )

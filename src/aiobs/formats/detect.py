@@ -1,9 +1,9 @@
 """Which format a file is in, from its first lines.
 
 Up to `SAMPLE_LINES` non-blank lines of the file's first chunk are parsed with orjson; each line that is a
-JSON object votes for the format whose marks it carries (below); the format with most votes wins, and a
-file where no line carries any mark is `native` (aiobs's own format, read through the field mapping).
-A broken first line therefore does not decide the format on its own.
+JSON object votes for the format whose marks it carries (below), or for `native` (aiobs's own format,
+read through the field mapping) when it carries none. The format with most votes wins; a tie goes to
+the format listed first, `native` last. A broken first line therefore does not decide on its own.
 
 | format | a line is of this format when it has |
 |---|---|
@@ -96,11 +96,8 @@ def detect_format(data: bytes) -> str:
     """The format of a file whose first chunk of whole lines is `data` (`native` when nothing else fits)."""
     votes: Counter[str] = Counter()
     for row in _sample_rows(data.removeprefix(b"\xef\xbb\xbf")):
-        for name, matches in DETECTORS.items():
-            if matches(row):
-                votes[name] += 1
-                break
+        votes[next((name for name, matches in DETECTORS.items() if matches(row)), DEFAULT_FORMAT)] += 1
     if not votes:
         return DEFAULT_FORMAT
     best = max(votes.values())
-    return next(name for name in DETECTORS if votes[name] == best)
+    return next(name for name in (*DETECTORS, DEFAULT_FORMAT) if votes[name] == best)

@@ -47,9 +47,28 @@ def nanos(raw: pl.Expr) -> pl.Expr:
     return raw.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
 
 
+def exact_ms(count: pl.Expr, per_ms: int) -> pl.Expr:
+    """An integer count of `per_ms`-ths of a millisecond (ns: 1,000,000; us: 1,000) as float milliseconds,
+    correctly rounded.
+
+    Polars divides a column by a scalar as a multiplication by its reciprocal, which is one unit in the
+    last place off for many values (12,838,600,000 ns gives 12838.599999999998 ms, not 12838.6); the
+    decimal text parsed as a float is the nearest double, as the native reader's "12838.6" is.
+    """
+    digits = len(str(per_ms)) - 1
+    size = count.abs()
+    text = pl.concat_str(
+        pl.when(count < 0).then(pl.lit("-")).otherwise(pl.lit("")),
+        (size // per_ms).cast(pl.String),
+        pl.lit("."),
+        (size % per_ms).cast(pl.String).str.zfill(digits),
+    )
+    return text.cast(pl.Float64)
+
+
 def ms_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:
-    """Milliseconds from `start` to `end` (datetimes)."""
-    return (end - start).dt.total_microseconds() / 1000.0
+    """Milliseconds from `start` to `end` (datetimes), correctly rounded."""
+    return exact_ms((end - start).dt.total_microseconds(), 1000)
 
 
 def json_field(text: pl.Expr, path: str) -> pl.Expr:

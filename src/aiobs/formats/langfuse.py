@@ -98,41 +98,50 @@ def latency_scale(latency_s_or_ms: pl.Expr, elapsed_ms: pl.Expr) -> pl.Expr:
     return pl.coalesce(by_ratio, by_size)
 
 
-def _usage(usage: pl.Expr, kind: str) -> pl.Expr:
-    return pl.coalesce(*(json_field(usage, f"$.{k}") for k in _USAGE_KEYS[kind])).cast(pl.Float64, strict=False)
+def _usage(kind: str) -> pl.Expr:
+    return pl.coalesce(*(json_field(pl.col("usage"), f"$.{k}") for k in _USAGE_KEYS[kind]))
 
 
 def _pick(frame: pl.LazyFrame) -> pl.LazyFrame:
-    kind = pl.col("type").str.to_uppercase()
+    """Two steps: read every nested value once (Polars does not share subexpressions here), then combine."""
+    parsed = frame.with_columns(
+        *(timestamp(pl.col(c)).alias(f"_{c}_time") for c in ("start", "end", "first_token")),
+        *(_usage(kind).alias(f"_usage_{kind}") for kind in _USAGE_KEYS),
+        pl.col("latency").cast(pl.Float64, strict=False).alias("_latency"),
+        pl.col("ttft").cast(pl.Float64, strict=False).alias("_ttft"),
+        pl.col("type").str.to_uppercase().alias("_type"),
+        first_present(
+            json_field(pl.col("model_parameters"), "$.response_format.type"),
+            json_field(pl.col("model_parameters"), "$.response_format"),
+        ).alias("_response_format"),
+        message_text(pl.col("input")).alias("input_text"),
+        message_text(pl.col("output")).alias("output_text"),
+    ).with_columns(_elapsed_ms=ms_between(pl.col("_start_time"), pl.col("_end_time")))
+    kind = pl.col("_type")
     is_root = pl.col("parent").is_null()
-    start, end, first_token = (timestamp(pl.col(c)) for c in ("start", "end", "first_token"))
-    elapsed_ms = ms_between(start, end)
-    latency = pl.col("latency").cast(pl.Float64, strict=False)
-    scale = latency_scale(latency, elapsed_ms)
+    latency = pl.col("_latency")
+    scale = latency_scale(latency, pl.col("_elapsed_ms"))
     stage = (
         pl.when(is_root & kind.is_in(WRAPPER_TYPES).fill_null(False))
         .then(pl.lit("gateway"))
         .otherwise(kind.replace_strict(TYPE_STAGES, default="other", return_dtype=pl.String))
     )
-    usage = pl.col("usage")
-    given_input, given_output, total = (_usage(usage, k) for k in ("input", "output", "total"))
-    cached, cache_write, reasoning = (_usage(usage, k) for k in ("cached", "cache_write", "reasoning"))
+    given_input, given_output, total, cached, cache_write, reasoning = (
+        pl.col(f"_usage_{k}").cast(pl.Float64, strict=False)
+        for k in ("input", "output", "total", "cached", "cache_write", "reasoning")
+    )
     details = cached.fill_null(0) + cache_write.fill_null(0) + reasoning.fill_null(0)
     included = (total == given_input.fill_null(0) + given_output.fill_null(0)) & (details > 0)
     input_tokens = given_input + pl.when(included).then(0).otherwise(cached.fill_null(0) + cache_write.fill_null(0))
     output_tokens = given_output + pl.when(included).then(0).otherwise(reasoning.fill_null(0))
     is_error = (pl.col("level").str.to_uppercase() == "ERROR").fill_null(False)
-    output_text = message_text(pl.col("output"))
-    response_format = first_present(
-        json_field(pl.col("model_parameters"), "$.response_format.type"),
-        json_field(pl.col("model_parameters"), "$.response_format"),
-    )
+    response_format = pl.col("_response_format")
 
     def as_text(value: pl.Expr, raw: pl.Expr) -> pl.Expr:
         """The number as text, or the logged text when it is not a number (so that `finish` flags it)."""
         return pl.when(value.is_not_null()).then(value.cast(pl.String)).otherwise(raw)
 
-    return frame.select(
+    return parsed.select(
         "source",
         "line",
         correlation_id="trace",
@@ -142,22 +151,21 @@ def _pick(frame: pl.LazyFrame) -> pl.LazyFrame:
         stage=stage,
         is_root=is_root,
         _raw_start="start",
-        duration_ms=pl.coalesce(elapsed_ms, latency * scale),
-        ttft_ms=pl.coalesce(ms_between(start, first_token), pl.col("ttft").cast(pl.Float64, strict=False) * scale),
+        duration_ms=pl.coalesce("_elapsed_ms", latency * scale),
+        ttft_ms=pl.coalesce(ms_between(pl.col("_start_time"), pl.col("_first_token_time")), pl.col("_ttft") * scale),
         model="model",
         route="route",
         user="user",
         is_error=is_error,
         error_type=pl.when(is_error).then(pl.col("status_message").str.slice(0, 200)),
-        _raw_input_tokens=as_text(input_tokens, json_field(usage, "$.input")),
-        _raw_output_tokens=as_text(output_tokens, json_field(usage, "$.output")),
-        _raw_cached_tokens=as_text(cached, None),
-        _raw_reasoning_tokens=as_text(reasoning, None),
+        _raw_input_tokens=as_text(input_tokens, pl.col("_usage_input")),
+        _raw_output_tokens=as_text(output_tokens, pl.col("_usage_output")),
+        _raw_cached_tokens="_usage_cached",
+        _raw_reasoning_tokens="_usage_reasoning",
         _raw_logged_cost_usd=pl.coalesce("cost", json_field(pl.col("cost_details"), "$.total")),
-        input_text=message_text(pl.col("input")),
-        output_text=output_text,
+        input_text="input_text",
+        output_text="output_text",
         response_format=pl.when(response_format.str.starts_with("{"))
         .then(json_field(response_format, "$.type"))
         .otherwise(response_format),
-        context_text=pl.when(stage == "retrieval").then(output_text),
-    )
+    ).with_columns(context_text=pl.when(pl.col("stage") == "retrieval").then(pl.col("output_text")))

@@ -28,9 +28,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from aiobs.formats.exprs import ENGINE, finish, first_present, from_epoch_nanos, nanos, nonempty
+from aiobs.formats.exprs import ENGINE, exact_ms, finish, first_present, from_epoch_nanos, nanos, nonempty
 from aiobs.formats.providers import normalize_provider
-from aiobs.formats.text import anyvalue_scalar, anyvalue_text, message_text
+from aiobs.formats.text import message_text, rendered_anyvalue_text
 
 NAME = "otlp"
 
@@ -160,10 +160,12 @@ INPUT_MESSAGE_EVENTS = (
 )
 CHOICE_EVENT = "gen_ai.choice"
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
-LOG_KEYS = ("event.name", "gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.response.finish_reasons")
+MESSAGE_KEYS = ("gen_ai.input.messages", "gen_ai.output.messages")
+LOG_KEYS = ("event.name", *MESSAGE_KEYS, "gen_ai.response.finish_reasons")
+#: Keys of a log body whose string is message text.
+TEXT_KEYS = ("content", "text")
 
 _FINISH_REASON = r'"finish_reason"\s*:\s*"([^"\\]*)"'
-_ANY_FINISH_REASON = r'"key"\s*:\s*"finish_reason"\s*,\s*"value"\s*:\s*\{\s*"stringValue"\s*:\s*"([^"\\]*)"'
 
 # -- readers ---------------------------------------------------------------------------------------------
 
@@ -191,7 +193,17 @@ TYPED_SCHEMA = pa.schema(
 )
 
 _S = pl.String()
-_ATTRIBUTES = pl.List(pl.Struct({"key": _S, "value": _S}))  # values as the JSON text of the AnyValue
+_SCALARS = {"stringValue": _S, "intValue": _S, "doubleValue": _S, "boolValue": _S, "bytesValue": _S}
+#: An AnyValue with String leaves, so that strings are decoded exactly (Polars renders a nested object
+#: read as text without escaping backslashes). Deeper trees (structured messages) are read as text.
+_VALUE = pl.Struct(
+    {
+        **_SCALARS,
+        "arrayValue": pl.Struct({"values": pl.List(pl.Struct({**_SCALARS, "kvlistValue": _S}))}),
+        "kvlistValue": _S,
+    }
+)
+_ATTRIBUTES = pl.List(pl.Struct({"key": _S, "value": _VALUE}))
 _SPAN = pl.Struct(
     {
         **{name: _S for name in ("traceId", "spanId", "parentSpanId", "name", "startTimeUnixNano", "endTimeUnixNano")},
@@ -200,8 +212,19 @@ _SPAN = pl.Struct(
         "status": pl.Struct({"code": _S, "message": _S}),
     }
 )
-_LOG_FIELDS = ("timeUnixNano", "observedTimeUnixNano", "traceId", "spanId", "eventName", "body")
-_LOG = pl.Struct({**{name: _S for name in _LOG_FIELDS}, "attributes": _ATTRIBUTES})
+#: A log body two key/value levels deep: `{"content": …}` and `{"message": {"content": …}}` (gen_ai.choice).
+_INNER_PAIRS = pl.List(pl.Struct({"key": _S, "value": pl.Struct({**_SCALARS, "arrayValue": _S, "kvlistValue": _S})}))
+_BODY_PAIRS = pl.List(
+    pl.Struct(
+        {
+            "key": _S,
+            "value": pl.Struct({**_SCALARS, "arrayValue": _S, "kvlistValue": pl.Struct({"values": _INNER_PAIRS})}),
+        }
+    )
+)
+_BODY = pl.Struct({**_SCALARS, "arrayValue": _S, "kvlistValue": pl.Struct({"values": _BODY_PAIRS})})
+_LOG_FIELDS = ("timeUnixNano", "observedTimeUnixNano", "traceId", "spanId", "eventName")
+_LOG = pl.Struct({**{name: _S for name in _LOG_FIELDS}, "body": _BODY, "attributes": _ATTRIBUTES})
 LENIENT_SCHEMA = pl.Schema(
     {
         "resourceSpans": pl.List(pl.Struct({"scopeSpans": pl.List(pl.Struct({"spans": pl.List(_SPAN)}))})),
@@ -236,9 +259,9 @@ class OtlpAdapter:
         return pl.scan_ndjson(data, schema=LENIENT_SCHEMA).collect()
 
     def to_events(self, raw: pl.DataFrame, source: str) -> pl.LazyFrame:
-        typed = raw.schema["resourceLogs"] == _marker_dtype()
+        typed = raw.schema["resourceLogs"] == _marker_dtype()  # pyarrow read only the traces
         lines = raw.lazy().with_columns(source=pl.lit(source))
-        parts = [_line_issues(lines), _span_events(lines, typed=typed)]
+        parts = [_line_issues(lines), _span_events(lines)]
         if not typed:
             parts.append(_log_details(lines))
         return pl.concat(parts, how="diagonal_relaxed")
@@ -271,13 +294,14 @@ def _explode_path(lines: pl.LazyFrame, *path: str) -> pl.LazyFrame:
     return frame.filter(pl.col("_item").is_not_null()).unnest("_item")
 
 
-def _typed_value(value: pl.Expr) -> pl.Expr:
+def _scalar(value: pl.Expr) -> pl.Expr:
+    """An AnyValue struct (either reader) -> its scalar as text; an array gives its first element."""
     scalars = [value.struct.field(f).cast(pl.String) for f in ("stringValue", "intValue", "doubleValue", "boolValue")]
     first_item = value.struct.field("arrayValue").struct.field("values").list.first()
     return pl.coalesce(*scalars, first_item.struct.field("stringValue"), first_item.struct.field("intValue"))
 
 
-def _long_attributes(frame: pl.LazyFrame, key_prefix: pl.Expr | None, *, typed: bool) -> pl.LazyFrame:
+def _long_attributes(frame: pl.LazyFrame, key_prefix: pl.Expr | None) -> pl.LazyFrame:
     """(`_row`, key, value) for every attribute of `frame` (which has `_row` and `attributes`)."""
     attrs = (
         frame.select("_row", *(["_prefix"] if key_prefix is not None else []), "attributes")
@@ -286,8 +310,7 @@ def _long_attributes(frame: pl.LazyFrame, key_prefix: pl.Expr | None, *, typed: 
         .unnest("attributes")
     )
     key = pl.col("key") if key_prefix is None else pl.col("_prefix") + "/" + pl.col("key")
-    value = _typed_value(pl.col("value")) if typed else anyvalue_scalar(pl.col("value"))
-    return attrs.select("_row", key.alias("key"), value.alias("value"))
+    return attrs.select("_row", key.alias("key"), _scalar(pl.col("value")).alias("value"))
 
 
 def _pivot(attrs: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
@@ -332,9 +355,9 @@ def _attr(canonical: str) -> pl.Expr:
     return first_present(*(pl.col(k) for k in KEYS[canonical]))
 
 
-def _span_events(lines: pl.LazyFrame, *, typed: bool) -> pl.LazyFrame:
+def _span_events(lines: pl.LazyFrame) -> pl.LazyFrame:
     spans = _explode_path(lines, "resourceSpans", "scopeSpans", "spans").with_row_index("_row").collect(engine=ENGINE)
-    span_attrs = _long_attributes(spans.lazy(), None, typed=typed)
+    span_attrs = _long_attributes(spans.lazy(), None)
     events = (
         spans.lazy()
         .select("_row", pl.col("events"))
@@ -344,7 +367,7 @@ def _span_events(lines: pl.LazyFrame, *, typed: bool) -> pl.LazyFrame:
             "_row", pl.col("events").struct.field("name").alias("_prefix"), pl.col("events").struct.field("attributes")
         )
     )
-    all_attrs = pl.concat([span_attrs, _long_attributes(events, pl.col("_prefix"), typed=typed)]).collect(engine=ENGINE)
+    all_attrs = pl.concat([span_attrs, _long_attributes(events, pl.col("_prefix"))]).collect(engine=ENGINE)
     joined = (
         spans.drop("attributes", "events")
         .join(_pivot(all_attrs, ATTRIBUTE_KEYS), on="_row", how="left", maintain_order="left")
@@ -418,7 +441,7 @@ def _pick_span_fields(spans: pl.LazyFrame) -> pl.LazyFrame:
         is_root=is_root,
         start=from_epoch_nanos(start_ns),
         _bad_start=start_raw.is_not_null() & start_ns.is_null(),
-        duration_ms=pl.when((start_ns > 0) & (end_ns > 0)).then((end_ns - start_ns) / 1_000_000),
+        duration_ms=pl.when((start_ns > 0) & (end_ns > 0)).then(exact_ms(end_ns - start_ns, 1_000_000)),
         _raw_ttft_ms=pl.when(ttft_s.is_not_null()).then((ttft_s * 1000).cast(pl.String)).otherwise(_attr("ttft_s")),
         model=_attr("model"),
         provider=normalize_provider(_attr("provider")),
@@ -433,11 +456,53 @@ def _pick_span_fields(spans: pl.LazyFrame) -> pl.LazyFrame:
         input_text=input_text,
         output_text=output_text,
         response_format=_response_format(),
+        _documents=pl.coalesce(pl.col("_indexed_context"), message_text(_attr("documents"))),
+    ).with_columns(
+        # A second step, so that output_text and stage are computed once (Polars does not share them here).
         context_text=pl.coalesce(
-            pl.col("_indexed_context"),
-            message_text(_attr("documents")),
-            pl.when(stage.is_in(("retrieval", "rerank"))).then(output_text),
+            "_documents", pl.when(pl.col("stage").is_in(("retrieval", "rerank"))).then(pl.col("output_text"))
         ),
+    )
+
+
+def _body_text(records: pl.DataFrame) -> pl.DataFrame:
+    """Per record (`_row`): the `content`/`text` strings of its body, one and two key/value levels deep,
+    joined in order, and the body's `finish_reason`."""
+    pairs = (
+        records.select("_row", pl.col("body").struct.field("kvlistValue").struct.field("values").alias("_pair"))
+        .explode("_pair")
+        .filter(pl.col("_pair").is_not_null())
+        .with_row_index("_order")
+        .unnest("_pair")
+    )
+    value = pl.col("value")
+    top = pairs.select(
+        "_order", "_row", "key", pl.lit(0).alias("_depth"), value.struct.field("stringValue").alias("text")
+    )
+    inner = (
+        pairs.select("_order", "_row", value.struct.field("kvlistValue").struct.field("values").alias("_pair"))
+        .explode("_pair")
+        .filter(pl.col("_pair").is_not_null())
+        .unnest("_pair")
+        .select("_order", "_row", "key", pl.lit(1).alias("_depth"), value.struct.field("stringValue").alias("text"))
+    )
+    found = pl.concat([top, inner]).sort("_order", "_depth", maintain_order=True)
+    is_text = pl.col("key").is_in(TEXT_KEYS)
+    return found.group_by("_row", maintain_order=True).agg(
+        _body_text=pl.col("text").filter(is_text & pl.col("text").is_not_null()).str.join("\n"),
+        _body_finish_reason=pl.col("text").filter((pl.col("key") == "finish_reason") & (pl.col("_depth") == 0)).first(),
+    )
+
+
+def _messages_text(value: pl.Expr) -> pl.Expr:
+    """A message attribute of a log record: a JSON string (the usual case) or a structured AnyValue tree."""
+    items = value.struct.field("arrayValue").struct.field("values")
+    structured = items.list.eval(rendered_anyvalue_text(pl.element().struct.field("kvlistValue"))).list.drop_nulls()
+    joined = structured.list.join("\n")
+    return pl.coalesce(
+        message_text(value.struct.field("stringValue")),
+        pl.when(joined != "").then(joined),
+        rendered_anyvalue_text(value.struct.field("kvlistValue")),
     )
 
 
@@ -445,25 +510,39 @@ def _log_details(lines: pl.LazyFrame) -> pl.LazyFrame:
     """GenAI log records -> detail rows of their span; other records are counted as skipped."""
     records = _explode_path(lines, "resourceLogs", "scopeLogs", "logRecords").with_row_index("_row")
     records = records.collect(engine=ENGINE)
-    attrs = records.select("_row", "attributes").explode("attributes").filter(pl.col("attributes").is_not_null())
-    pivoted = _pivot(attrs.unnest("attributes"), LOG_KEYS)
-    joined = records.drop("attributes").join(pivoted, on="_row", how="left", maintain_order="left").lazy()
+    attrs = (
+        records.select("_row", "attributes")
+        .explode("attributes")
+        .filter(pl.col("attributes").is_not_null())
+        .unnest("attributes")
+        .filter(pl.col("key").is_in(LOG_KEYS))
+    )
+    value = pl.col("value")
+    attrs = attrs.select(
+        "_row",
+        "key",
+        value=pl.when(pl.col("key").is_in(MESSAGE_KEYS)).then(_messages_text(value)).otherwise(_scalar(value)),
+    )
+    joined = (
+        records.drop("attributes")
+        .join(_pivot(attrs, LOG_KEYS), on="_row", how="left", maintain_order="left")
+        .join(_body_text(records), on="_row", how="left", maintain_order="left")
+        .lazy()
+    )
 
-    name = pl.coalesce(nonempty(pl.col("eventName")), nonempty(anyvalue_scalar(pl.col("event.name"))))
+    name = pl.coalesce(nonempty(pl.col("eventName")), nonempty(pl.col("event.name")))
     trace = nonempty(pl.col("traceId")).str.to_lowercase()
     span = nonempty(pl.col("spanId")).str.to_lowercase()
-    body = pl.col("body")
+    body_text = pl.coalesce(
+        pl.when(pl.col("_body_text") != "").then(pl.col("_body_text")),
+        message_text(pl.col("body").struct.field("stringValue")),
+    )
     is_input = name.is_in(INPUT_MESSAGE_EVENTS)
     is_choice = name == CHOICE_EVENT
     is_details = name == DETAILS_EVENT
     genai = (is_input | is_choice | is_details).fill_null(False)
+    unattached = trace.is_not_null() & span.is_null()
     time_raw = pl.coalesce(nonempty(pl.col("timeUnixNano")), nonempty(pl.col("observedTimeUnixNano")))
-    drop_message = (
-        pl.when(genai.not_())
-        .then(pl.lit("OTLP log record is not a GenAI event: ") + name.fill_null("(no event name)"))
-        .when(trace.is_not_null() & span.is_null())
-        .then(pl.lit("GenAI log record has no spanId, so it cannot be tied to its span"))
-    )
     return joined.select(
         "source",
         "line",
@@ -474,18 +553,15 @@ def _log_details(lines: pl.LazyFrame) -> pl.LazyFrame:
         is_root=pl.lit(False),
         is_error=pl.lit(False),
         start=from_epoch_nanos(nanos(time_raw)),
-        input_text=pl.when(is_input)
-        .then(anyvalue_text(body))
-        .when(is_details)
-        .then(anyvalue_text(pl.col("gen_ai.input.messages"))),
-        output_text=pl.when(is_choice)
-        .then(anyvalue_text(body))
-        .when(is_details)
-        .then(anyvalue_text(pl.col("gen_ai.output.messages"))),
+        input_text=pl.when(is_input).then(body_text).when(is_details).then(pl.col("gen_ai.input.messages")),
+        output_text=pl.when(is_choice).then(body_text).when(is_details).then(pl.col("gen_ai.output.messages")),
         finish_reason=pl.when(is_choice)
-        .then(body.str.extract(_ANY_FINISH_REASON, 1))
+        .then(pl.col("_body_finish_reason"))
         .when(is_details)
-        .then(anyvalue_scalar(pl.col("gen_ai.response.finish_reasons"))),
-        _drop=pl.when(genai.not_() | (trace.is_not_null() & span.is_null())).then(pl.lit("skipped-record")),
-        _drop_message=drop_message,
+        .then(pl.col("gen_ai.response.finish_reasons")),
+        _drop=pl.when(genai.not_() | unattached).then(pl.lit("skipped-record")),
+        _drop_message=pl.when(genai.not_())
+        .then(pl.lit("OTLP log record is not a GenAI event: ") + name.fill_null("(no event name)"))
+        .when(unattached)
+        .then(pl.lit("GenAI log record has no spanId, so it cannot be tied to its span")),
     ).pipe(finish)
