@@ -145,4 +145,3 @@ def test_same_errors_where_no_retry(both: tuple[pl.DataFrame, pl.DataFrame]) -> 
     no_retry = native.get_column("retries") == 0
     assert native.filter(no_retry).get_column("is_error").equals(otlp.filter(no_retry).get_column("is_error"))
     assert otlp.filter(no_retry.not_()).get_column("is_error").all()
-
