@@ -236,3 +236,12 @@ def test_logs_and_traces_in_one_run_attach_messages(scenario: Path) -> None:
     events, _ = read_events(scenario)
     assert events.filter(pl.col("detail_of").is_not_null()).is_empty()
     assert one(events, event_id="a000000000000001")["input_text"] == "Weather in Paris?"
+
+
+def test_a_span_exported_twice_is_counted_once(scenario: Path) -> None:
+    """Exporters retry: the same TracesData line written again must not double a request's tokens."""
+    first = (scenario / "traces-1.jsonl").read_bytes().splitlines(keepends=True)[0]
+    (scenario / "retried.jsonl").write_bytes(first)
+    summary = summarize(expand_inputs([str(scenario)]))
+    assert summary.overall.row(0, named=True)["input_tokens"] == 2920
+    assert summary.issues.counts["duplicate-event"] == 3  # the line held three spans
