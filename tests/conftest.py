@@ -243,3 +243,9 @@ def iam_user(s3_endpoint: str, aws_env: None) -> Iterator[Callable[[dict[str, An
         yield make
     finally:
         _set_moto_auth(s3_endpoint, "inf")
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    """tests/fixtures/: real and spec-exact files in the formats aiobs reads (sources in each README)."""
+    return Path(__file__).resolve().parent / "fixtures"

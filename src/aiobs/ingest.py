@@ -29,6 +29,7 @@ from typing import TypeVar
 import orjson
 import polars as pl
 
+from aiobs.formats import DEFAULT_FORMAT, EventParser, check_input_format, frame_source, make_parser
 from aiobs.formats.mapping import FieldMapping
 from aiobs.formats.native import NUMERIC, finish_timestamps, flat_schema, raw_schema, to_events
 from aiobs.issues import InputIssue, IssueLog
@@ -435,20 +436,30 @@ def ingest(
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
     issues: IssueLog | None = None,
+    input_format: str | None = None,
 ) -> Ingested:
-    """Read every source into a bucketed event store; never raises on bad lines."""
+    """Read every source into a bucketed event store; never raises on bad lines.
+
+    Each source's format is `input_format` when given, else detected from its first lines
+    (`aiobs.formats.frame_source`); one parser per format serves every source in it.
+    """
     issues = issues if issues is not None else IssueLog()
+    forced = check_input_format(input_format)
     n = n_buckets if n_buckets is not None else bucket_count(sources)
     store = BucketStore(n, Path(tempfile.mkdtemp(prefix="aiobs-")) if n > 1 else None)
-    parser = ChunkParser(mapping, issues)
+    parsers: dict[str, EventParser] = {DEFAULT_FORMAT: ChunkParser(mapping, issues)}
     events = 0
     read = 0
     for source in sources:
+        name, chunks = frame_source(_chunks(source, issues), issues, forced)
+        if name not in parsers:
+            parsers[name] = make_parser(name, mapping, issues)
+        parser = parsers[name]
 
-        def parse_and_split(chunk: Chunk) -> dict[int, pl.DataFrame]:
+        def parse_and_split(chunk: Chunk, parser: EventParser = parser) -> dict[int, pl.DataFrame]:
             return store.split(parser.events(chunk))
 
-        for chunk, parts in _in_parallel(parse_and_split, _chunks(source, issues)):
+        for chunk, parts in _in_parallel(parse_and_split, chunks):
             events += sum(part.height for part in parts.values())
             read += len(chunk.data)
             store.add_split(parts)

@@ -26,10 +26,12 @@ ISSUE_KINDS: dict[str, str] = {
     "duplicate-event": "the same event appears more than once (counted once)",
     "missing-root": "request has no root/gateway event (latency from its events' envelope)",
     "clock-skew": "child event starts before or ends after its root event",
+    "unknown-record": "line is JSON but not a record of its file's format",
+    "skipped-record": "record the format's adapter does not read (OTLP metrics, non-GenAI logs)",
 }
 
 #: Kinds that describe how requests were rebuilt rather than broken input: reported, never fatal.
-INFORMATIONAL = frozenset({"missing-root"})
+INFORMATIONAL = frozenset({"missing-root", "skipped-record"})
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             _last_failed_attempt=pl.col("_failed_attempt").max(),
             retries=pl.col("_retry").sum().cast(pl.Int64),
             n_events=pl.len().cast(pl.Int64),
+            _has_duration=pl.col("duration_ms").is_not_null().any(),
             _root_start=pl.col("_root_start").min(),
             _root_end=pl.col("_root_end").max(),
             _child_start=pl.col("_child_start").min(),
@@ -195,7 +196,11 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
         start=pl.coalesce("start", "_any_start"),  # a request seen only through its feedback
         input_text=pl.coalesce("llm_input", "any_input"),
     ).with_columns(
-        latency_ms=pl.coalesce(pl.col("root_duration"), _ms(pl.col("end") - pl.col("start"))),
+        # With no duration logged at all (OpenAI Batch output, Bedrock InvokeModel) the latency is unknown,
+        # not the zero-width envelope of the events' starts.
+        latency_ms=pl.coalesce(
+            pl.col("root_duration"), pl.when(pl.col("_has_duration")).then(_ms(pl.col("end") - pl.col("start")))
+        ),
         model=pl.coalesce("llm_model", "any_model"),
         provider=pl.coalesce("llm_provider", "any_provider"),
         route=pl.coalesce("root_route", "any_route"),

@@ -61,6 +61,14 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("max_tokens", pl.Int64(), "tokens", False, "The output token limit the call asked for."),
     Field("context_text", pl.String(), "", False, "Documents a retrieval or rerank step returned, as text."),
     Field("feedback_score", pl.Float64(), "0 to 1", False, "User feedback on the request (thumbs up 1, down 0)."),
+    Field(
+        "detail_of",
+        pl.String(),
+        "",
+        False,
+        "Set on a record that only adds details (messages) to another event, e.g. an OTLP log record: that "
+        "event's event_id. Merged into it before requests are rebuilt; never an event of its own.",
+    ),
 )
 
 REQUEST_FIELDS: tuple[Field, ...] = (

@@ -15,6 +15,8 @@ import polars as pl
 
 from aiobs import __version__
 from aiobs.errors import InputError, UsageError
+from aiobs.formats import check_input_format
+from aiobs.formats.details import merge_details
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import BucketStore, Ingested, ProgressCallback, ingest
 from aiobs.issues import IssueLog
@@ -117,12 +119,16 @@ def summarize(
     keep_events: bool = False,
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
+    input_format: str | None = None,
 ) -> Summary:
     """Read the sources and compute the full summary. Raises InputError when no usable event was found.
 
     `flags=False` skips the quality flags (and reading the texts they need); `keep_events` keeps every
     event on disk (or in memory for small inputs) so `Summary.events_of` can rebuild a request's timeline.
+    `input_format` forces one format (`aiobs.formats.FORMAT_NAMES`) for every source; by default each
+    file's format is detected from its first lines.
     """
+    check_input_format(input_format)
     key_sets = validate_group_keys(list(by or []))
     if every is not None:
         _check_every(every)
@@ -134,7 +140,9 @@ def summarize(
     if not flags:
         mapping = mapping.without(TEXT_FIELDS)  # nothing reads them: do not parse and carry them
     quality = quality or QualityConfig()
-    ingested = ingest(sources, mapping, n_buckets=n_buckets, progress=progress, issues=issues)
+    ingested = ingest(
+        sources, mapping, n_buckets=n_buckets, progress=progress, issues=issues, input_format=input_format
+    )
     ingested.kept_events = keep_events
     try:
         requests, n_requests, unpriced = _rebuild_buckets(
@@ -146,6 +154,8 @@ def summarize(
     if n_requests == 0:
         ingested.close()
         detail = f" ({issues.failing} input problem(s) found)" if issues.failing else ""
+        if issues.counts.get("skipped-record"):
+            detail += f" ({issues.counts['skipped-record']} record(s) skipped: not read by their format's adapter)"
         msg = f"no usable events in {', '.join(s.name for s in sources)}{detail}"
         raise InputError(msg)
     if since is not None or until is not None:
@@ -197,7 +207,7 @@ def _rebuild_buckets(
     unpriced: list[pl.DataFrame] = []
     n_requests = 0
     for b in range(store.n):
-        events = price_events(store.bucket(b), prices=prices).collect()
+        events = price_events(merge_details(store.bucket(b).collect(), issues), prices=prices).collect()
         rebuilt = rebuild_requests(events)
         issues.merge(rebuilt.issues)
         unpriced.append(unpriced_models(events))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from aiobs.formats import AUTO, FORMAT_NAMES
+
 PATHS = typer.Argument(..., help="Log files, folders, globs (quote them), s3:// URLs, or - for stdin.")
 SINCE = typer.Option(None, "--since", help="Only requests starting at or after: ISO time or 24h/7d.")
 UNTIL = typer.Option(None, "--until", help="Only requests starting before: ISO time or 24h/7d.")
@@ -21,4 +23,10 @@ ENDPOINT_URL = typer.Option(
     "--endpoint-url",
     metavar="URL",
     help="S3-compatible endpoint for s3:// inputs (MinIO, R2, ...); default AWS_ENDPOINT_URL or AWS S3.",
+)
+INPUT_FORMAT = typer.Option(
+    None,
+    "--input-format",
+    metavar="NAME",
+    help=f"Log format of every input: {', '.join(FORMAT_NAMES)} (default {AUTO}: detected per file).",
 )

@@ -64,6 +64,7 @@ def outliers_command(
     hash_users: bool = options.HASH_USERS,
     strict: bool = options.STRICT,
     endpoint_url: str | None = options.ENDPOINT_URL,
+    input_format: str | None = options.INPUT_FORMAT,
 ) -> None:
     """The worst requests, each rebuilt from its events: stage breakdown, tokens, cost, flags, snippets.
 
@@ -82,6 +83,7 @@ def outliers_command(
             since=since,
             until=until,
             endpoint_url=endpoint_url,
+            input_format=input_format,
         )
         report.summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         if chosen is OutlierFormat.json:

@@ -53,6 +53,7 @@ def report_command(
         False, "--strict", help="Exit 1 when the input had any problem (report still written)."
     ),
     endpoint_url: str | None = options.ENDPOINT_URL,
+    input_format: str | None = options.INPUT_FORMAT,
 ) -> None:
     """Write a self-contained report: headline figures, latency, stages, cost, flags, outliers, input quality.
 
@@ -82,6 +83,7 @@ def report_command(
             until=until,
             every=every,
             endpoint_url=endpoint_url,
+            input_format=input_format,
             keep_events=bool(outliers),  # the outliers' timelines are drawn from their events
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)

@@ -64,6 +64,7 @@ def summarize_command(
     hash_users: bool = options.HASH_USERS,
     strict: bool = options.STRICT,
     endpoint_url: str | None = options.ENDPOINT_URL,
+    input_format: str | None = options.INPUT_FORMAT,
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, quality, input quality.
 
@@ -82,6 +83,7 @@ def summarize_command(
             every=every,
             flags=flags,
             endpoint_url=endpoint_url,
+            input_format=input_format,
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         text = _render(summary, chosen, to_file=output is not None)

@@ -34,6 +34,7 @@ def trace_command(
     hash_users: bool = options.HASH_USERS,
     strict: bool = options.STRICT,
     endpoint_url: str | None = options.ENDPOINT_URL,
+    input_format: str | None = options.INPUT_FORMAT,
 ) -> None:
     """Show requests rebuilt from their events: a waterfall of the event tree, key figures, flags, full texts.
 
@@ -50,6 +51,7 @@ def trace_command(
             since=since,
             until=until,
             endpoint_url=endpoint_url,
+            input_format=input_format,
             keep_events=True,
         )
         privacy = Privacy(redact=not no_redact, hash_users=hash_users)

@@ -1,1 +1,94 @@
-"""Adapters from each log format to the canonical event table (aiobs.schema)."""
+"""Adapters from each log format to the canonical event table (aiobs.schema), and their registry.
+
+A format is read per file: `detect.detect_format` picks it from the file's first lines unless the user
+names one (`--input-format`), and `make_parser` returns the object whose `events(chunk)` turns each
+chunk of the file's lines into canonical events. docs/formats.md describes every format.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+import polars as pl
+
+from aiobs.errors import UsageError
+from aiobs.formats.bedrock import BedrockAdapter
+from aiobs.formats.detect import DEFAULT_FORMAT, detect_format
+from aiobs.formats.documents import document_chunks, looks_like_documents
+from aiobs.formats.langfuse import LangfuseAdapter
+from aiobs.formats.litellm import LiteLLMAdapter
+from aiobs.formats.mapping import FieldMapping
+from aiobs.formats.openai_batch import OpenAIBatchAdapter
+from aiobs.formats.otlp import OtlpAdapter
+from aiobs.formats.reader import Adapter, AdapterParser
+from aiobs.issues import IssueLog
+from aiobs.sources.read import Chunk
+
+#: What `--input-format` accepts besides a format name: detect per file.
+AUTO = "auto"
+
+
+class EventParser(Protocol):
+    def events(self, chunk: Chunk) -> pl.DataFrame:
+        """Canonical events of the chunk; bad lines and orphans recorded as issues, not returned."""
+        ...
+
+
+def _native(mapping: FieldMapping, issues: IssueLog) -> EventParser:
+    from aiobs.ingest import ChunkParser  # ingest imports this package: import when asked for
+
+    return ChunkParser(mapping, issues)
+
+
+def _adapter(adapter: type[Adapter]) -> Callable[[FieldMapping, IssueLog], EventParser]:
+    def make(mapping: FieldMapping, issues: IssueLog) -> EventParser:
+        return AdapterParser(adapter(), issues)  # the field mapping is for the native format only
+
+    return make
+
+
+#: name -> (what it reads, parser factory). `native` is the default when nothing else matches.
+FORMATS: dict[str, tuple[str, Callable[[FieldMapping, IssueLog], EventParser]]] = {
+    "native": ("aiobs's own JSONL (any field names, through the field mapping)", _native),
+    "otlp": ("OpenTelemetry OTLP/JSON traces and logs, GenAI and OpenInference attributes", _adapter(OtlpAdapter)),
+    "openai-batch": ("OpenAI Batch API output and error files", _adapter(OpenAIBatchAdapter)),
+    "bedrock": ("AWS Bedrock model invocation logs", _adapter(BedrockAdapter)),
+    "litellm": ("LiteLLM StandardLoggingPayload and SpendLogs", _adapter(LiteLLMAdapter)),
+    "langfuse": ("Langfuse observation exports", _adapter(LangfuseAdapter)),
+}
+FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
+
+
+def check_input_format(name: str | None) -> str | None:
+    """The format name to force, None to detect per file; an unknown name is a UsageError."""
+    if name is None or name.strip().lower() == AUTO:
+        return None
+    key = name.strip().lower()
+    if key not in FORMATS:
+        msg = f"unknown input format '{name}': choose from {AUTO}, {', '.join(FORMAT_NAMES)}"
+        raise UsageError(msg)
+    return key
+
+
+def make_parser(name: str, mapping: FieldMapping, issues: IssueLog) -> EventParser:
+    return FORMATS[name][1](mapping, issues)
+
+
+def frame_source(chunks: Iterator[Chunk], issues: IssueLog, forced: str | None) -> tuple[str, Iterator[Chunk]]:
+    """The format of one source and its chunks: multi-line JSON documents are first turned into lines.
+
+    The first chunk is read ahead to decide both; the chunks returned include it again.
+    """
+    first = next(chunks, None)
+    if first is None:
+        return forced or DEFAULT_FORMAT, iter(())
+    stream: Iterator[Chunk] = itertools.chain([first], chunks)
+    if looks_like_documents(first.data):
+        stream = document_chunks(stream, issues)
+        first = next(stream, None)
+        if first is None:
+            return forced or DEFAULT_FORMAT, iter(())
+        stream = itertools.chain([first], stream)
+    return forced or detect_format(first.data), stream

@@ -163,7 +163,7 @@ def _timestamp(raw: pl.Expr) -> pl.Expr:
     return pl.when(number.is_not_null()).then(_epoch(raw, number)).otherwise(iso)
 
 
-def _permissive_timestamp(raw: pl.Expr) -> pl.Expr:
+def permissive_timestamp(raw: pl.Expr) -> pl.Expr:
     """ISO-8601 with or without a zone (naive means UTC), `T` or a space, surrounding blanks; or epoch."""
     text = raw.str.strip_chars()
     number = text.cast(pl.Float64, strict=False)
@@ -187,7 +187,7 @@ def finish_timestamps(events: pl.DataFrame) -> pl.DataFrame:
     bad = events.get_column("_bad_start")
     if bad.any():
         rows = bad.arg_true()
-        fixed = events[rows].select(_permissive_timestamp(pl.col("_raw_start"))).to_series()
+        fixed = events[rows].select(permissive_timestamp(pl.col("_raw_start"))).to_series()
         events = events.with_columns(
             events.get_column("start").scatter(rows, fixed), bad.scatter(rows, fixed.is_null())
         )
@@ -235,6 +235,7 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
         _raw("feedback_score", mapping, schema).alias("_raw_feedback_score"),
         *(_raw(name, mapping, schema).alias(f"_raw_{name}") for name in ("status", "error_type", "is_root", "start")),
         *(_raw(name, mapping, schema, numeric=True).alias(f"_raw_{name}") for name in NUMERIC),
+        detail_of=pl.lit(None, dtype=pl.String),  # native lines are events of their own
     )
 
     event_lower = pl.col("event").str.to_lowercase().str.strip_chars()

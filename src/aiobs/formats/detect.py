@@ -1,0 +1,103 @@
+"""Which format a file is in, from its first lines.
+
+Up to `SAMPLE_LINES` non-blank lines of the file's first chunk are parsed with orjson; each line that is a
+JSON object votes for the format whose marks it carries (below), or for `native` (aiobs's own format,
+read through the field mapping) when it carries none. The format with most votes wins; a tie goes to
+the format listed first, `native` last. A broken first line therefore does not decide on its own.
+
+| format | a line is of this format when it has |
+|---|---|
+| otlp | `resourceSpans`, `resourceLogs` or `resourceMetrics` |
+| openai-batch | `custom_id` and `response` or `error` |
+| bedrock | `schemaType: "ModelInvocationLog"`, or `modelId` and `requestId` with `input` or `output` |
+| litellm | `call_type` with `startTime`, `response_cost`, `spend` or `litellm_call_id` |
+| langfuse | a trace id (`trace_id`, `traceId`), a start time and an observation `type` (`GENERATION`, `SPAN`, ...) |
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+SAMPLE_LINES = 20
+#: Lines longer than this are not parsed for detection (one OTLP line can be many MB); their first bytes
+#: are searched for the format's top-level key instead.
+SAMPLE_LINE_BYTES = 8 << 20
+
+LANGFUSE_TYPES = frozenset(
+    {"SPAN", "GENERATION", "EVENT", "AGENT", "TOOL", "CHAIN", "RETRIEVER", "EVALUATOR", "EMBEDDING", "GUARDRAIL"}
+)
+OTLP_KEYS = ("resourceSpans", "resourceLogs", "resourceMetrics")
+
+
+def _is_otlp(row: dict[str, Any]) -> bool:
+    return any(key in row for key in OTLP_KEYS)
+
+
+def _is_openai_batch(row: dict[str, Any]) -> bool:
+    return "custom_id" in row and ("response" in row or "error" in row)
+
+
+def _is_bedrock(row: dict[str, Any]) -> bool:
+    if row.get("schemaType") == "ModelInvocationLog":
+        return True
+    return "modelId" in row and "requestId" in row and ("input" in row or "output" in row)
+
+
+def _is_litellm(row: dict[str, Any]) -> bool:
+    return "call_type" in row and any(k in row for k in ("startTime", "response_cost", "spend", "litellm_call_id"))
+
+
+def _is_langfuse(row: dict[str, Any]) -> bool:
+    has_trace = "trace_id" in row or "traceId" in row
+    has_start = "start_time" in row or "startTime" in row
+    return has_trace and has_start and str(row.get("type", "")).upper() in LANGFUSE_TYPES
+
+
+#: In the order ties are broken.
+DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
+    "otlp": _is_otlp,
+    "openai-batch": _is_openai_batch,
+    "bedrock": _is_bedrock,
+    "litellm": _is_litellm,
+    "langfuse": _is_langfuse,
+}
+DEFAULT_FORMAT = "native"
+
+
+def _sample_rows(data: bytes) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    start = 0
+    while len(rows) < SAMPLE_LINES and start < len(data):
+        end = data.find(b"\n", start)
+        end = len(data) if end < 0 else end
+        line = data[start:end].strip()
+        start = end + 1
+        if not line:
+            continue
+        if len(line) > SAMPLE_LINE_BYTES:
+            head = line[:4096]
+            if any(f'"{key}"'.encode() in head for key in OTLP_KEYS):
+                rows.append(dict.fromkeys(OTLP_KEYS[:1]))
+            continue
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(value, dict):
+            rows.append(value)
+    return rows
+
+
+def detect_format(data: bytes) -> str:
+    """The format of a file whose first chunk of whole lines is `data` (`native` when nothing else fits)."""
+    votes: Counter[str] = Counter()
+    for row in _sample_rows(data.removeprefix(b"\xef\xbb\xbf")):
+        votes[next((name for name, matches in DETECTORS.items() if matches(row)), DEFAULT_FORMAT)] += 1
+    if not votes:
+        return DEFAULT_FORMAT
+    best = max(votes.values())
+    return next(name for name in (*DETECTORS, DEFAULT_FORMAT) if votes[name] == best)
