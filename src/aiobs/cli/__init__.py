@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from aiobs import __version__
+from aiobs.cli.check import check_command
+from aiobs.cli.history import history_command
 from aiobs.cli.sample import sample_command
 from aiobs.cli.summarize import summarize_command
 
@@ -34,6 +36,8 @@ def _root(
 
 app.command("summarize")(summarize_command)
 app.command("sample")(sample_command)
+app.command("check")(check_command)
+app.command("history")(history_command)
 
 
 def main() -> None:

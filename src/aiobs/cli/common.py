@@ -23,6 +23,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     INPUT_PROBLEMS = 1  # --strict and the input had problems (check: an SLO was breached)
+    SLO_BREACHED = 1  # aiobs check: an SLO breached or a regression against the baseline
     USAGE = 2  # bad argument or configuration, unreadable input, no usable events
     INTERNAL = 3  # a bug in aiobs: please report it
 

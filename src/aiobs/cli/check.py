@@ -1,0 +1,144 @@
+"""`aiobs check`: SLOs and regression gates for CI. Exit 0 all hold, 1 any breached, 2 usage or input error."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from aiobs.cli.common import ExitCode, progress_bar, user_errors, write_atomically
+from aiobs.config import Config, load_config
+from aiobs.errors import UsageError
+from aiobs.formats.mapping import FieldMapping, parse_map_options
+from aiobs.gates.baseline import Baseline, is_summary_document, load_summary_baseline
+from aiobs.gates.check import baseline_from_summary, check
+from aiobs.gates.expressions import Gate, Slo, parse_gate, parse_slo
+from aiobs.history import record_run
+from aiobs.pricing import PriceBook, load_price_book
+from aiobs.render.check import render_check_markdown, render_check_terminal
+from aiobs.render.junit import render_junit
+from aiobs.sources.paths import expand_inputs
+from aiobs.summary import Summary, parse_time_bound, summarize
+
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"
+
+
+def _slos(settings: Config, texts: list[str]) -> list[Slo]:
+    """[slo] from the config file, then each --slo (named by its own text)."""
+    return [parse_slo(text, name=name) for name, text in settings.slos] + [parse_slo(text) for text in texts]
+
+
+def _gates(settings: Config, texts: list[str]) -> list[Gate]:
+    """--max-regression replaces [slo].max_regression when given."""
+    return [parse_gate(text) for text in (texts or list(settings.max_regression))]
+
+
+def _read(
+    paths: list[str], *, mapping: FieldMapping, prices: PriceBook | None, bounds: list, progress: bool
+) -> Summary:
+    sources = expand_inputs(paths)
+    with progress_bar(sources) as bar:
+        return summarize(
+            sources,
+            mapping=mapping,
+            since=bounds[0],
+            until=bounds[1],
+            prices=prices,
+            progress=bar if progress else None,
+        )
+
+
+def _baseline(paths: list[str], *, mapping: FieldMapping, prices: PriceBook | None) -> Baseline:
+    if len(paths) == 1 and is_summary_document(Path(paths[0])):
+        return load_summary_baseline(Path(paths[0]))
+    summary = _read(paths, mapping=mapping, prices=prices, bounds=[None, None], progress=True)
+    label = paths[0] if len(paths) == 1 else f"{len(paths)} paths"
+    return baseline_from_summary(summary, f"{label} (logs, {len(summary.inputs)} input(s))")
+
+
+def _append_step_summary(markdown: str) -> None:
+    """GitHub shows what a step appends to $GITHUB_STEP_SUMMARY; a broken path is a warning, not a failure."""
+    target = os.environ.get(STEP_SUMMARY)
+    if not target:
+        return
+    try:
+        with Path(target).open("a", encoding="utf-8") as handle:
+            handle.write(markdown)
+    except OSError as exc:
+        typer.echo(f"aiobs: warning: cannot append to ${STEP_SUMMARY} ({target}): {exc.strerror}", err=True)
+
+
+def check_command(
+    paths: list[str] = typer.Argument(..., help="Log files, folders, globs (quote them), or - for stdin."),
+    slo: list[str] = typer.Option(
+        [], "--slo", "-s", help="An SLO such as 'p95(latency_ms) < 3000' or 'error_rate < 1% by model' (repeat)."
+    ),
+    baseline: list[str] = typer.Option(
+        [], "--baseline", help="Baseline logs (files, folders, globs) or one summary saved with --format json."
+    ),
+    max_regression: list[str] = typer.Option(
+        [],
+        "--max-regression",
+        "-r",
+        help="Largest allowed worsening against --baseline: p95=10%, error_rate=1pp, rate(refusal)=1pp (repeat).",
+    ),
+    confidence: float | None = typer.Option(
+        None, "--confidence", help="Confidence for baseline comparisons over all of them (default 0.95)."
+    ),
+    junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML here (one testcase per check)."),
+    history: Path | None = typer.Option(None, "--history", help="Also record this run in a history store folder."),
+    show_all: bool = typer.Option(False, "--all", help="List every baseline comparison, not only those not ok."),
+    since: str | None = typer.Option(None, "--since", help="Only requests starting at or after: ISO time or 24h/7d."),
+    until: str | None = typer.Option(None, "--until", help="Only requests starting before: ISO time or 24h/7d."),
+    field_map: list[str] = typer.Option(
+        [], "--map", "-m", help="Map a canonical field to your field: correlation_id=meta.rid, duration_ms=took:s."
+    ),
+    prices: Path | None = typer.Option(None, "--prices", help="TOML/JSON file with extra or overriding prices."),
+    config: Path | None = typer.Option(None, "--config", help="Config file (default: ./aiobs.toml or pyproject)."),
+    strict: bool = typer.Option(False, "--strict", help="Also exit 1 on input problems or an SLO without data."),
+) -> None:
+    """Check SLOs (and regressions against a baseline) for CI: exit 0 when all hold, 1 when any is breached.
+
+    SLOs come from [slo] in aiobs.toml and from --slo. With --baseline, every gate (--max-regression,
+    or [slo].max_regression, or the defaults p95=10%, error_rate=1pp, cost_per_1k=10%, rate(*)=1pp,
+    acceptance_rate=5pp) is compared overall and per model, route and stage. Writes Markdown to
+    $GITHUB_STEP_SUMMARY when it is set. Exit codes: 0 all hold; 1 any breached or regressed (with
+    --strict also input problems or no data); 2 bad arguments, expressions or input. See docs/ci.md.
+    """
+    with user_errors():
+        settings = load_config(config)
+        slos = _slos(settings, slo)
+        gates = _gates(settings, max_regression)
+        level = confidence if confidence is not None else (settings.confidence or 0.95)
+        if not 0.5 <= level < 1:
+            raise UsageError("--confidence must be from 0.5 to 0.999, e.g. 0.95")
+        if not slos and not baseline:
+            raise UsageError("nothing to check: give --slo, an [slo] section in aiobs.toml, or --baseline")
+        if max_regression and not baseline:
+            raise UsageError("--max-regression needs --baseline (logs, or a summary saved with --format json)")
+        mapping = FieldMapping().with_overrides({**settings.mapping, **parse_map_options(field_map)})
+        price_file = prices or settings.prices
+        price_book = load_price_book(price_file) if price_file else None
+        bounds = [parse_time_bound(t) if t else None for t in (since, until)]
+        if bounds[0] and bounds[1] and bounds[0] >= bounds[1]:
+            raise UsageError("--since must be before --until")
+        summary = _read(paths, mapping=mapping, prices=price_book, bounds=bounds, progress=True)
+        reference = _baseline(baseline, mapping=mapping, prices=price_book) if baseline else None
+        report = check(summary, slos=slos, baseline=reference, gates=gates, confidence=level)
+        render_check_terminal(report, Console(highlight=False), show_all=show_all)
+        if junit is not None:
+            write_atomically(junit, render_junit(report))
+        _append_step_summary(render_check_markdown(report))
+        if history is not None:
+            run = record_run(history, summary)
+            typer.echo(f"aiobs: recorded run {run.run_id} in {history} ({run.buckets} hour bucket(s))", err=True)
+    if report.failed:
+        raise typer.Exit(int(ExitCode.SLO_BREACHED))
+    if strict and (summary.issues.failing or report.no_data):
+        typer.echo(
+            f"aiobs: {summary.issues.failing} input problem(s), {report.no_data} check(s) without data (--strict)",
+            err=True,
+        )
+        raise typer.Exit(int(ExitCode.SLO_BREACHED))
