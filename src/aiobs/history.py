@@ -80,6 +80,16 @@ def _manifest() -> dict[str, object]:
     return {"format": FORMAT, "bucket": BUCKET_EVERY, "sketch_alpha": sketch.ALPHA}
 
 
+def check_store_target(store: Path) -> None:
+    """Fail early (before reading any log) when `store` can neither be read nor created as a store."""
+    store = store.expanduser()
+    if (store / MANIFEST).is_file():
+        open_store(store, create=False)
+    elif store.exists() and (not store.is_dir() or any(store.iterdir())):
+        msg = f"{store} exists and is not an aiobs history store: give an empty or new folder for --history"
+        raise UsageError(msg)
+
+
 def open_store(store: Path, *, create: bool) -> Path:
     """Check (or create) a store folder. Refuses a folder that holds other things."""
     store = store.expanduser()

@@ -15,7 +15,7 @@ from aiobs.formats.mapping import FieldMapping, parse_map_options
 from aiobs.gates.baseline import Baseline, is_summary_document, load_summary_baseline
 from aiobs.gates.check import baseline_from_summary, check
 from aiobs.gates.expressions import Gate, Slo, parse_gate, parse_slo
-from aiobs.history import record_run
+from aiobs.history import check_store_target, record_run
 from aiobs.pricing import PriceBook, load_price_book
 from aiobs.render.check import render_check_markdown, render_check_terminal
 from aiobs.render.junit import render_junit
@@ -124,6 +124,8 @@ def check_command(
         bounds = [parse_time_bound(t) if t else None for t in (since, until)]
         if bounds[0] and bounds[1] and bounds[0] >= bounds[1]:
             raise UsageError("--since must be before --until")
+        if history is not None:
+            check_store_target(history)
         summary = _read(paths, mapping=mapping, prices=price_book, bounds=bounds, progress=True)
         reference = _baseline(baseline, mapping=mapping, prices=price_book) if baseline else None
         report = check(summary, slos=slos, baseline=reference, gates=gates, confidence=level)

@@ -14,6 +14,7 @@ from aiobs.cli.common import ExitCode, progress_bar, user_errors, write_atomical
 from aiobs.config import load_config
 from aiobs.errors import UsageError
 from aiobs.formats.mapping import FieldMapping, parse_map_options
+from aiobs.history import check_store_target, record_run
 from aiobs.pricing import load_price_book
 from aiobs.render.markdown import render_markdown
 from aiobs.render.tabular import render_csv, render_json
@@ -65,6 +66,9 @@ def summarize_command(
     prices: Path | None = typer.Option(None, "--prices", help="TOML/JSON file with extra or overriding prices."),
     config: Path | None = typer.Option(None, "--config", help="Config file (default: ./aiobs.toml or pyproject)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when the input had any problem."),
+    history: Path | None = typer.Option(
+        None, "--history", help="Also record this run's hourly aggregates in a history store folder (docs/ci.md)."
+    ),
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, input quality.
 
@@ -79,6 +83,8 @@ def summarize_command(
         bounds = [parse_time_bound(t) if t else None for t in (since, until)]
         if bounds[0] and bounds[1] and bounds[0] >= bounds[1]:
             raise UsageError("--since must be before --until")
+        if history is not None:
+            check_store_target(history)
         sources = expand_inputs(paths)
         with progress_bar(sources) as progress:
             summary = summarize(
@@ -96,6 +102,9 @@ def summarize_command(
             write_atomically(output, text)
         elif text is not None:
             sys.stdout.write(text)
+        if history is not None:
+            run = record_run(history, summary)
+            typer.echo(f"aiobs: recorded run {run.run_id} in {history} ({run.buckets} hour bucket(s))", err=True)
         if strict and summary.issues.failing:
             typer.echo(f"aiobs: {summary.issues.failing} input problem(s) found (--strict)", err=True)
             raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))

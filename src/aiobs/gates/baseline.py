@@ -29,7 +29,7 @@ from aiobs.errors import InputError
 from aiobs.gates.catalogue import GATE_DIMENSIONS, Unit
 from aiobs.gates.expressions import Gate, parse_gate
 from aiobs.gates.results import Comparison, Status
-from aiobs.gates.stats import Estimate, mean_ratio, percentile_ratio, proportion_difference
+from aiobs.gates.stats import RESAMPLES, Estimate, mean_ratio, percentile_ratio, proportion_difference
 from aiobs.metrics import PERCENTILES, STAGE_KEY, is_thin
 from aiobs.profiles import OVERALL, PROFILE_SCHEMA, empty_profiles, from_records
 
@@ -323,7 +323,7 @@ def compare(
     *,
     confidence: float = 0.95,
     seed: int = 0,
-    resamples: int = 1000,
+    resamples: int = RESAMPLES,
 ) -> tuple[list[Comparison], int, float]:
     """(comparisons, how many were tested, the two-sided level of each interval)."""
     base, cur = _index(baseline), _index(current)

@@ -72,6 +72,8 @@ STAGE_VALUES: tuple[str, ...] = CHILD_STAGES
 #: What regression gates (`--max-regression`) can compare, and the groupings they compare over.
 GATE_METRICS = ("pNN(latency_ms)", "error_rate", "cost_per_1k", "rate(NAME)", "acceptance_rate")
 GATE_DIMENSIONS: tuple[str, ...] = ("model", "route", "stage")
+#: What a gate's `by` may name: one of those, or `overall` for the overall figures alone.
+GATE_GROUPINGS: tuple[str, ...] = ("overall", *GATE_DIMENSIONS)
 
 
 def percentile_of(name: str) -> float | None:

@@ -1,7 +1,7 @@
 """SLO and regression-gate expressions: a tokenizer and a recursive-descent parser.
 
     slo        := metric COMPARE threshold [ "by" key ("," key)* ]
-    gate       := metric "=" ["+"] NUMBER ("%" | "pp") [ "by" key ]
+    gate       := metric "=" ["+"] NUMBER ("%" | "pp") [ "by" (key | "overall") ]
     metric     := NAME [ "(" [ arg ("," arg)* ] ")" ]
     arg        := NAME "=" value          a filter: model=gpt-4o, route="/chat", stage=llm
                 | NAME | "*"              the field (latency_ms) or flag (refusal); * = every flag
@@ -27,6 +27,7 @@ from aiobs.gates.catalogue import (
     DEFAULT_FIELD,
     FIELDS,
     GATE_DIMENSIONS,
+    GATE_GROUPINGS,
     GROUP_KEYS,
     METRICS,
     STAGE_VALUES,
@@ -334,7 +335,8 @@ class _Parser:
                 f"{metric.label} cannot be compared with a baseline: use pNN(latency_ms), error_rate, "
                 "cost_per_1k, rate(NAME) or acceptance_rate",
             )
-        self.expect("=", f"after {metric.label} (e.g. {metric.label}=10%)")
+        example = "1pp" if metric.unit is Unit.FRACTION else "10%"
+        self.expect("=", f"after {metric.label} (e.g. {metric.label}={example})")
         self.accept("+")
         token = self.advance()
         if token.kind is not Kind.NUMBER:
@@ -347,7 +349,9 @@ class _Parser:
                 raise self.error(token, f"'pp' (percentage points) fits a rate; write {metric.label}={token.number:g}%")
         elif token.unit or not percent:
             raise self.error(token, "write the allowed worsening as a percentage: 10% (relative), or 1pp for a rate")
-        by = self.by(metric.filters, allowed=GATE_DIMENSIONS, single=True)
+        by = self.by(metric.filters, allowed=GATE_GROUPINGS, single=True)
+        if by and metric.filters:
+            raise self.error(self.tokens[self.i - 1], f"{metric.label} names one group already; drop 'by {by[0]}'")
         self.end()
         return Gate(self.text.strip(), metric, value, by, relative=not rate)
 
