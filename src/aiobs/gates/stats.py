@@ -20,7 +20,6 @@ import numpy as np
 
 from aiobs import sketch
 
-
 #: Bootstrap resamples per side. The bootstrap only supplies a standard error here (the interval is
 #: normal on the log scale), and a few hundred resamples estimate a standard error to within a few
 #: per cent (Efron and Tibshirani, "An Introduction to the Bootstrap", 1993, section 6.4).
