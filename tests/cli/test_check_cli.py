@@ -155,7 +155,7 @@ def test_against_a_saved_summary_nothing_changed(saved_summary: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "0 regression(s)" in result.output
     assert "+0.0%" in result.output
-    assert f"Against baseline {saved_summary} (saved summary)" in result.output.replace("\n", " ")
+    assert f"Baseline: {saved_summary} (saved summary), 2,600 requests" in result.output.replace("\n", " ")
 
 
 def test_a_regression_against_baseline_logs_fails(tmp_path: Path) -> None:

@@ -58,6 +58,17 @@ def _baseline(paths: list[str], *, mapping: FieldMapping, prices: PriceBook | No
     return baseline_from_summary(summary, f"{label} (logs, {len(summary.inputs)} input(s))")
 
 
+#: CI logs do not wrap at 80 columns: without a terminal (and without COLUMNS), print this wide.
+CI_WIDTH = 120
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        return Console(highlight=False, width=CI_WIDTH)
+    return console
+
+
 def _append_step_summary(markdown: str) -> None:
     """GitHub shows what a step appends to $GITHUB_STEP_SUMMARY; a broken path is a warning, not a failure."""
     target = os.environ.get(STEP_SUMMARY)
@@ -129,7 +140,7 @@ def check_command(
         summary = _read(paths, mapping=mapping, prices=price_book, bounds=bounds, progress=True)
         reference = _baseline(baseline, mapping=mapping, prices=price_book) if baseline else None
         report = check(summary, slos=slos, baseline=reference, gates=gates, confidence=level)
-        render_check_terminal(report, Console(highlight=False), show_all=show_all)
+        render_check_terminal(report, _console(), show_all=show_all)
         if junit is not None:
             write_atomically(junit, render_junit(report))
         _append_step_summary(render_check_markdown(report))

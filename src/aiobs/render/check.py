@@ -85,7 +85,7 @@ def headline(report: CheckReport) -> str:
 
 def baseline_line(report: CheckReport) -> str:
     return (
-        f"Against baseline {report.baseline} ({f.count(report.baseline_requests)} requests). "
+        f"Baseline: {report.baseline}, {f.count(report.baseline_requests)} requests. "
         f"Intervals are {report.interval_level * 100:.2f}%: {report.confidence * 100:g}% over the "
         f"{report.tested} comparison(s) tested (Bonferroni). Regressed = the whole interval is worse "
         "and the change exceeds the gate."
@@ -120,7 +120,7 @@ def _slo_text(result: SloResult) -> str:
 
 def _table(title: str, *columns: str, numeric: tuple[str, ...]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
-    widths = {"SLO": (24, 60), "metric": (10, 30), "group": (8, 40), "note": (4, 60)}
+    widths = {"SLO": (12, 60), "metric": (10, 30), "group": (8, 40), "note": (12, 60)}
     for column in columns:
         if column in numeric:
             table.add_column(column, justify="right", no_wrap=True)
