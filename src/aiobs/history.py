@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -372,6 +373,7 @@ def trends(
     cost_per_1k_requests, acceptance_rate, and rate_<flag> for each quality flag.
     """
     _check_by(by)
+    _check_every(every)
     frame = read_store(store).filter(pl.col("dimension") == by)
     window = _window(frame, days, end)
     if window is None:
@@ -403,6 +405,15 @@ def anomalies(
     )
     scored = score_series(hourly_series(history), rules).filter(pl.col(BUCKET) >= window[0])
     return scored if everything else scored.filter(pl.col("anomaly"))
+
+
+_DURATION = re.compile(r"^(?:[1-9]\d*(?:ns|us|ms|s|m|h|d|w|mo|q|y))+$")
+
+
+def _check_every(every: str) -> None:
+    if not _DURATION.match(every):
+        msg = f"invalid --every '{every}': use a duration such as 1h, 6h, 1d or 1w"
+        raise UsageError(msg)
 
 
 def _check_by(name: str) -> None:

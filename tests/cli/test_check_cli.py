@@ -73,6 +73,7 @@ def test_a_bad_expression_is_exit_2_with_a_caret() -> None:
         (["no/such/path", "--slo", "p95 < 1"], "no such file or directory: no/such/path"),
         ([str(SAMPLE), "--slo", "p95 < 1", "--confidence", "1.5"], "--confidence must be from 0.5 to 0.999"),
         ([str(SAMPLE), "--slo", "p95 < 1", "--baseline", "missing.json"], "no such file or directory: missing.json"),
+        ([str(SAMPLE), "--slo", "p95 < 1", "--since", "2030-01-01"], "between --since and --until: nothing to check"),
     ],
 )
 def test_usage_and_input_errors_are_exit_2(args: list[str], message: str) -> None:
@@ -209,3 +210,26 @@ def test_history_errors(tmp_path: Path) -> None:
     assert refused.exit_code == ExitCode.USAGE
     assert "exists and is not an aiobs history store" in refused.output
     assert invoke("history", str(tmp_path), "--by", "colour").exit_code == ExitCode.USAGE
+    store = tmp_path / "store"
+    assert invoke("summarize", str(CHATBOT), "--history", str(store)).exit_code == 0
+    for every in ("xyz", "0h", "1"):
+        bad = invoke("history", str(store), "--every", every)
+        assert bad.exit_code == ExitCode.USAGE, every
+        assert f"invalid --every '{every}'" in bad.output
+
+
+def test_a_saved_summary_and_logs_together_are_refused(saved_summary: Path) -> None:
+    result = invoke("check", str(CHATBOT), "--baseline", str(saved_summary), "--baseline", str(CHATBOT))
+    assert result.exit_code == ExitCode.USAGE
+    assert "--baseline takes logs or one saved summary, not both" in result.output
+
+
+def test_a_bug_is_exit_3_without_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("aiobs.cli.check.check", broken)
+    result = invoke("check", str(CHATBOT), "--slo", "p95 < 1", env={"AIOBS_TRACEBACK": None})
+    assert result.exit_code == ExitCode.INTERNAL == 3
+    assert "internal error (RuntimeError: boom)" in result.output
+    assert "Traceback" not in result.output

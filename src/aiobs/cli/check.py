@@ -10,7 +10,7 @@ from rich.console import Console
 
 from aiobs.cli.common import ExitCode, progress_bar, user_errors, write_atomically
 from aiobs.config import Config, load_config
-from aiobs.errors import UsageError
+from aiobs.errors import InputError, UsageError
 from aiobs.formats.mapping import FieldMapping, parse_map_options
 from aiobs.gates.baseline import Baseline, is_summary_document, load_summary_baseline
 from aiobs.gates.check import baseline_from_summary, check
@@ -51,8 +51,12 @@ def _read(
 
 
 def _baseline(paths: list[str], *, mapping: FieldMapping, prices: PriceBook | None) -> Baseline:
-    if len(paths) == 1 and is_summary_document(Path(paths[0])):
-        return load_summary_baseline(Path(paths[0]))
+    saved = [p for p in paths if is_summary_document(Path(p))]
+    if saved and len(paths) > 1:
+        msg = f"--baseline takes logs or one saved summary, not both: {saved[0]} is a summary saved with --format json"
+        raise UsageError(msg)
+    if saved:
+        return load_summary_baseline(Path(saved[0]))
     summary = _read(paths, mapping=mapping, prices=prices, bounds=[None, None], progress=True)
     label = paths[0] if len(paths) == 1 else f"{len(paths)} paths"
     return baseline_from_summary(summary, f"{label} (logs, {len(summary.inputs)} input(s))")
@@ -138,6 +142,9 @@ def check_command(
         if history is not None:
             check_store_target(history)
         summary = _read(paths, mapping=mapping, prices=price_book, bounds=bounds, progress=True)
+        if summary.n_requests == 0:
+            # A gate must not pass because the window held nothing to judge.
+            raise InputError(f"no requests in {', '.join(paths)} between --since and --until: nothing to check")
         reference = _baseline(baseline, mapping=mapping, prices=price_book) if baseline else None
         report = check(summary, slos=slos, baseline=reference, gates=gates, confidence=level)
         render_check_terminal(report, _console(), show_all=show_all)
