@@ -86,7 +86,7 @@ def test_by_stage_reads_each_stage_time() -> None:
 
 
 def test_no_data_says_why() -> None:
-    plain = make_requests(200, seed=1, flags=None, feedback_share=0)
+    plain = make_requests(200, seed=1, flags=None, feedback_share=0).drop("feedback_score", strict=False)
     refusal, acceptance, nobody, stage_cost = evaluate(
         "rate(refusal) < 2%",
         "acceptance_rate > 85%",
@@ -99,6 +99,9 @@ def test_no_data_says_why() -> None:
     assert "no user feedback (no feedback_score column)" in acceptance.note
     assert "no latency_ms values with model=gpt-5" in nobody.note
     assert "cost is not split by stage" in stage_cost.note
+    # A feedback column with no value in it (logs whose users never rated an answer) says so too.
+    (unrated,) = evaluate("acceptance_rate > 85%", frame=plain.with_columns(feedback_score=pl.lit(None, pl.Float64)))
+    assert unrated.status is Status.NO_DATA and unrated.note == "no request has feedback"
     (empty_by,) = evaluate("error_rate < 1% by model", frame=plain.head(0))
     assert empty_by.status is Status.NO_DATA
 
