@@ -131,14 +131,19 @@ def test_usage_and_input_errors_are_exit_2(args: list[str], message: str) -> Non
     assert "Traceback" not in result.output
 
 
-def test_no_data_passes_unless_strict() -> None:
+def test_no_data_passes_unless_strict(tmp_path: Path) -> None:
     args = ["check", str(SAMPLE), "--slo", "rate(no_such_flag) < 2%", "--slo", "requests > 0"]
     relaxed = invoke(*args)
     assert relaxed.exit_code == ExitCode.OK
     assert "no data" in relaxed.output and "no_such_flag" in relaxed.output
     strict = invoke(*args, "--strict")
     assert strict.exit_code == ExitCode.SLO_BREACHED
-    assert "1 check(s) without data (--strict)" in strict.output
+    assert "1 SLO(s) without data (--strict)" in strict.output
+    # Baseline groups too small to compare are not what --strict is about.
+    clean = native_log(tmp_path / "clean.jsonl", 100, seed=4)  # p95 of 100 requests: too few to compare
+    small = invoke("check", str(clean), "--baseline", str(clean), "--strict")
+    assert small.exit_code == ExitCode.OK, small.output
+    assert "without data" in small.output
 
 
 def test_step_summary_is_appended_and_junit_written(tmp_path: Path, sample: Summary) -> None:

@@ -156,9 +156,10 @@ def check_command(
             typer.echo(f"aiobs: recorded run {run.run_id} in {history} ({run.buckets} hour bucket(s))", err=True)
     if report.failed:
         raise typer.Exit(int(ExitCode.SLO_BREACHED))
-    if strict and (summary.issues.failing or report.no_data):
+    if strict and (summary.issues.failing or report.slos_without_data):
         typer.echo(
-            f"aiobs: {summary.issues.failing} input problem(s), {report.no_data} check(s) without data (--strict)",
+            f"aiobs: {summary.issues.failing} input problem(s), {report.slos_without_data} SLO(s) without data "
+            "(--strict)",
             err=True,
         )
         raise typer.Exit(int(ExitCode.SLO_BREACHED))

@@ -86,6 +86,11 @@ class CheckReport:
         return any(r.status.fails for r in self.slos) or any(c.status.fails for c in self.comparisons)
 
     @property
+    def slos_without_data(self) -> int:
+        """SLO results with no data: what --strict fails on (a baseline group too small to compare does not)."""
+        return sum(r.status is Status.NO_DATA for r in self.slos)
+
+    @property
     def no_data(self) -> int:
         return sum(r.status is Status.NO_DATA for r in self.slos) + sum(
             c.status is Status.NO_DATA for c in self.comparisons
