@@ -118,3 +118,5 @@ def test_thin_percentiles_are_marked() -> None:
     (solid,) = evaluate("p99 < 1", frame=REQUESTS.head(2000))
     assert "p99 from 400 values: rough" in thin.note
     assert solid.note == ""
+    (few,) = evaluate("error_rate < 1%", frame=REQUESTS.head(12))
+    assert few.note == "a rate of 12 request(s): rough"

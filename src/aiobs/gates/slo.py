@@ -11,11 +11,14 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from aiobs.gates.catalogue import METRICS
+from aiobs.gates.catalogue import METRICS, Unit
 from aiobs.gates.expressions import MetricRef, Slo
 from aiobs.gates.results import SloResult, Status
 from aiobs.metrics import STAGE_KEY, is_thin, stage_rows
 from aiobs.profiles import ACCEPTED_SCORE, FEEDBACK, FLAG_PREFIX
+
+#: A rate over fewer requests than this is marked rough (1 error in 12 requests is 8 %).
+ROUGH_RATE_BELOW = 30
 
 
 class NoData(Exception):
@@ -102,6 +105,8 @@ def _result(slo: Slo, group: tuple[tuple[str, str | None], ...], value: float | 
     q = slo.metric.quantile
     if q is not None and is_thin(n, q):
         note = f"{slo.metric.name} from {n:,} values: rough (fewer than 10 above it)"
+    elif slo.metric.unit is Unit.FRACTION and n < ROUGH_RATE_BELOW:
+        note = f"a rate of {n:,} request(s): rough"
     return SloResult(slo, group, value, n, Status.OK if slo.holds(value) else Status.BREACHED, note)
 
 
