@@ -10,6 +10,12 @@ prices = "prices.toml"         # extra or overriding model prices
 
 [quality]                      # flag thresholds and custom rules (docs/quality.md)
 max_output_chars = 6000
+
+[slo]                          # name = SLO expression (docs/ci.md); `aiobs check` evaluates them
+latency = "p95(latency_ms) < 3000"
+errors = "error_rate < 1%"
+max_regression = ["p95=10%", "error_rate=1pp"]   # gates against --baseline
+confidence = 0.95
 ```
 Command-line options win over the file.
 """
@@ -23,6 +29,7 @@ from typing import Any
 
 from aiobs.errors import UsageError
 from aiobs.formats.mapping import parse_source_path
+from aiobs.gates.expressions import ExpressionError, parse_gate, parse_slo
 from aiobs.quality.config import QualityConfig, parse_quality_config
 
 
@@ -32,6 +39,10 @@ class Config:
     prices: Path | None = None
     quality: QualityConfig = field(default_factory=QualityConfig)
     origin: Path | None = None
+    #: (name, expression) of each SLO in [slo], checked when the file is read.
+    slos: tuple[tuple[str, str], ...] = ()
+    max_regression: tuple[str, ...] = ()
+    confidence: float | None = None
 
 
 def _table(data: dict[str, Any], key: str, origin: Path) -> dict[str, Any]:
@@ -58,8 +69,41 @@ def _parse(data: dict[str, Any], origin: Path) -> Config:
     if prices is not None and not isinstance(prices, str):
         msg = f"{origin}: pricing.prices must be a file path"
         raise UsageError(msg)
+    slos, gates, confidence = _slo_section(_table(data, "slo", origin), origin)
     quality = parse_quality_config(_table(data, "quality", origin), str(origin))
-    return Config(dict(mapping), (origin.parent / prices) if prices else None, quality, origin)
+    return Config(dict(mapping), (origin.parent / prices) if prices else None, quality, origin, slos, gates, confidence)
+
+
+def _slo_section(
+    section: dict[str, Any], origin: Path
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, ...], float | None]:
+    """[slo]: `name = "expression"` per SLO, plus `max_regression` (a list of gates) and `confidence`."""
+    slos: list[tuple[str, str]] = []
+    gates = section.get("max_regression", [])
+    if not isinstance(gates, list) or not all(isinstance(g, str) for g in gates):
+        msg = f'{origin}: slo.max_regression must be a list of gates, e.g. ["p95=10%", "error_rate=1pp"]'
+        raise UsageError(msg)
+    confidence = section.get("confidence")
+    if confidence is not None and (not isinstance(confidence, float | int) or not 0.5 <= confidence < 1):
+        msg = f"{origin}: slo.confidence must be a number from 0.5 to 0.999 (e.g. 0.95)"
+        raise UsageError(msg)
+    for name, text in section.items():
+        if name in ("max_regression", "confidence"):
+            continue
+        if not isinstance(text, str):
+            msg = f'{origin}: slo.{name} must be an expression in quotes, e.g. {name} = "p95(latency_ms) < 3000"'
+            raise UsageError(msg)
+        slos.append((name, text))
+    for where, text, parse in [
+        *((f"slo.{n}", t, parse_slo) for n, t in slos),
+        *(("slo.max_regression", g, parse_gate) for g in gates),
+    ]:
+        try:
+            parse(text)
+        except ExpressionError as exc:
+            msg = f"{origin}: {where}: {exc}"
+            raise UsageError(msg) from None
+    return tuple(slos), tuple(gates), float(confidence) if confidence is not None else None
 
 
 def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from aiobs import __version__
+from aiobs.cli.check import check_command
+from aiobs.cli.history import history_command
 from aiobs.cli.outliers import outliers_command
 from aiobs.cli.report import report_command
 from aiobs.cli.sample import sample_command
@@ -40,6 +42,8 @@ app.command("outliers")(outliers_command)
 app.command("trace")(trace_command)
 app.command("report")(report_command)
 app.command("sample")(sample_command)
+app.command("check")(check_command)
+app.command("history")(history_command)
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     INPUT_PROBLEMS = 1  # --strict and the input had problems (check: an SLO was breached)
+    SLO_BREACHED = 1  # aiobs check: an SLO breached or a regression against the baseline
     USAGE = 2  # bad argument or configuration, unreadable input, no usable events
     INTERNAL = 3  # a bug in aiobs: please report it
 
@@ -141,3 +142,11 @@ def fail_if_strict(summary: Summary, strict: bool) -> None:
     if strict and summary.issues.failing:
         typer.echo(f"aiobs: {summary.issues.failing} input problem(s) found (--strict)", err=True)
         raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))
+
+
+def record_in_history(store: Path, summary: Summary) -> None:
+    """`--history DIR`: append this run's hourly aggregates to the store (aiobs.history)."""
+    from aiobs.history import record_run  # only when asked: it needs numpy
+
+    run = record_run(store, summary)
+    typer.echo(f"aiobs: recorded run {run.run_id} in {store} ({run.buckets} hour bucket(s))", err=True)

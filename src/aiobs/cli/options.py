@@ -30,3 +30,6 @@ INPUT_FORMAT = typer.Option(
     metavar="NAME",
     help=f"Log format of every input: {', '.join(FORMAT_NAMES)} (default {AUTO}: detected per file).",
 )
+HISTORY = typer.Option(
+    None, "--history", help="Also record this run's hourly aggregates in a history store folder (docs/ci.md)."
+)

@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_atomically
+from aiobs.cli.common import fail_if_strict, read_logs, record_in_history, user_errors, write_atomically
+from aiobs.history import check_store_target
 from aiobs.redact import Privacy
 from aiobs.render.markdown import render_markdown
 from aiobs.render.tabular import render_csv, render_json
@@ -65,6 +66,7 @@ def summarize_command(
     strict: bool = options.STRICT,
     endpoint_url: str | None = options.ENDPOINT_URL,
     input_format: str | None = options.INPUT_FORMAT,
+    history: Path | None = options.HISTORY,
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, quality, input quality.
 
@@ -72,6 +74,8 @@ def summarize_command(
     """
     with user_errors():
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutputFormat.terminal
+        if history is not None:
+            check_store_target(history)
         summary = read_logs(
             paths,
             field_map=field_map,
@@ -91,4 +95,6 @@ def summarize_command(
             write_atomically(output, text)
         elif text is not None:
             sys.stdout.write(text)
+        if history is not None:
+            record_in_history(history, summary)
         fail_if_strict(summary, strict)

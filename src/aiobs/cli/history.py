@@ -1,0 +1,57 @@
+"""`aiobs history`: list a history store, its trends and anomalies; prune it with --keep-days."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from aiobs import history
+from aiobs.cli.common import user_errors
+from aiobs.profiles import DIMENSIONS, OVERALL
+from aiobs.render.history import HistoryView, render_history_json, render_history_terminal
+
+
+class HistoryFormat(StrEnum):
+    terminal = "terminal"
+    json = "json"
+
+
+def history_command(
+    store: Path = typer.Argument(..., help="The history store folder (written by --history DIR)."),
+    days: int = typer.Option(7, "--days", "-d", min=1, help="Show the last N days of data."),
+    by: str = typer.Option(OVERALL, "--by", "-b", help=f"Trend for {', '.join((OVERALL, *DIMENSIONS))}."),
+    every: str = typer.Option("1d", "--every", help="Trend period: 1d, 6h, 1h, 1w."),
+    keep_days: int | None = typer.Option(
+        None, "--keep-days", min=1, help="First remove the days before the last N days (today, UTC, is one)."
+    ),
+    fmt: HistoryFormat = typer.Option(HistoryFormat.terminal, "--format", "-f", help="terminal or json."),
+) -> None:
+    """List what a history store holds, the trend over the last days, and anomalous hours.
+
+    Anomalies: an hour whose p95 latency, error rate, cost per 1,000 requests, flag rate or
+    acceptance rate is worse than the same hour on earlier days by a robust z-score of 3.5 or more
+    (median and MAD; see docs/ci.md). --keep-days N deletes older days. Exit codes: 0 ok; 2 not a store.
+    """
+    with user_errors():
+        removed = history.prune(store, keep_days=keep_days) if keep_days is not None else []
+        everything = history.anomalies(store, days=days, everything=True)
+        view = HistoryView(
+            store=str(store),
+            days=history.days(store),
+            runs=history.runs(store),
+            trends=history.trends(store, days=days, by=by, every=every),
+            anomalies=everything.filter(everything["anomaly"]),
+            scored=everything.height,
+            window_days=days,
+            by=by,
+            every=every,
+            removed=removed,
+        )
+        if fmt is HistoryFormat.json:
+            sys.stdout.write(render_history_json(view))
+        else:
+            render_history_terminal(view, Console(highlight=False))

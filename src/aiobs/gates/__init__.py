@@ -1,0 +1,1 @@
+"""CI gates: SLO expressions, baseline comparisons, and their results (`aiobs check`)."""
