@@ -74,25 +74,31 @@ def _detail(line: TraceLine) -> str:
     return ", ".join(parts)
 
 
-def _waterfall(view: TraceView) -> Table:
+def _bar_width(console_width: int) -> int:
+    """The bars take what the other columns (about 80 characters with their borders) leave: 12 to 40."""
+    return max(12, min(BAR_WIDTH, console_width - 80))
+
+
+def _waterfall(view: TraceView, console_width: int) -> Table:
     lines = trace_lines(view.events)
     span = trace_span_ms(lines)
+    width = _bar_width(console_width)
     table = Table(title=f"Events ({len(lines)}), {f.ms(span)} ms", title_justify="left", header_style="bold cyan")
-    table.add_column("event", no_wrap=True, max_width=34)
-    table.add_column("start ms", justify="right")
-    table.add_column("ms", justify="right")
-    table.add_column(f"0 → {f.ms(span)} ms", no_wrap=True, width=BAR_WIDTH)
-    table.add_column("detail", overflow="fold")
+    table.add_column("event", no_wrap=True, max_width=26)
+    table.add_column("start ms", justify="right", no_wrap=True)
+    table.add_column("ms", justify="right", no_wrap=True)
+    table.add_column(f"0 → {f.ms(span)} ms", no_wrap=True, width=width)
+    table.add_column("detail", overflow="fold", min_width=16)
     for line in lines:
         name = "  " * line.depth + terminal_text(line.event, 24)
         if line.model:
-            name += f" ({terminal_text(line.model, 28)})"
+            name += f" ({terminal_text(line.model, 24)})"
         style = "red" if line.is_error else STAGE_STYLES.get(line.stage, "")
         table.add_row(
             Text(name, style=style),
             f.ms(line.start_ms),
             f.ms(line.duration_ms),
-            Text(_bar(line, span), style=style),
+            Text(_bar(line, span, width), style=style),
             Text(terminal_text(_detail(line), 80)),
         )
     return table
@@ -128,7 +134,7 @@ def render_trace_terminal(views: list[TraceView], console: Console, *, redacted:
             Text(f"Request {terminal_text(r['correlation_id'], 80)}", style="bold"),
             _facts(r),
         ]
-        parts += [Text(""), _waterfall(view)]
+        parts += [Text(""), _waterfall(view, console.width)]
         for column, title in (("input_text", "Input"), ("context_text", "Context"), ("output_text", "Output")):
             if r.get(column):
                 label = f"{title}{' (redacted)' if redacted else ''}"
