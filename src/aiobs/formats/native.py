@@ -1,4 +1,4 @@
-"""The native JSONL format (docs/native-format.md) -> the canonical event table.
+"""The native JSONL format (docs/schema.md, "The aiobs native log format") -> the canonical event table.
 
 Every mapped field is read as a *string* (Polars renders numbers and nested
 JSON as text), then cast here with `strict=False`. That keeps one malformed
