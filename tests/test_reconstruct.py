@@ -303,7 +303,7 @@ def test_no_skew_without_a_root() -> None:
 
 
 def test_requests_are_independent_of_row_order() -> None:
-    """Lines may come in any order (docs/schema.md, "The aiobs native log format"): one root per request, children shuffled."""
+    """Lines may come in any order (docs/schema.md, native format): one root per request, children shuffled."""
     rng = random.Random(3)
     rows = [e(f"r{i}", "gateway", rng.uniform(0, 10), rng.uniform(900, 1000), route=f"/{i}") for i in range(7)]
     for i in range(80):
