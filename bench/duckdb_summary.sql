@@ -10,10 +10,14 @@
 CREATE TEMP TABLE req AS
 SELECT
     request_id,
-    -- End to end: the gateway event's latency, else the time envelope of the request's events.
+    -- End to end: the gateway event's latency, else the time envelope of the request's events. User
+    -- feedback arrives minutes later and annotates the request: it is not part of its timeline.
     coalesce(
         max(latency_ms) FILTER (WHERE event = 'gateway'),
-        (max(epoch_us(ts) + coalesce(latency_ms, 0) * 1000) - min(epoch_us(ts))) / 1000.0
+        (
+            max(epoch_us(ts) + coalesce(latency_ms, 0) * 1000) FILTER (WHERE event IS DISTINCT FROM 'feedback')
+            - min(epoch_us(ts)) FILTER (WHERE event IS DISTINCT FROM 'feedback')
+        ) / 1000.0
     ) AS e2e_ms,
     sum(input_tokens) AS input_tokens,
     sum(output_tokens) AS output_tokens,

@@ -22,7 +22,7 @@ SENTENCE_END = r"[.!?。！？…\"'”’)\]}`*]\s*$"
 #: Repetition is looked for in this many characters at the end of the answer.
 REPETITION_WINDOW = 2000
 #: Context utilisation samples this many snippets of this many characters from the answer.
-CONTEXT_PROBES = 8
+CONTEXT_PROBES = 6
 CONTEXT_PROBE_CHARS = 12
 URL = r"https?://[^\s<>\"'`)\]}]+[^\s<>\"'`)\]},.;:!?]"
 
@@ -118,11 +118,19 @@ def context_utilisation(probes: int = CONTEXT_PROBES, probe_chars: int = CONTEXT
 
 
 def _ungrounded_url() -> pl.Expr:
-    """The answer links to a URL that appears in neither the retrieved context nor the input."""
+    """The answer links a URL that appears in neither the retrieved context nor the input.
+
+    The first and the last URL of the answer are looked up (most answers cite one or two): a substring
+    search per URL, instead of extracting every URL from the context, which costs ten times more.
+    """
     urls = _output.str.extract_all(URL)
-    sources = pl.concat_str([_context.fill_null(""), _input.fill_null("")], separator="\n")
-    unsupported = urls.list.set_difference(sources.str.extract_all(URL))
-    return pl.when(urls.list.len() > 0).then(unsupported.list.len() > 0)
+    sources = [_context.fill_null(""), _input.fill_null("")]
+
+    def grounded(url: pl.Expr) -> pl.Expr:
+        return pl.any_horizontal(source.str.contains(url, literal=True) for source in sources)
+
+    missing = grounded(urls.list.first()).not_() | grounded(urls.list.last()).not_()
+    return pl.when(urls.list.len() > 0).then(missing)
 
 
 def _slow_generation(config: QualityConfig) -> pl.Expr:
