@@ -76,3 +76,24 @@ def test_ruff_is_clean(args: list[str]) -> None:
         pytest.skip("ruff is not installed")
     result = subprocess.run([ruff, *args, "src", "tests", "bench"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["summarize", "sample_logs/", "--format", "xml"],
+            "aiobs: Invalid value for '--format' / '-f': 'xml' is not one of",
+        ),
+        (["nosuch"], "aiobs: No such command 'nosuch'. (see aiobs --help)"),
+        (["summarize"], "aiobs: Missing argument 'PATHS'. (see aiobs summarize --help)"),
+    ],
+)
+def test_console_script_option_errors_are_one_aiobs_sentence(args: list[str], message: str) -> None:
+    exe = shutil.which("aiobs", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    result = subprocess.run([exe, *args], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.startswith(message), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr

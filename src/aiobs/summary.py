@@ -163,7 +163,16 @@ def summarize(
         if until is not None:
             window = window & (pl.col("start") < until)
         requests = requests.filter(window)
-        n_requests = requests.select(pl.len()).collect().item()
+        outside, n_requests = n_requests, requests.select(pl.len()).collect().item()
+        if n_requests == 0:
+            ingested.close()
+            span = " and ".join(
+                f"{word} {bound.isoformat().replace('+00:00', 'Z')}"
+                for word, bound in (("at or after", since), ("before", until))
+                if bound is not None
+            )
+            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window"
+            raise InputError(msg)
     lazy = requests
     rated = flag_names(quality) if flags else []
     groups = {

@@ -120,7 +120,7 @@ def test_a_bad_expression_is_exit_2_with_a_caret() -> None:
         (["no/such/path", "--slo", "p95 < 1"], "no such file or directory: no/such/path"),
         ([str(SAMPLE), "--slo", "p95 < 1", "--confidence", "1.5"], "--confidence must be from 0.5 to 0.999"),
         ([str(SAMPLE), "--slo", "p95 < 1", "--baseline", "missing.json"], "no such file or directory: missing.json"),
-        ([str(SAMPLE), "--slo", "p95 < 1", "--since", "2030-01-01"], "between --since and --until: nothing to check"),
+        ([str(SAMPLE), "--slo", "p95 < 1", "--since", "2030-01-01"], "lie outside the window"),
     ],
 )
 def test_usage_and_input_errors_are_exit_2(args: list[str], message: str) -> None:
@@ -132,10 +132,10 @@ def test_usage_and_input_errors_are_exit_2(args: list[str], message: str) -> Non
 
 
 def test_no_data_passes_unless_strict(tmp_path: Path) -> None:
-    args = ["check", str(SAMPLE), "--slo", "rate(no_such_flag) < 2%", "--slo", "requests > 0"]
+    args = ["check", str(SAMPLE), "--slo", "p95(latency_ms, model=not-in-these-logs) < 1000", "--slo", "requests > 0"]
     relaxed = invoke(*args)
     assert relaxed.exit_code == ExitCode.OK
-    assert "no data" in relaxed.output and "no_such_flag" in relaxed.output
+    assert "no data" in relaxed.output and "not-in-these-logs" in relaxed.output
     strict = invoke(*args, "--strict")
     assert strict.exit_code == ExitCode.SLO_BREACHED
     assert "1 SLO(s) without data (--strict)" in strict.output
@@ -283,3 +283,16 @@ def test_a_bug_is_exit_3_without_a_traceback(monkeypatch: pytest.MonkeyPatch) ->
     assert result.exit_code == ExitCode.INTERNAL == 3
     assert "internal error (RuntimeError: boom)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_misspelt_flag_is_a_usage_error_not_no_data() -> None:
+    """A typo must not leave a CI gate green as "no data"."""
+    result = CliRunner().invoke(app, ["check", str(SAMPLE), "--slo", "rate(refusl) < 2%"])
+    assert result.exit_code == 2
+    assert "unknown quality flag 'refusl'" in result.output and "did you mean refusal?" in result.output
+
+
+def test_a_filter_value_the_logs_lack_suggests_the_closest() -> None:
+    result = CliRunner().invoke(app, ["check", str(SAMPLE), "--slo", "p95(latency_ms, model=gpt-4oo) < 2500"])
+    assert result.exit_code == 0  # no data is not a breach (a canary may not call every model) ...
+    assert "did you mean" in result.output and "model=gpt-4o?" in result.output.replace("\n", " ")

@@ -130,3 +130,27 @@ def test_help_names_the_formats() -> None:
     result = CliRunner().invoke(app, ["report", "--help"])
     assert result.exit_code == 0
     assert "--output" in result.output and "--no-redact" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".html", ".md"])
+def test_control_characters_in_labels_do_not_break_the_charts(
+    tmp_path: Path, write_jsonl: WriteJsonl, suffix: str
+) -> None:
+    """XML (so SVG) cannot hold ESC, BEL or NUL: the chart renderer aborted the process on them."""
+    rows = [
+        {
+            "request_id": f"r{i}",
+            "event": "llm",
+            "ts": f"2026-11-28T10:00:{i:02d}Z",
+            "latency_ms": 100 + 10 * i,
+            "model": "evil\x1b[31m\x07\x00model" if i % 2 else "plain-model",
+            "route": "/x\x1b",
+        }
+        for i in range(30)
+    ]
+    out = tmp_path / f"r{suffix}"
+    result = run(str(write_jsonl(tmp_path / "esc.jsonl", rows)), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x00" not in text and "\x07" not in text
+    assert "evil\\x1b[31m" in text or "evil\\\\x1b" in text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from aiobs.errors import InputError
 from aiobs.report.model import (
     CHART_MODELS,
     LABEL_CHARS,
@@ -187,14 +187,7 @@ def test_auto_every_draws_at_most_60_buckets(span: timedelta, expected: str) -> 
     assert auto_every(start, start + span) == expected
 
 
-def test_an_empty_time_window_still_builds(sample: Summary) -> None:
-    window = summarize(
-        expand_inputs([str(ROOT / "sample_logs")]),
-        since=datetime(2030, 1, 1, tzinfo=UTC),
-        keep_events=True,
-    )
-    report = build_report(window)
-    assert report.overall["requests"] == 0
-    assert report.outliers == []
-    assert report.latency_box.is_empty()
-    assert math.isnan(report.overall["error_rate"] or math.nan)
+def test_an_empty_time_window_is_an_input_error_not_an_empty_report() -> None:
+    """A nightly report over a window with nothing in it must fail loudly, not publish zeros."""
+    with pytest.raises(InputError, match="lie outside the window"):
+        summarize(expand_inputs([str(ROOT / "sample_logs")]), since=datetime(2030, 1, 1, tzinfo=UTC))

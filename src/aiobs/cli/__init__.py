@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
+from typer.exceptions import TyperException
 
 from aiobs import __version__
 from aiobs.cli.check import check_command
+from aiobs.cli.common import ExitCode
 from aiobs.cli.history import history_command
 from aiobs.cli.outliers import outliers_command
 from aiobs.cli.report import report_command
@@ -47,4 +51,20 @@ app.command("history")(history_command)
 
 
 def main() -> None:
-    app()
+    """The console script: like `app()`, but a mistyped option is one `aiobs:` sentence, not a usage block."""
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(prog_name="aiobs", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aiobs: interrupted", err=True)
+        sys.exit(int(ExitCode.USAGE))
+    except TyperException as exc:  # typer's own click errors: bad option values, unknown commands
+        ctx = getattr(exc, "ctx", None)
+        if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+            typer.echo(ctx.get_help())
+            sys.exit(0)
+        where = ctx.command_path if ctx is not None else "aiobs"
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        typer.echo(f"aiobs: {message.replace('Value error, ', '')} (see {where} --help)", err=True)
+        sys.exit(getattr(exc, "exit_code", int(ExitCode.USAGE)))
+    sys.exit(code if isinstance(code, int) else 0)

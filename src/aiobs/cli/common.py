@@ -67,6 +67,23 @@ def write_atomically(path: Path, text: str) -> None:
     path = path.expanduser()
     if not path.parent.is_dir():
         raise AiobsError(f"cannot write {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise AiobsError(f"cannot write {path}: it is a folder; give a file name")
+    try:
+        _write(path, text)
+    except OSError as exc:
+        raise AiobsError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_output(output: Path | None, text: str) -> None:
+    """The command's text to `--output FILE` (atomically), or to stdout without one or with `-o -`."""
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+    else:
+        write_atomically(output, text)
+
+
+def _write(path: Path, text: str) -> None:
     if path.exists() and not path.is_file():
         with path.open("w", encoding="utf-8") as handle:
             handle.write(text)

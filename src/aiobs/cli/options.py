@@ -6,16 +6,20 @@ import typer
 
 from aiobs.formats import AUTO, FORMAT_NAMES
 
-PATHS = typer.Argument(..., help="Log files, folders, globs (quote them), s3:// URLs, or - for stdin.")
-SINCE = typer.Option(None, "--since", help="Only requests starting at or after: ISO time or 24h/7d.")
-UNTIL = typer.Option(None, "--until", help="Only requests starting before: ISO time or 24h/7d.")
+PATHS = typer.Argument(..., metavar="PATHS", help="Log files, folders, globs (quote them), s3:// URLs, or - for stdin.")
+SINCE = typer.Option(None, "--since", metavar="TIME", help="Only requests starting at or after: ISO time or 24h/7d.")
+UNTIL = typer.Option(None, "--until", metavar="TIME", help="Only requests starting before: ISO time or 24h/7d.")
 FIELD_MAP = typer.Option(
-    [], "--map", "-m", help="Map a canonical field to your field: correlation_id=meta.rid, duration_ms=took:s."
+    [],
+    "--map",
+    "-m",
+    metavar="FIELD=PATH",
+    help="Map a canonical field to your field: correlation_id=meta.rid, duration_ms=took:s.",
 )
-PRICES = typer.Option(None, "--prices", help="TOML/JSON file with extra or overriding prices.")
-CONFIG = typer.Option(None, "--config", help="Config file (default: ./aiobs.toml or pyproject).")
+PRICES = typer.Option(None, "--prices", metavar="FILE", help="TOML/JSON file with extra or overriding prices.")
+CONFIG = typer.Option(None, "--config", metavar="FILE", help="Config file (default: ./aiobs.toml or pyproject).")
 STRICT = typer.Option(False, "--strict", help="Exit 1 when the input had any problem.")
-OUTPUT = typer.Option(None, "--output", "-o", help="Write to this file (atomically).")
+OUTPUT = typer.Option(None, "--output", "-o", metavar="FILE", help="Write to this file (atomically); - for stdout.")
 NO_REDACT = typer.Option(False, "--no-redact", help="Show texts as logged (PII and secrets are redacted by default).")
 HASH_USERS = typer.Option(False, "--hash-users", help="Show user IDs as stable hashes.")
 ENDPOINT_URL = typer.Option(
@@ -31,5 +35,8 @@ INPUT_FORMAT = typer.Option(
     help=f"Log format of every input: {', '.join(FORMAT_NAMES)} (default {AUTO}: detected per file).",
 )
 HISTORY = typer.Option(
-    None, "--history", help="Also record this run's hourly aggregates in a history store folder (docs/ci.md)."
+    None,
+    "--history",
+    metavar="DIR",
+    help="Also record this run's hourly aggregates in a history store folder (docs/ci.md).",
 )

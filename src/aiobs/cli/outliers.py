@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_atomically
+from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_output
 from aiobs.outliers import OutlierQuery, select_outliers, tail_attribution
 from aiobs.redact import Privacy
 from aiobs.render.outliers import (
@@ -92,15 +91,13 @@ def outliers_command(
             text = render_outliers_markdown(report)
         elif chosen is OutlierFormat.csv:
             text = render_outliers_csv(report)
-        elif output is not None:
+        elif output is not None and str(output) != "-":
             buffer = io.StringIO()
             render_outliers_terminal(report, Console(file=buffer, width=160, color_system=None, force_terminal=False))
             text = buffer.getvalue()
         else:
             render_outliers_terminal(report, Console(highlight=False))
             text = None
-        if output is not None and text is not None:
-            write_atomically(output, text)
-        elif text is not None:
-            sys.stdout.write(text)
+        if text is not None:
+            write_output(output, text)
         fail_if_strict(report.summary, strict)

@@ -36,6 +36,8 @@ def sample_command(
             raise UsageError("give --requests or --size, not both")
         if not output.parent.is_dir():
             raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
+        if output.is_dir():
+            raise UsageError(f"cannot write {output}: it is a folder; give a file name such as logs.jsonl")
         from aiobs.sample import write_sample  # imported here: building its word lists takes ~0.2 s
 
         stats = write_sample(

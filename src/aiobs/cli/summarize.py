@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import sys
 from enum import StrEnum
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, record_in_history, user_errors, write_atomically
+from aiobs.cli.common import fail_if_strict, read_logs, record_in_history, user_errors, write_output
 from aiobs.history import check_store_target
 from aiobs.redact import Privacy
 from aiobs.render.markdown import render_markdown
@@ -48,9 +47,15 @@ def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None
 def summarize_command(
     paths: list[str] = options.PATHS,
     by: list[str] = typer.Option(
-        [], "--by", "-b", help="Group by model, route, stage, provider, user (repeat, or model,route for both)."
+        [],
+        "--by",
+        "-b",
+        metavar="KEY",
+        help="Group by model, route, stage, provider, user (repeat, or model,route for both).",
     ),
-    every: str | None = typer.Option(None, "--every", help="Also show time buckets, e.g. 15m, 1h, 1d."),
+    every: str | None = typer.Option(
+        None, "--every", metavar="DURATION", help="Also show time buckets, e.g. 15m, 1h, 1d."
+    ),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     fmt: OutputFormat | None = typer.Option(
@@ -90,11 +95,9 @@ def summarize_command(
             input_format=input_format,
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
-        text = _render(summary, chosen, to_file=output is not None)
-        if output is not None and text is not None:
-            write_atomically(output, text)
-        elif text is not None:
-            sys.stdout.write(text)
+        text = _render(summary, chosen, to_file=output is not None and str(output) != "-")
+        if text is not None:
+            write_output(output, text)
         if history is not None:
             record_in_history(history, summary)
         fail_if_strict(summary, strict)

@@ -7,15 +7,18 @@ whose column equals the value. A metric with nothing to compute from is "no data
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 
 import polars as pl
 
+from aiobs.errors import UsageError
 from aiobs.gates.catalogue import METRICS, Unit
 from aiobs.gates.expressions import MetricRef, Slo
 from aiobs.gates.results import SloResult, Status
 from aiobs.metrics import STAGE_KEY, is_thin, stage_rows
 from aiobs.profiles import ACCEPTED_SCORE, FEEDBACK, FLAG_PREFIX
+from aiobs.quality import BUILTIN_FLAGS
 
 #: A rate over fewer requests than this is marked rough (1 error in 12 requests is 8 %).
 ROUGH_RATE_BELOW = 30
@@ -39,6 +42,14 @@ def metric_exprs(metric: MetricRef, schema: pl.Schema) -> tuple[pl.Expr, pl.Expr
     if name == "rate":
         column = FLAG_PREFIX + (arg or "")
         if column not in schema:
+            known = sorted(c.removeprefix(FLAG_PREFIX) for c in schema if c.startswith(FLAG_PREFIX))
+            # Not a built-in flag and not among the computed ones (custom rules included): a typo, which
+            # must not pass a CI gate as "no data".
+            if known and arg not in BUILTIN_FLAGS:
+                close = difflib.get_close_matches(arg or "", known, n=1)
+                hint = f"did you mean {close[0]}? " if close else ""
+                msg = f"unknown quality flag '{arg}' in rate({arg}): {hint}the flags are {', '.join(known)}"
+                raise UsageError(msg)
             msg = f"the logs carry no '{arg}' flag (no {column} column)"
             raise NoData(msg)
         return pl.col(column).cast(pl.Float64).mean(), pl.col(column).count()
@@ -67,9 +78,11 @@ def metric_exprs(metric: MetricRef, schema: pl.Schema) -> tuple[pl.Expr, pl.Expr
     return exprs[name]
 
 
-def _no_values_reason(slo: Slo) -> str:
+def _no_values_reason(slo: Slo, hints: dict[str, str] | None = None) -> str:
     metric = slo.metric
     where = f" with {', '.join(f'{k}={v}' for k, v in metric.filters)}" if metric.filters else ""
+    if hints:
+        where += " (" + "; ".join(f"did you mean {k}={v}?" for k, v in hints.items()) + ")"
     if metric.name in ("cost", "cost_per_1k"):
         return f"no priced requests{where}" + (" (cost is not split by stage)" if _uses_stage(slo) else "")
     if metric.name == "rate":
@@ -98,9 +111,26 @@ def _query(requests: pl.LazyFrame, slo: Slo, schema: pl.Schema) -> pl.LazyFrame:
     return frame.group_by(by).agg(aggregates).sort(list(slo.by), nulls_last=True)
 
 
-def _result(slo: Slo, group: tuple[tuple[str, str | None], ...], value: float | None, n: int) -> SloResult:
+def _filter_hints(requests: pl.LazyFrame, slo: Slo) -> dict[str, str]:
+    """For filters that matched nothing, the closest value the logs do have (a typo in a model name)."""
+    hints: dict[str, str] = {}
+    for key, wanted in slo.metric.filters:
+        if key == STAGE_KEY:
+            continue
+        values = requests.select(pl.col(key).cast(pl.String).drop_nulls().unique()).collect().to_series().to_list()
+        if wanted not in values:
+            close = difflib.get_close_matches(wanted, values, n=1)
+            if close:
+                hints[key] = close[0]
+    return hints
+
+
+def _result(
+    slo: Slo, group: tuple[tuple[str, str | None], ...], value: float | None, n: int, requests: pl.LazyFrame
+) -> SloResult:
     if value is None or value != value or n == 0:  # NaN: a mean over no values
-        return SloResult(slo, group, None, n, Status.NO_DATA, _no_values_reason(slo))
+        reason = _no_values_reason(slo, _filter_hints(requests, slo) if slo.metric.filters else None)
+        return SloResult(slo, group, None, n, Status.NO_DATA, reason)
     note = ""
     q = slo.metric.quantile
     if q is not None and is_thin(n, q):
@@ -130,5 +160,5 @@ def evaluate_slos(requests: pl.LazyFrame, slos: Sequence[Slo]) -> list[SloResult
             results.append(SloResult(slo, (), None, 0, Status.NO_DATA, _no_values_reason(slo)))
         for row in frame.iter_rows(named=True):
             group = tuple((k, row[k]) for k in slo.by)
-            results.append(_result(slo, group, row["value"], row["n"]))
+            results.append(_result(slo, group, row["value"], row["n"], requests))
     return results

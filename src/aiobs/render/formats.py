@@ -5,18 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 
+def _missing(value: float | None) -> bool:
+    return value is None or value != value  # NaN: a mean over nothing
+
+
 def ms(value: float | None) -> str:
-    if value is None:
+    if _missing(value):
         return "—"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
 
 
 def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.2f}%"
+    return "—" if _missing(value) else f"{value * 100:.2f}%"
 
 
 def usd(value: float | None) -> str:
-    if value is None:
+    if _missing(value):
         return "—"
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}" if abs(value) >= 100 else f"{sign}${abs(value):,.4f}"

@@ -130,8 +130,8 @@ def _trend_table(view: HistoryView, console: Console) -> None:
         "p95 ms",
         "p99 ms",
         "$/1k req",
+        *(["accepted"] if accepted else []),
     ]
-    columns += [*(["accepted"] if accepted else []), *(f"{c.removeprefix('rate_')}" for c in flags)]
     title = f"Trend per {view.every}, last {view.window_days} day(s) of data" + (f", by {view.by}" if keyed else "")
     table = _table(title, *columns, left=2 if keyed else 1, fixed=("period",))
     for row in frame.iter_rows(named=True):
@@ -146,12 +146,30 @@ def _trend_table(view: HistoryView, console: Console) -> None:
             f.ms(row["latency_p99"]),
             f.usd(row["cost_per_1k_requests"]),
             *([f.pct(row["acceptance_rate"])] if accepted else []),
-            *(f.pct(row[c]) for c in flags),
         ]
         table.add_row(*cells)
     console.print()
     console.print(table)
     console.print(Text("Percentiles come from the stored sketches (within 1 %).", style="dim"))
+    if flags and not keyed:
+        _flag_trend_table(view, flags, console)
+
+
+#: Flag-rate trends show at most this many periods (the latest), so the table fits a terminal.
+FLAG_TREND_PERIODS = 7
+
+
+def _flag_trend_table(view: HistoryView, flags: list[str], console: Console) -> None:
+    """One row per flag, one column per period: a flag's rate reads left to right over time."""
+    frame = view.trends.tail(FLAG_TREND_PERIODS)
+    periods = [_period(p, view.every) for p in frame["period"]]
+    table = _table(f"Flag rates per {view.every}", "flag", *periods, left=1)
+    for column in flags:
+        values = frame[column].to_list()
+        if any(v is not None and v == v for v in values):  # skip flags never checked (NaN or null)
+            table.add_row(column.removeprefix("rate_"), *(f.pct(v) for v in values))
+    console.print()
+    console.print(table)
 
 
 def _anomaly_table(view: HistoryView, console: Console) -> None:

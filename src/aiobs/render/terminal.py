@@ -65,30 +65,56 @@ def _overall(record: dict[str, Any], n_inputs: int) -> RenderableType:
     return Group(head, Text(""), table)
 
 
-def _group_table(name: str, records: list[dict[str, Any]]) -> Table:
+#: Group-table columns a narrow terminal drops first (the JSON, Markdown and CSV outputs keep them all).
+DROPPABLE = ("out tok", "$/1k req", "p50 ms")
+#: A label column is shown at least this wide; a longer label folds onto the next line.
+LABEL_MIN = 12
+
+
+def _fit(header: list[str], rows: list[list[str]], n_labels: int, width: int) -> list[int]:
+    """Indexes of the columns to show so the table fits `width`, dropping DROPPABLE ones as needed.
+
+    Numbers never wrap, so a table wider than the terminal loses its right-hand columns to the crop;
+    dropping a low-priority column is better than losing `cost` to the edge.
+    """
+
+    def needed(cols: list[int]) -> int:
+        total = 1
+        for i in cols:
+            cells = [header[i], *(row[i] for row in rows)]
+            longest = max(len(c) for c in cells)
+            total += (min(max(longest, LABEL_MIN), 30) if i < n_labels else longest) + 3
+        return total
+
+    shown = list(range(len(header)))
+    for name in DROPPABLE:
+        if needed(shown) <= width:
+            break
+        shown = [i for i in shown if header[i] != name]
+    return shown
+
+
+def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
     keys = list(records[0]["key"]) if records else [name]
-    table = _table(
-        f"By {name}",
-        *keys,
-        "req",
-        "err",
-        *(f"{p} ms" for p in GROUP_PERCENTILES),
-        "out tok",
-        "cost",
-        "$/1k req",
-        numeric_from=len(keys),
-    )
-    for r in records:
-        lat = r["latency_ms"]
-        table.add_row(
-            *(_data(r["key"][k]) for k in keys),
+    header = [*keys, "req", "err", *(f"{p} ms" for p in GROUP_PERCENTILES), "out tok", "cost", "$/1k req"]
+    rows = [
+        [
+            *("—" if r["key"][k] is None else terminal_text(r["key"][k], 40) for k in keys),
             f.count(r["requests"]),
             f.pct(r["error_rate"]),
-            *f.latency_cells(lat, GROUP_PERCENTILES),
+            *f.latency_cells(r["latency_ms"], GROUP_PERCENTILES),
             f.count(r["tokens"]["output"]),
             f.usd(r["cost_usd"]),
             f.usd(r["cost_per_1k_requests"]),
-        )
+        ]
+        for r in records
+    ]
+    shown = _fit(header, rows, len(keys), width)
+    table = _table(f"By {name}", *(header[i] for i in shown), numeric_from=len(keys))
+    for column in table.columns[: len(keys)]:
+        column.min_width = LABEL_MIN
+    for row in rows:
+        table.add_row(*(Text(row[i]) if i < len(keys) else row[i] for i in shown))
     return table
 
 
@@ -196,7 +222,7 @@ def render_terminal(summary: Summary, console: Console) -> None:
     console.print(_overall(record, len(summary.inputs)))
     for name, records in record["groups"].items():
         console.print()
-        console.print(_group_table(name, records))
+        console.print(_group_table(name, records, console.width))
     if record["unpriced_models"]:
         console.print()
         console.print(_unpriced(record["unpriced_models"]))

@@ -19,6 +19,7 @@ from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
 from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution, tail_sentence
 from aiobs.pricing import price_events
 from aiobs.redact import redact_value
+from aiobs.render.escape import terminal_block
 from aiobs.render.records import metrics_record, summary_record
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
@@ -129,7 +130,8 @@ def _clip(text: str, limit: int) -> str:
 
 
 class _Cleaner:
-    """Log text as the report may show it: redacted (unless turned off) and cut to a length."""
+    """Log text as the report may show it: control characters made visible (`\\x1b`: XML, hence the SVG
+    charts, cannot hold them, and they hide text), redacted (unless turned off), and cut to a length."""
 
     def __init__(self, *, redact_pii: bool) -> None:
         self.redact_pii = redact_pii
@@ -137,7 +139,7 @@ class _Cleaner:
     def __call__(self, value: object, limit: int = LABEL_CHARS) -> str:
         if value is None:
             return "—"
-        text = str(value)
+        text = terminal_block(str(value), limit=len(str(value)) + 1)
         if self.redact_pii:
             text = redact_value(text) or ""
         return _clip(text, limit)
