@@ -10,9 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from aiobs.report.labels import LABEL_CHARS
 from aiobs.report.model import (
     CHART_MODELS,
-    LABEL_CHARS,
     OTHER_MODELS,
     TABLE_MODELS,
     Report,
