@@ -20,6 +20,7 @@ from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_att
 from aiobs.pricing import price_events
 from aiobs.render.records import metrics_record, summary_record
 from aiobs.report.labels import Cleaner, relabel
+from aiobs.report.trends import HistoryFrames, ReportHistory, history_section
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
 
@@ -116,6 +117,8 @@ class Report:
     issues: list[dict[str, Any]]
     problems: int
     record: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: The Trends and Anomalies sections (`--history DIR`); None leaves them out.
+    history: ReportHistory | None = None
 
     @property
     def has_flags(self) -> bool:
@@ -365,8 +368,9 @@ def build_report(
     redact_pii: bool = True,
     command_line: str = "",
     title: str = "aiobs report",
+    history: HistoryFrames | None = None,
 ) -> Report:
-    """Aggregate the summary into everything the HTML and Markdown reports show."""
+    """Aggregate the summary into everything the HTML and Markdown reports show (and `history`'s trends)."""
     clean = Cleaner(redact_pii=redact_pii)
     requests = summary.requests
     record = summary_record(summary)
@@ -439,6 +443,7 @@ def build_report(
         issues=issues,
         problems=summary.issues.failing,
         record=record,
+        history=history_section(history, clean) if history is not None else None,
     )
 
 
