@@ -167,6 +167,18 @@ def test_history_twice_on_the_same_logs_leaves_the_store_as_it_was(tmp_path: Pat
     assert "## Trends" in md and "**Trends need more days**: the store holds only this run" in md
 
 
+def test_summarize_and_report_over_the_same_night_record_it_once(tmp_path: Path) -> None:
+    from aiobs import history
+
+    store = tmp_path / "nightly"
+    summarized = CliRunner().invoke(app, ["summarize", CHATBOT, "--history", str(store), "-f", "json"])
+    assert summarized.exit_code == 0, summarized.output
+    files = _day_files(store)
+    assert run(CHATBOT, "-o", str(tmp_path / "r.html"), "--history", str(store)).exit_code == 0
+    assert _day_files(store) == files
+    assert history.runs(store).height == 1
+
+
 def test_a_planted_anomaly_in_the_store_shows_in_the_report(tmp_path: Path) -> None:
     from aiobs import history
     from aiobs.profiles import profile_requests
