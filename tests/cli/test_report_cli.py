@@ -199,6 +199,7 @@ def test_a_planted_anomaly_in_the_store_shows_in_the_report(tmp_path: Path) -> N
     assert week.exit_code == 0
     assert f"| {SPIKE:%Y-%m-%d %H:%M} |" not in week.stdout
     assert "The last 7 day(s) of the history store" in week.stdout
+    assert "1 day(s) with data (of 3 in the store), from 2 recorded run(s)." in week.stdout
 
 
 @pytest.mark.parametrize(

@@ -158,9 +158,10 @@ def _trends(report: Report) -> list[str]:
         return []
     out = ["## Trends", ""]
     window = f" ({_day(h.window_start)} → {_day(h.last_day)}, UTC)" if h.window_start else ""
+    stored = f" (of {f.count(h.stored_days)} in the store)" if h.stored_days > h.days_of_data else ""
     lead = (
         f"The last {h.days} day(s) of the history store {markdown_cell(h.store, 200)}{window}: "
-        f"{h.days_of_data} day(s) with data, from {f.count(h.runs)} recorded run(s)."
+        f"{h.days_of_data} day(s) with data{stored}, from {f.count(h.runs)} recorded run(s)."
     )
     if h.recorded is not None:
         lead += f" This run is recorded as `{h.recorded.run_id}`, {f.count(h.recorded.buckets)} hour bucket(s)"
