@@ -103,3 +103,30 @@ def make_requests(
         *(pl.col(name).cast(dtype) for name, dtype in REQUEST_SCHEMA.items()),
         *extra,
     )
+
+
+# -- history stores for the report's Trends and Anomalies sections ------------------------------------------
+
+#: The hour whose latency `two_days_with_a_spike` triples (the second day, 14:00 UTC).
+SPIKE = T0 + timedelta(days=1, hours=14)
+#: Flag rates of the planted store: `error` repeats the error rate; `empty` is the fifth highest.
+TREND_FLAGS = {"truncated": 0.04, "refusal": 0.02, "pii_in_input": 0.01, "repetition": 0.005, "empty": 0.002}
+
+
+def two_days_with_a_spike(
+    *, models: tuple[str, ...] = MODELS, routes: tuple[str, ...] = ROUTES, factor: float = 3.0, seed: int = 11
+) -> pl.DataFrame:
+    """Two days of steady traffic (250 requests an hour), with every request's latency × `factor` in the SPIKE hour."""
+    frame = make_requests(
+        2 * 24 * 250,
+        seed=seed,
+        span=timedelta(days=2),
+        models=models,
+        routes=routes,
+        flags={**TREND_FLAGS, "error": 0.01},
+    )
+    spiked = (pl.col("start") >= SPIKE) & (pl.col("start") < SPIKE + timedelta(hours=1))
+    return frame.with_columns(
+        pl.when(spiked).then(pl.col(c) * factor).otherwise(pl.col(c)).alias(c)
+        for c in ("latency_ms", *(f"{stage}_ms" for stage in STAGE_SHARES), "llm_output_ms")
+    )

@@ -28,7 +28,10 @@ def table(rows: list[dict[str, Any]]) -> pl.LazyFrame:
     )
 
 
-latencies = st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False), min_size=2, max_size=300)
+# Subnormal latencies do not exist; at that scale numpy and Polars interpolate to different last bits.
+latencies = st.lists(
+    st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_subnormal=False), min_size=2, max_size=300
+)
 
 
 @settings(max_examples=60, deadline=None)

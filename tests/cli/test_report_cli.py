@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -154,3 +156,96 @@ def test_control_characters_in_labels_do_not_break_the_charts(
     text = out.read_text(encoding="utf-8")
     assert "\x1b" not in text and "\x00" not in text and "\x07" not in text
     assert "evil\\x1b[31m" in text or "evil\\\\x1b" in text
+
+
+# -- --history DIR: record the run, then Trends and Anomalies -------------------------------------------------
+
+
+def _day_files(store: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((store / "days").iterdir())}
+
+
+def test_history_twice_on_the_same_logs_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    from aiobs import history
+
+    store = tmp_path / "nightly"
+    first = run(CHATBOT, "-o", str(tmp_path / "a.html"), "--history", str(store))
+    assert first.exit_code == 0, first.output
+    files = _day_files(store)
+    assert set(files) == {"2026-11-28.parquet"}
+    second = run(CHATBOT, "-o", str(tmp_path / "b.md"), "--history", str(store))
+    assert second.exit_code == 0, second.output
+    assert _day_files(store) == files  # not doubled: the same rows, byte for byte
+    runs = history.runs(store)
+    assert runs.height == 1  # the run's second recording replaced its first (only `recorded_at` moved)
+    overall = history.read_store(store).filter(pl.col("dimension") == "overall")
+    html = (tmp_path / "a.html").read_text(encoding="utf-8")
+    requests = int(re.search(r"<title>aiobs report · ([\d,]+) requests", html).group(1).replace(",", ""))
+    assert overall["requests"].sum() == runs["requests"][0] == requests
+    for output in (first.output, second.output):
+        assert f"recorded run {runs['run_id'][0]} in {store}" in output
+    assert '<section id="trends">' in html and '<section id="anomalies">' in html
+    assert "1 day(s) with data, from 1 recorded run(s)" in html
+    assert "Trends need more days: the store holds only this run, with 1 day of data." in html
+    md = (tmp_path / "b.md").read_text(encoding="utf-8")
+    assert "## Trends" in md and "**Trends need more days**: the store holds only this run" in md
+
+
+def test_summarize_and_report_over_the_same_night_record_it_once(tmp_path: Path) -> None:
+    from aiobs import history
+
+    store = tmp_path / "nightly"
+    summarized = CliRunner().invoke(app, ["summarize", CHATBOT, "--history", str(store), "-f", "json"])
+    assert summarized.exit_code == 0, summarized.output
+    files = _day_files(store)
+    assert run(CHATBOT, "-o", str(tmp_path / "r.html"), "--history", str(store)).exit_code == 0
+    assert _day_files(store) == files
+    assert history.runs(store).height == 1
+
+
+def test_a_planted_anomaly_in_the_store_shows_in_the_report(tmp_path: Path) -> None:
+    from aiobs import history
+    from aiobs.profiles import profile_requests
+    from synthetic import SPIKE, two_days_with_a_spike
+
+    store = tmp_path / "nightly"
+    history.append(store, profile_requests(two_days_with_a_spike().lazy(), every="1h"), run_id="old", inputs=["old"])
+    result = CliRunner().invoke(
+        app, ["report", CHATBOT, "-o", "-", "--history", str(store), "--days", "30"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    md = result.stdout
+    assert "The last 30 day(s) of the history store" in md and "from 2 recorded run(s)" in md
+    anomalies = md.split("\n## Anomalies\n", 1)[1].split("\n## ", 1)[0]
+    assert f"| {SPIKE:%Y-%m-%d %H:%M} | overall | p95\\(latency\\_ms\\) |" in anomalies
+    # --days 7 ends with the newest day (the chat logs): the spike a month earlier is out of the window.
+    week = CliRunner().invoke(app, ["report", CHATBOT, "-o", "-", "--history", str(store)])
+    assert week.exit_code == 0
+    assert f"| {SPIKE:%Y-%m-%d %H:%M} |" not in week.stdout
+    assert "The last 7 day(s) of the history store" in week.stdout
+    assert "1 day(s) with data (of 3 in the store), from 2 recorded run(s)." in week.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--days", "3"], "--days needs --history DIR"),
+        (
+            ["--history", "store", "--days", "0"],
+            "'--days': Input should be greater than or equal to 1",
+        ),
+        (["--history", "busy"], "busy exists and is not an aiobs history store"),
+    ],
+)
+def test_bad_history_arguments_exit_2_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine", encoding="utf-8")
+    result = run(CHATBOT, "-o", "r.html", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.html").exists() and not (tmp_path / "store").exists()
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["notes.txt"]

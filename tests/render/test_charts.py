@@ -90,4 +90,8 @@ def test_chart_names_are_stable() -> None:
         "cost-over-time",
         "flag-rates",
         "flags-by-model",
+        "trend-latency",
+        "trend-rates",
+        "trend-cost",
+        "trend-by-model",
     ]

@@ -100,6 +100,30 @@ def hostile_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     loaded.page.close()
 
 
+@pytest.fixture(scope="module")
+def history_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
+    """`aiobs report --history` over hostile logs, on a store that already holds two days with a latency spike
+    and hostile model and route names."""
+    from aiobs import history
+    from aiobs.profiles import profile_requests
+    from conftest import PAYLOADS, _hostile_rows, _write_jsonl
+    from synthetic import two_days_with_a_spike
+
+    folder = tmp_path_factory.mktemp("history")
+    store = folder / "store"
+    earlier = two_days_with_a_spike(models=(PAYLOADS["model"], "gpt-4o"), routes=(PAYLOADS["route"],))
+    history.append(store, profile_requests(earlier.lazy(), every="1h"), run_id="earlier", inputs=["earlier"])
+    logs = _write_jsonl(folder / "h.jsonl", _hostile_rows())
+    out = folder / "h.html"
+    result = CliRunner().invoke(
+        app, ["report", str(logs), "-o", str(out), "--p", "90", "--history", str(store), "--days", "30"]
+    )
+    assert result.exit_code == 0, result.output
+    loaded = _open(browser, out)
+    yield loaded
+    loaded.page.close()
+
+
 def _column(page: Any, index: int) -> list[str]:
     return page.eval_on_selector_all(
         f"#outlier-table tbody tr:not([hidden]) td:nth-child({index})",
@@ -107,7 +131,7 @@ def _column(page: Any, index: int) -> list[str]:
     )
 
 
-@pytest.mark.parametrize("which", ["sample_page", "hostile_page"])
+@pytest.mark.parametrize("which", ["sample_page", "hostile_page", "history_page"])
 def test_renders_offline_without_errors(which: str, request: pytest.FixtureRequest) -> None:
     loaded: Loaded = request.getfixturevalue(which)
     errors = [(kind, text) for kind, text in loaded.console if kind in ("error", "pageerror", "warning")]
@@ -124,6 +148,32 @@ def test_charts_are_drawn(sample_page: Loaded) -> None:
         box = figure.query_selector("svg").bounding_box()
         assert box is not None and box["width"] > 200 and box["height"] > 80
         assert len(figure.query_selector_all("path, rect, line")) > 10
+
+
+def test_trend_charts_are_drawn_with_the_anomalies_marked(history_page: Loaded) -> None:
+    page = history_page.page
+    names = page.eval_on_selector_all("#trends figure.chart", "fs => fs.map(f => f.getAttribute('data-chart'))")
+    assert names == ["trend-latency", "trend-rates", "trend-cost", "trend-by-model"]
+    for name in names:
+        figure = page.query_selector(f'figure[data-chart="{name}"]')
+        box = figure.query_selector("svg").bounding_box()
+        assert box is not None and box["width"] > 200 and box["height"] > 80, name
+        assert len(figure.query_selector_all("path, line")) > 10, name
+    # the spike hour: a ▼ on the latency trend whose tooltip names it, and rows in the anomaly table
+    markers = page.eval_on_selector_all(
+        'figure[data-chart="trend-latency"] title',
+        "ts => ts.map(t => t.textContent).filter(t => t.includes('anomalies:'))",
+    )
+    assert any("2026-11-02 14:00" in m for m in markers)
+    rows = page.eval_on_selector_all("#anomaly-table tbody tr", "rs => rs.map(r => r.cells[0].textContent)")
+    assert "2026-11-02 14:00" in rows
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.evaluate("document.scripts.length") == 1
+    assert page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0
+    # the table of p95 per model opens, and shows the hostile model name as text
+    page.click("#trends details summary")
+    assert page.is_visible("#trend-model-table")
+    assert "<script>window.__pwned='model'</script>" in page.text_content("#trend-model-table")
 
 
 def test_outlier_table_sorts_on_header_click(sample_page: Loaded) -> None:

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -170,3 +171,106 @@ def test_templates_ship_inside_the_wheel_and_load_from_it(tmp_path: Path) -> Non
     assert run.returncode == 0, run.stderr[-2000:]
     assert Path(run.stdout.splitlines()[0]) == site / "aiobs" / "templates"
     assert "Content-Security-Policy" in out.read_text(encoding="utf-8")
+
+
+# -- the Trends and Anomalies sections (aiobs report --history DIR) -------------------------------------------
+
+
+def _store(frame: pl.DataFrame, path: Path) -> Path:
+    from aiobs import history
+    from aiobs.profiles import profile_requests
+
+    history.append(path, profile_requests(frame.lazy(), every="1h"), run_id=path.name, inputs=[path.name])
+    return path
+
+
+@pytest.fixture(scope="module")
+def history_html(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from aiobs.report.trends import read_history
+    from synthetic import two_days_with_a_spike
+
+    store = _store(two_days_with_a_spike(), tmp_path_factory.mktemp("history") / "store")
+    summary = summarize(expand_inputs([str(ROOT / "sample_logs" / "chatbot.jsonl")]), keep_events=True)
+    return render_html(build_report(summary, outlier_limit=5, history=read_history(store, days=7)))
+
+
+@pytest.fixture(scope="module")
+def hostile_history_html(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from aiobs.report.trends import read_history
+    from conftest import _hostile_rows, _write_jsonl
+    from synthetic import two_days_with_a_spike
+
+    folder = tmp_path_factory.mktemp("hostile-history")
+    hostile = two_days_with_a_spike(models=(PAYLOADS["model"], "alice@example.com"), routes=(PAYLOADS["route"],))
+    store = _store(hostile, folder / "store")
+    summary = summarize(expand_inputs([str(_write_jsonl(folder / "h.jsonl", _hostile_rows()))]), keep_events=True)
+    return render_html(build_report(summary, p=90, history=read_history(store, days=7)))
+
+
+def _between(html: str, start: str, end: str = "</section>") -> str:
+    return html.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_without_history_there_are_no_history_sections(hostile_html: str) -> None:
+    for absent in ('id="trends"', 'id="anomalies"', 'href="#trends"', 'data-chart="trend-'):
+        assert absent not in hostile_html
+
+
+def test_trend_charts_tables_and_the_planted_anomaly(history_html: str) -> None:
+    from synthetic import SPIKE
+
+    trends = _between(history_html, '<section id="trends">')
+    for name in ("trend-latency", "trend-rates", "trend-cost", "trend-by-model"):
+        assert f'<figure class="chart" data-chart="{name}"><svg' in trends, name
+    table = _between(trends, 'id="trend-table"', "</table>")
+    assert table.count("<tr><td>") == 2 and "2026-11-01" in table and "2026-11-02" in table
+    assert '<span class="pill bad">3</span>' in table  # the spike day: overall, stage=llm, stage=retrieval
+    assert table.count('<th class="n">') == 7 + 4 + 1  # the numbers, four flags, anomalies
+    # The anomalous hour is marked on the latency chart (a ▼ with its tooltip) and listed below.
+    latency = _between(trends, 'data-chart="trend-latency">', "</figure>")
+    hour = f"{SPIKE:%Y-%m-%d %H:%M}"
+    assert re.search(rf"<title>[^<]*{hour}[^<]*anomalies: 3", latency)
+    anomalies = _between(history_html, '<section id="anomalies">')
+    rows = _between(anomalies, "<tbody>", "</tbody>").split("<tr>")[1:]
+    assert len(rows) == 3
+    assert all(hour in row and "p95(latency_ms)" in row for row in rows)
+    assert any('<td class="label-cell">overall</td>' in row for row in rows)
+    assert 'href="#anomalies">Anomalies (3)</a>' in history_html
+
+
+def test_hostile_group_names_stay_text_in_the_history_sections(hostile_history_html: str) -> None:
+    parsed = Elements()
+    parsed.feed(hostile_history_html)
+    assert not {t for t, _ in parsed.tags} & {"img", "iframe", "object", "embed", "foreignobject", "image", "use"}
+    for tag, attrs in parsed.tags:
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        assert "style" not in attrs and "src" not in attrs, (tag, attrs)
+    assert hostile_history_html.count("<script") == 1
+    metas = [a for t, a in parsed.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert metas[0]["content"] == content_security_policy(parsed.inline["script"][0], parsed.inline["style"][0])
+    assert "window.__pwned" not in parsed.inline["script"][0]
+    texts = Texts()
+    texts.feed(hostile_history_html)
+    assert PAYLOADS["model"] in texts.seen  # in the per-model table, as text
+    assert f"route={PAYLOADS['route']}" in texts.seen  # in the anomaly table, as text
+    assert "[email]" in texts.seen and "alice@example.com" not in hostile_history_html
+    trends = _between(hostile_history_html, '<section id="trends">')
+    assert "&lt;script&gt;window.__pwned=&#39;model&#39;&lt;/script&gt;" in trends
+    # the trend table keeps its cells: no `</td>` from a key can end one early
+    table = _between(trends, 'id="trend-model-table"', "</table>")
+    body = _between(table, "<tbody>", "</tbody>")
+    assert all(row.count("<td") == 3 for row in body.split("<tr>")[1:])
+
+
+def test_a_store_with_one_day_says_trends_need_more_days(tmp_path: Path) -> None:
+    from aiobs.report.trends import read_history
+    from synthetic import make_requests
+
+    store = _store(make_requests(400, seed=3, span=timedelta(hours=20)), tmp_path / "store")
+    summary = summarize(expand_inputs([str(ROOT / "sample_logs" / "chatbot.jsonl")]), keep_events=False)
+    html = render_html(build_report(summary, outlier_limit=1, history=read_history(store, days=7)))
+    trends = _between(html, '<section id="trends">')
+    assert 'id="trends-need-days"' in trends
+    assert "Trends need more days: the store holds only this run, with 1 day of data." in trends
+    assert "<figure" not in trends and 'data-chart="trend-' not in html
+    assert 'id="anomalies"' in html

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from aiobs.errors import InputError
+from aiobs.report.labels import LABEL_CHARS
 from aiobs.report.model import (
     CHART_MODELS,
-    LABEL_CHARS,
     OTHER_MODELS,
     TABLE_MODELS,
     Report,

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -21,6 +21,9 @@ from aiobs.formats.mapping import FieldMapping, parse_map_options
 from aiobs.pricing import load_price_book
 from aiobs.sources.paths import Source, expand_inputs
 from aiobs.summary import Summary, parse_time_bound, summarize
+
+if TYPE_CHECKING:
+    from aiobs.history import RunRecord
 
 
 class ExitCode(IntEnum):
@@ -161,9 +164,10 @@ def fail_if_strict(summary: Summary, strict: bool) -> None:
         raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))
 
 
-def record_in_history(store: Path, summary: Summary) -> None:
+def record_in_history(store: Path, summary: Summary) -> RunRecord:
     """`--history DIR`: append this run's hourly aggregates to the store (aiobs.history)."""
     from aiobs.history import record_run  # only when asked: it needs numpy
 
     run = record_run(store, summary)
     typer.echo(f"aiobs: recorded run {run.run_id} in {store} ({run.buckets} hour bucket(s))", err=True)
+    return run

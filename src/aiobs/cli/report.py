@@ -10,8 +10,9 @@ from pathlib import Path
 import typer
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_atomically
+from aiobs.cli.common import fail_if_strict, read_logs, record_in_history, user_errors, write_atomically
 from aiobs.errors import UsageError
+from aiobs.history import check_store_target
 from aiobs.redact import Privacy
 
 
@@ -20,6 +21,8 @@ class ReportFormat(StrEnum):
     md = "md"
 
 
+#: --days without a value: a week of trends.
+DEFAULT_DAYS = 7
 _SUFFIX_FORMATS = {".html": ReportFormat.html, ".htm": ReportFormat.html, ".md": ReportFormat.md}
 
 
@@ -54,11 +57,21 @@ def report_command(
     ),
     endpoint_url: str | None = options.ENDPOINT_URL,
     input_format: str | None = options.INPUT_FORMAT,
+    history: Path | None = typer.Option(
+        None,
+        "--history",
+        help="Record this run in a history store folder, and add its Trends and Anomalies sections (docs/ci.md).",
+    ),
+    days: int | None = typer.Option(
+        None, "--days", min=1, max=3660, help="With --history: trends and anomalies of the last N days [default: 7]."
+    ),
 ) -> None:
     """Write a self-contained report: headline figures, latency, stages, cost, flags, outliers, input quality.
 
     HTML works offline (inline charts, no network, strict Content-Security-Policy); Markdown suits
     $GITHUB_STEP_SUMMARY and pull requests, with chart images written to NAME-charts/ beside it.
+    --history DIR appends the run's hourly aggregates to a Parquet store (the same logs twice count once)
+    and adds the trend per day over the last --days days and the hours whose metrics jumped.
     Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
     """
     with user_errors():
@@ -67,6 +80,7 @@ def report_command(
         from aiobs.render.html import render_html
         from aiobs.render.report_markdown import IMAGE_CHARTS, render_report_markdown
         from aiobs.report.model import build_report
+        from aiobs.report.trends import read_history
 
         target = None if output == "-" else Path(output)
         chosen = fmt or (_SUFFIX_FORMATS.get(target.suffix.lower()) if target else ReportFormat.md)
@@ -74,6 +88,10 @@ def report_command(
             raise UsageError(f"cannot tell the report format from '{output}': name it .html or .md, or pass --format")
         if target is not None and not target.expanduser().parent.is_dir():
             raise UsageError(f"cannot write {target}: folder {target.parent} does not exist")
+        if days is not None and history is None:
+            raise UsageError("--days needs --history DIR: the trends come from a history store")
+        if history is not None:
+            check_store_target(history)  # before reading any log
         summary = read_logs(
             paths,
             field_map=field_map,
@@ -87,8 +105,18 @@ def report_command(
             keep_events=bool(outliers),  # the outliers' timelines are drawn from their events
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
+        trends = None
+        if history is not None:
+            recorded = record_in_history(history, summary)
+            trends = read_history(history, days=days or DEFAULT_DAYS, recorded=recorded)
         report = build_report(
-            summary, p=p, outlier_limit=outliers, redact_pii=not no_redact, command_line=_command_line(), title=title
+            summary,
+            p=p,
+            outlier_limit=outliers,
+            redact_pii=not no_redact,
+            command_line=_command_line(),
+            title=title,
+            history=trends,
         )
         if chosen is ReportFormat.html:
             text = render_html(report, charts=render_charts(report))

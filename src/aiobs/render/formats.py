@@ -40,3 +40,14 @@ def latency_cells(latency: dict[str, Any], names: tuple[str, ...]) -> list[str]:
 
 
 THIN_NOTE = "* fewer than 10 requests lie above this percentile: treat it as a rough figure."
+
+
+def metric_value(metric: str, value: float | None) -> str:
+    """A value of an anomaly metric (aiobs.anomaly): p95(latency_ms) in ms, cost_per_1k in dollars, rates in %."""
+    if value is None:
+        return "—"
+    if metric.startswith("p") and "latency" in metric:
+        return f"{ms(value)} ms"
+    if metric == "cost_per_1k":
+        return usd(value)
+    return pct(value)

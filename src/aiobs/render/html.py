@@ -74,6 +74,14 @@ def _short_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value is not None else "—"
 
 
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else "—"
+
+
+def _hour(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "—"
+
+
 def _num(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
@@ -107,6 +115,9 @@ def _helpers() -> dict[str, Any]:
         "fmt": _fmt,
         "iso": _iso,
         "short_time": _short_time,
+        "day": _day,
+        "hour": _hour,
+        "metric_value": f.metric_value,
         "num": _num,
         "mb": _mb,
     }
@@ -138,6 +149,7 @@ def render_html(report: Report, *, charts: dict[str, str] | None = None) -> str:
     return template.render(
         r=report,
         o=report.overall,
+        h=report.history,
         models=models,
         stages=stage_records(report),
         flags=report.flags.to_dicts() if report.flags is not None else [],

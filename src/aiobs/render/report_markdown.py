@@ -23,6 +23,8 @@ from aiobs.report.model import Report, stage_records
 
 #: Outliers listed in Markdown (the HTML report lists up to --outliers, each with its timeline).
 MARKDOWN_OUTLIERS = 20
+#: Anomalies listed in Markdown (the strongest; the HTML report lists up to ANOMALY_ROWS).
+MARKDOWN_ANOMALIES = 30
 #: Outliers whose timeline is drawn as a mermaid gantt chart.
 MARKDOWN_TIMELINES = 3
 #: Charts written as image files beside the Markdown (mermaid cannot draw them).
@@ -144,6 +146,128 @@ def _over_time(report: Report) -> list[str]:
     out += ["<details><summary>Per bucket</summary>", ""]
     out += _table(["bucket", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "cost"], rows)
     return [*out, "</details>", ""]
+
+
+def _day(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else "—"
+
+
+def _trends(report: Report) -> list[str]:
+    h = report.history
+    if h is None:
+        return []
+    out = ["## Trends", ""]
+    window = f" ({_day(h.window_start)} → {_day(h.last_day)}, UTC)" if h.window_start else ""
+    stored = f" (of {f.count(h.stored_days)} in the store)" if h.stored_days > h.days_of_data else ""
+    lead = (
+        f"The last {h.days} day(s) of the history store {markdown_cell(h.store, 200)}{window}: "
+        f"{h.days_of_data} day(s) with data{stored}, from {f.count(h.runs)} recorded run(s)."
+    )
+    if h.recorded is not None:
+        lead += f" This run is recorded as `{h.recorded.run_id}`, {f.count(h.recorded.buckets)} hour bucket(s)"
+        if h.recorded.kept_earlier:
+            lead += (
+                f"; in {f.count(h.recorded.kept_earlier)} of them the store kept an earlier run that saw more requests"
+            )
+        lead += "."
+    out += [lead, ""]
+    if not h.enough_days:
+        holds = "the store holds only this run, with" if h.first_run else "the window holds"
+        return [
+            *out,
+            f"**Trends need more days**: {holds} {h.days_of_data} day of data. Record a run every day "
+            "(`aiobs report LOGS --history DIR` from cron): a trend needs two days, and the seasonal anomaly "
+            "baseline three earlier days of each hour.",
+            "",
+        ]
+    if h.first_run:
+        out += ["The store holds only this run: the trend is the days it covers.", ""]
+    labels = [_bucket_label(t, "1d", mermaid=True) for t in h.trend.get_column("period")]
+    series = [("line", h.trend.get_column(f"latency_{p}").to_list()) for p in ("p50", "p95", "p99")]
+    out += ["Latency per day (UTC), ms: the three lines are p50, p95 and p99, bottom to top.", ""]
+    out += _xychart("Latency p50 p95 p99 per day", labels, series, "ms")
+    rates = [v * 100 if v is not None else None for v in h.trend.get_column("error_rate").to_list()]
+    out += _xychart("Error rate per day in percent", labels, [("line", rates)], "percent")
+    header = ["day", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "$/1k req", "accepted"]
+    header += [markdown_cell(name) for name in h.flags]
+    rows = [
+        [
+            _day(t["period"]),
+            f.count(t["requests"]),
+            f.pct(t["error_rate"]),
+            f.ms(t["latency_p50"]),
+            f.ms(t["latency_p95"]),
+            f.ms(t["latency_p99"]),
+            f.usd(t["cost_per_1k_requests"]),
+            f.pct(t["acceptance_rate"]),
+            *(f.pct(t[f"rate_{name}"]) for name in h.flags),
+            f"**{t['anomalies']}**" if t["anomalies"] else "0",
+        ]
+        for t in h.trend.iter_rows(named=True)
+    ]
+    out += _table([*header, "anomalies"], rows)
+    periods, per_model = h.model_p95()
+    if per_model:
+        out += [
+            f"<details><summary>p95 latency per model, ms (the {len(per_model)} busiest models)</summary>",
+            "",
+            *_table(
+                ["model", *(_day(p) for p in periods)],
+                [[markdown_cell(model), *(f.ms(v) for v in values)] for model, values in per_model],
+            ),
+            "</details>",
+            "",
+        ]
+    return out
+
+
+def _anomalies(report: Report) -> list[str]:
+    h = report.history
+    if h is None:
+        return []
+    out = ["## Anomalies", ""]
+    if not h.anomalies_total:
+        if h.judged:
+            return [*out, f"No anomalies in the last {h.days} day(s): {f.count(h.judged)} hourly result(s) judged.", ""]
+        return [
+            *out,
+            "No hour could be judged yet: an hour is compared with the previous 24 hours once 12 of them hold "
+            "data, and with the same hour on earlier days once there are 3 of those.",
+            "",
+        ]
+    shown = (
+        h.anomalies.sort("score", descending=True).head(MARKDOWN_ANOMALIES).sort(["bucket", "score"], descending=True)
+    )
+    listed = f"; the {shown.height} strongest are listed" if h.anomalies_total > shown.height else ""
+    metrics = ", ".join(f"{markdown_cell(m)} {f.count(n)}" for m, n in h.anomalies_by_metric)
+    out += [
+        f"{f.count(h.anomalies_total)} anomal{'y' if h.anomalies_total == 1 else 'ies'} in the last {h.days} day(s): "
+        f"an hour where one group's latency, error rate, cost or a flag rate is worse than its baseline by a "
+        f"robust z-score of 3.5 or more{listed}. By metric: {metrics}. Newest first.",
+        "",
+    ]
+    rows = [
+        [
+            a["bucket"].strftime("%Y-%m-%d %H:%M"),
+            markdown_cell(a["group"], 80),
+            markdown_cell(a["metric"]),
+            f.metric_value(a["metric"], a["value"]),
+            f.metric_value(a["metric"], a["baseline"]),
+            f"{a['score']:.1f}",
+            markdown_cell(a["reference"] or "—"),
+            f.count(a["n"]),
+        ]
+        for a in shown.iter_rows(named=True)
+    ]
+    header = ["hour (UTC)", "group", "metric", "value", "baseline", "score", "baseline from", "requests"]
+    out += _table(header, rows, numeric_from=3, text_at=(6,))
+    out += [
+        "Each hour of each group is compared with the median of the same hour of day over the previous 14 days "
+        "(the previous 24 hours until there are 3 such days), with the MAD of the earlier hours' residuals as "
+        "spread. Method: docs/ci.md.",
+        "",
+    ]
+    return out
 
 
 def _stages(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
@@ -361,6 +485,8 @@ def render_report_markdown(
         out += [f"> {markdown_cell(report.tail_sentence, 300)}", ""]
     out += _latency(report, images, image_dir)
     out += _over_time(report)
+    out += _trends(report)
+    out += _anomalies(report)
     out += _stages(report, images, image_dir)
     out += _cost(report)
     out += _flags(report, images, image_dir)

@@ -18,9 +18,9 @@ import polars as pl
 from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
 from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution, tail_sentence
 from aiobs.pricing import price_events
-from aiobs.redact import redact_value
-from aiobs.render.escape import terminal_block
 from aiobs.render.records import metrics_record, summary_record
+from aiobs.report.labels import Cleaner, relabel
+from aiobs.report.trends import HistoryFrames, ReportHistory, history_section
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
 
@@ -32,8 +32,6 @@ TABLE_MODELS = 30
 TIMELINE_EVENTS = 120
 #: Characters of input or output text shown for one outlier.
 SNIPPET_CHARS = 1500
-#: Longest label (model, route, user) shown anywhere; the rest is cut with an ellipsis.
-LABEL_CHARS = 60
 OTHER_MODELS = "(other models)"
 NO_MODEL = "(no model)"
 #: Histogram bins per decade of latency (log scale).
@@ -119,38 +117,12 @@ class Report:
     issues: list[dict[str, Any]]
     problems: int
     record: dict[str, Any] = field(repr=False, default_factory=dict)
+    #: The Trends and Anomalies sections (`--history DIR`); None leaves them out.
+    history: ReportHistory | None = None
 
     @property
     def has_flags(self) -> bool:
         return self.flags is not None and not self.flags.is_empty()
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-class _Cleaner:
-    """Log text as the report may show it: control characters made visible (`\\x1b`: XML, hence the SVG
-    charts, cannot hold them, and they hide text), redacted (unless turned off), and cut to a length."""
-
-    def __init__(self, *, redact_pii: bool) -> None:
-        self.redact_pii = redact_pii
-
-    def __call__(self, value: object, limit: int = LABEL_CHARS) -> str:
-        if value is None:
-            return "—"
-        text = terminal_block(str(value), limit=len(str(value)) + 1)
-        if self.redact_pii:
-            text = redact_value(text) or ""
-        return _clip(text, limit)
-
-
-def _relabel(frame: pl.DataFrame, column: str, clean: _Cleaner) -> pl.DataFrame:
-    """Clean a label column of a small aggregate frame (one Python call per distinct label, never per request)."""
-    labels = frame.get_column(column).drop_nulls().unique().to_list()
-    mapping = {label: clean(label) for label in labels}
-    cleaned = pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String).fill_null(clean(None))
-    return frame.with_columns(cleaned)
 
 
 def flag_columns(requests: pl.LazyFrame) -> list[str]:
@@ -273,7 +245,7 @@ def _flags(requests: pl.LazyFrame, flags: list[str], top: list[str]) -> tuple[pl
     return overall, by_model
 
 
-def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: _Cleaner) -> dict[str, Any]:
+def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> dict[str, Any]:
     """One outlier's events as waterfall rows (offset and duration in ms from the request's start)."""
     ordered = events.sort(["start", "duration_ms"], descending=[False, True], nulls_last=True)
     shown = ordered.head(TIMELINE_EVENTS)
@@ -324,7 +296,7 @@ def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: _Cleaner) ->
 
 
 def _outliers(
-    summary: Summary, p: float, limit: int, flags: list[str], clean: _Cleaner
+    summary: Summary, p: float, limit: int, flags: list[str], clean: Cleaner
 ) -> tuple[list[dict[str, Any]], int, float | None]:
     query = OutlierQuery(p=p, limit=limit)
     picked = select_outliers(summary.requests, query)
@@ -396,9 +368,10 @@ def build_report(
     redact_pii: bool = True,
     command_line: str = "",
     title: str = "aiobs report",
+    history: HistoryFrames | None = None,
 ) -> Report:
-    """Aggregate the summary into everything the HTML and Markdown reports show."""
-    clean = _Cleaner(redact_pii=redact_pii)
+    """Aggregate the summary into everything the HTML and Markdown reports show (and `history`'s trends)."""
+    clean = Cleaner(redact_pii=redact_pii)
     requests = summary.requests
     record = summary_record(summary)
     overall = record["overall"]
@@ -408,14 +381,14 @@ def build_report(
 
     per_model = summarize_requests(requests, ["model"])
     top = [m for m in per_model.get_column("model").head(CHART_MODELS).to_list() if m is not None]
-    models = _relabel(per_model.head(TABLE_MODELS), "model", clean)
+    models = relabel(per_model.head(TABLE_MODELS), "model", clean)
     flags = flag_columns(requests)
     flag_frame, flags_by_model = _flags(requests, flags, top) if flags else (None, None)
     if flags_by_model is not None:
-        flags_by_model = _relabel(flags_by_model, "model_group", clean)
+        flags_by_model = relabel(flags_by_model, "model_group", clean)
 
     def labelled(frame: pl.DataFrame) -> pl.DataFrame:
-        return _relabel(frame, "model_group", clean)
+        return relabel(frame, "model_group", clean)
 
     tail = tail_attribution(requests, OutlierQuery(p=p))
     outliers, outliers_total, cut = _outliers(summary, p, outlier_limit, flags, clean)
@@ -470,6 +443,7 @@ def build_report(
         issues=issues,
         problems=summary.issues.failing,
         record=record,
+        history=history_section(history, clean) if history is not None else None,
     )
 
 

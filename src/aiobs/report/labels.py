@@ -1,0 +1,43 @@
+"""Log text as the report may show it: redacted (unless turned off) and cut to a length.
+
+Every string from the logs (model names, routes, users, texts, history group keys) passes through a
+`Cleaner` before a report model stores it; escaping for HTML or Markdown is the renderers' job.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from aiobs.redact import redact_value
+from aiobs.render.escape import terminal_block
+
+#: Longest label (model, route, user) shown anywhere; the rest is cut with an ellipsis.
+LABEL_CHARS = 60
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Cleaner:
+    """Log text as the report may show it: control characters made visible (`\\x1b`: XML, hence the SVG
+    charts, cannot hold them, and they hide text), redacted (unless turned off), and cut to a length."""
+
+    def __init__(self, *, redact_pii: bool) -> None:
+        self.redact_pii = redact_pii
+
+    def __call__(self, value: object, limit: int = LABEL_CHARS) -> str:
+        if value is None:
+            return "—"
+        text = terminal_block(str(value), limit=len(str(value)) + 1)
+        if self.redact_pii:
+            text = redact_value(text) or ""
+        return clip(text, limit)
+
+
+def relabel(frame: pl.DataFrame, column: str, clean: Cleaner) -> pl.DataFrame:
+    """Clean a label column of a small aggregate frame (one Python call per distinct label, never per request)."""
+    labels = frame.get_column(column).drop_nulls().unique().to_list()
+    mapping = {label: clean(label) for label in labels}
+    cleaned = pl.col(column).replace_strict(mapping, default=None, return_dtype=pl.String).fill_null(clean(None))
+    return frame.with_columns(cleaned)
