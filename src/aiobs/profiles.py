@@ -104,12 +104,14 @@ def _aggregates(flags: list[str], has_feedback: bool) -> list[pl.Expr]:
 _USED = ("start", "latency_ms", "is_error", "retries", "cost_usd", "input_tokens", "output_tokens", "model", "route")
 
 
-def _stacked(requests: pl.LazyFrame, extra: list[str]) -> pl.LazyFrame:
+def _parts(requests: pl.LazyFrame, extra: list[str]) -> list[pl.LazyFrame]:
     """The request table once per dimension (overall, model, route) plus the stage rows, tagged."""
-    names = requests.collect_schema().names()
+    schema = requests.collect_schema()
     stage_columns = [f"{s}_ms" for s in CHILD_STAGES]
     keep = [
-        c for c in names if c in _USED or c in extra or c in stage_columns or c.startswith(FLAG_PREFIX) or c == FEEDBACK
+        c
+        for c in schema.names()
+        if c in _USED or c in extra or c in stage_columns or c.startswith(FLAG_PREFIX) or c == FEEDBACK
     ]
     parts = [requests.select(keep).with_columns(dimension=pl.lit(OVERALL), key=pl.lit(None, pl.String()))]
     parts += [
@@ -118,11 +120,16 @@ def _stacked(requests: pl.LazyFrame, extra: list[str]) -> pl.LazyFrame:
         if d != STAGE_KEY
     ]
     stages = stage_rows(requests.select(keep))
+    # Flags and feedback describe the request, not a stage: a stage row has none (null, not counted).
+    missing = [
+        pl.lit(None, dtype).alias(c) for c, dtype in schema.items() if c in keep and c not in stages.collect_schema()
+    ]
     parts.append(
-        stages.with_columns(dimension=pl.lit(STAGE_KEY), key=pl.col(STAGE_KEY).cast(pl.String())).drop(STAGE_KEY)
+        stages.with_columns(*missing, dimension=pl.lit(STAGE_KEY), key=pl.col(STAGE_KEY).cast(pl.String())).drop(
+            STAGE_KEY
+        )
     )
-    columns = ["dimension", "key", *extra]
-    return pl.concat([p.select(*columns, pl.exclude(columns)) for p in parts], how="diagonal_relaxed")
+    return parts
 
 
 def profile_requests(requests: pl.LazyFrame, *, every: str | None = None) -> pl.DataFrame:
@@ -136,14 +143,19 @@ def profile_requests(requests: pl.LazyFrame, *, every: str | None = None) -> pl.
         )
     extra = [BUCKET] if every is not None else []
     keys = [*extra, "dimension", "key"]
-    stacked = _stacked(requests, extra)
-    aggregated, sketches = pl.collect_all(
-        [
-            stacked.group_by(keys, maintain_order=True).agg(_aggregates(flags, has_feedback)),
-            sketch.sketch_by(stacked, keys).rename({"sketch": "latency_sketch"}),
-        ]
-    )
-    frame = aggregated.join(sketches, on=keys, how="left", nulls_equal=True)
+    # One dimension at a time: stacking the request table once per dimension and aggregating it in
+    # one query held all the copies at once (2 GB of a 4 GB log's 1.5M requests).
+    profiles = []
+    for part in _parts(requests, extra):
+        aggregated, sketches = pl.collect_all(
+            [
+                part.group_by(keys, maintain_order=True).agg(_aggregates(flags, has_feedback)),
+                sketch.sketch_by(part, keys).rename({"sketch": "latency_sketch"}),
+            ],
+            engine="streaming",
+        )
+        profiles.append(aggregated.join(sketches, on=keys, how="left", nulls_equal=True))
+    frame = pl.concat(profiles, how="diagonal_relaxed")
     flag_lists = [pl.struct(name=pl.lit(f), hits=pl.col(f"hits:{f}"), n=pl.col(f"n:{f}")) for f in flags]
     frame = frame.with_columns(
         flags=pl.concat_list(flag_lists) if flag_lists else pl.lit([], dtype=FLAG_COUNTS),
