@@ -46,6 +46,9 @@ SPLIT_WAYS = 64
 BYTES_PER_BUCKET = 128 << 20
 #: Buffered events (all buckets together) before they are written to the spill folder.
 SPILL_ROWS = 200_000
+#: Rows per record batch in spilled files: a streaming read holds a few batches, not whole files,
+#: which matters when a query reads the texts (outliers, timelines).
+SPILL_BATCH_ROWS = 8_192
 #: Chunks parsed at once. Polars parses each on its own pool; one more than the cores keeps both busy.
 PARSE_THREADS = 3
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
@@ -116,7 +119,7 @@ class BucketStore:
     def _spill(self, b: int) -> None:
         assert self.spill_dir is not None
         path = self.spill_dir / f"bucket-{b:04d}-{len(self._files[b]):05d}.arrow"
-        pl.concat(self._frames[b]).write_ipc(path, compression="lz4")
+        pl.concat(self._frames[b]).write_ipc(path, compression="lz4", record_batch_size=SPILL_BATCH_ROWS)
         self._files[b].append(path)
         self._frames[b], self._rows[b] = [], 0
 

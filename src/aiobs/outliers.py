@@ -116,7 +116,7 @@ def select_outliers(requests: pl.LazyFrame, query: OutlierQuery, *, flags: list[
     full = (
         requests.filter(pl.col("correlation_id").is_in(picked["correlation_id"].implode()))
         .with_columns(slowest_stage=slowest_stage(), flags=raised_flags(flags))
-        .collect()
+        .collect(engine="streaming")  # filters each batch as it is read: the texts of all requests never load at once
     )
     ordered = picked.select(
         "correlation_id", value=pl.col("_value").cast(pl.Float64), threshold=pl.col("_threshold"), rank="rank"

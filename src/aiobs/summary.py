@@ -18,7 +18,7 @@ from aiobs.errors import InputError, UsageError
 from aiobs.formats import check_input_format
 from aiobs.formats.details import merge_details
 from aiobs.formats.mapping import FieldMapping
-from aiobs.ingest import BucketStore, Ingested, ProgressCallback, ingest
+from aiobs.ingest import SPILL_BATCH_ROWS, BucketStore, Ingested, ProgressCallback, ingest
 from aiobs.issues import IssueLog
 from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
@@ -229,7 +229,7 @@ def _rebuild_buckets(
         n_requests += bucket_requests.height
         if store.spill_dir is not None:
             path = store.spill_dir / f"requests-{b:04d}.arrow"
-            bucket_requests.write_ipc(path, compression="lz4")
+            bucket_requests.write_ipc(path, compression="lz4", record_batch_size=SPILL_BATCH_ROWS)
             partials.append(pl.scan_ipc(path))
         else:
             partials.append(bucket_requests.lazy())
