@@ -29,6 +29,7 @@ from typing import TypeVar
 import orjson
 import polars as pl
 
+from aiobs.compact import owned_strings
 from aiobs.formats import DEFAULT_FORMAT, EventParser, check_input_format, frame_source, make_parser
 from aiobs.formats.mapping import FieldMapping
 from aiobs.formats.native import NUMERIC, finish_timestamps, flat_schema, raw_schema, to_events
@@ -414,8 +415,12 @@ class Ingested:
         """The events of these requests, read only from the buckets that hold them."""
         ids = pl.Series("correlation_id", correlation_ids, dtype=pl.String)
         buckets = sorted(set(self.store.bucket_of(ids).to_list()))
-        parts = [self.store.bucket(b).filter(pl.col("correlation_id").is_in(ids.implode())) for b in buckets]
-        return pl.concat(parts).collect() if parts else pl.DataFrame(schema=EVENT_SCHEMA)
+        parts = []
+        for b in buckets:  # one bucket at a time, so one bucket's texts are decoded at once
+            events = self.store.bucket(b)
+            wanted = events.filter(pl.col("correlation_id").is_in(ids.implode()))
+            parts.append(wanted.with_columns(owned_strings(events.collect_schema())).collect())
+        return pl.concat(parts) if parts else pl.DataFrame(schema=EVENT_SCHEMA)
 
 
 def _in_parallel(parse: Callable[[Chunk], T], chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, T]]:

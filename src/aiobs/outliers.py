@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from aiobs.compact import owned_strings
 from aiobs.errors import UsageError
 from aiobs.schema import CHILD_STAGES
 
@@ -115,8 +116,9 @@ def select_outliers(requests: pl.LazyFrame, query: OutlierQuery, *, flags: list[
     picked = chosen.collect()
     full = (
         requests.filter(pl.col("correlation_id").is_in(picked["correlation_id"].implode()))
+        .with_columns(owned_strings(requests.collect_schema()))
         .with_columns(slowest_stage=slowest_stage(), flags=raised_flags(flags))
-        .collect(engine="streaming")  # filters each batch as it is read: the texts of all requests never load at once
+        .collect()
     )
     ordered = picked.select(
         "correlation_id", value=pl.col("_value").cast(pl.Float64), threshold=pl.col("_threshold"), rank="rank"
