@@ -420,6 +420,21 @@ def test_bad_options_are_exit_2(args: list[str]) -> None:
         assert_one_line_error(result)
 
 
+@pytest.mark.parametrize("column", ["input_text", "output_text", "context_text"])
+def test_free_text_columns_are_not_groupable(column: str) -> None:
+    err = assert_one_line_error(invoke(str(CHATBOT), "--by", f"model,{column}"))
+    assert f"cannot group by '{column}': it is free text" in err
+    listed = err.split("group by ")[-1].split(", ")
+    assert "model" in listed and "route" in listed
+    assert not {"input_text", "output_text", "context_text"} & set(listed), err
+
+
+def test_unknown_group_key_lists_no_free_text_columns() -> None:
+    err = assert_one_line_error(invoke(str(CHATBOT), "--by", "colour"))
+    assert "choose from" in err
+    assert "_text" not in err, err
+
+
 def test_only_malformed_lines_is_exit_2_no_usable_events(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
     path = write_jsonl(
         tmp_path / "junk.jsonl",
