@@ -181,11 +181,13 @@ def summarize(
     lazy = requests
     rated = flag_names(quality) if flags else []
     groups = {
-        " × ".join(keys): summarize_requests(lazy, keys, every=every if TIME_KEY in keys else None, flags=rated)
+        " × ".join(keys): summarize_requests(
+            lazy, keys, every=every if TIME_KEY in keys else None, flags=rated, empty_buckets=True
+        )
         for keys in key_sets
     }
     if every is not None:
-        groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated)
+        groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated, empty_buckets=True)
     quality_groups = {key: summarize_requests(lazy, [key], flags=rated) for key in QUALITY_GROUPS} if rated else {}
     return Summary(
         inputs=[s.name for s in sources],

@@ -287,8 +287,28 @@ def test_every_one_hour(ref: Reference) -> None:
     rows = doc["groups"][name]
     hours = Counter(s.replace(minute=0, second=0, microsecond=0) for s in ref.starts.values())
     got = {datetime.fromisoformat(r["key"]["time"]): r["requests"] for r in rows}
-    assert got == dict(hours)
-    assert [r["key"]["time"] for r in rows] == sorted(r["key"]["time"] for r in rows)
+    # Every hour from the first to the last is listed, the hours without a request with 0 requests.
+    every_hour = [
+        min(hours) + timedelta(hours=i) for i in range(int((max(hours) - min(hours)) / timedelta(hours=1)) + 1)
+    ]
+    assert list(got) == every_hour
+    assert got == {hour: hours.get(hour, 0) for hour in every_hour}
+    assert 0 in got.values()  # the sample logs have a night without traffic
+
+
+def test_every_table_title_and_empty_buckets_in_terminal_and_markdown() -> None:
+    terminal = invoke(str(SAMPLE), "--every", "6h")
+    assert terminal.exit_code == 0, terminal.output
+    assert "Per 6h bucket" in terminal.stdout and "By per" not in terminal.stdout
+    assert re.search(r"2026-11-28T18:00:00Z\s*│\s*0\s*│", terminal.stdout), terminal.stdout
+    markdown = invoke(str(SAMPLE), "--every", "6h", "--format", "md")
+    assert "## Per 6h bucket" in markdown.stdout and "By per" not in markdown.stdout
+    assert "| 2026-11-28T18:00:00Z | 0 | — |" in markdown.stdout
+
+
+def test_too_many_time_buckets_is_a_usage_error() -> None:
+    err = assert_one_line_error(invoke(str(SAMPLE), "--every", "1s"))
+    assert "--every 1s makes" in err and "time buckets" in err
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def _group(name: str, records: list[dict[str, Any]]) -> list[str]:
         ]
         for r in records
     ]
-    return [f"## By {markdown_cell(name)}", "", *_table(header, rows, numeric_from=len(keys)), ""]
+    return [f"## {markdown_cell(f.group_title(name))}", "", *_table(header, rows, numeric_from=len(keys)), ""]
 
 
 def _flags(record: dict[str, Any]) -> list[str]:
@@ -152,6 +152,6 @@ def render_markdown(summary: Summary) -> str:
             for k in quality["by_kind"]
         ]
         out += [*_table(["problem", "count", "first examples"], rows), ""]
-    if any(r["latency_ms"]["thin"] for r in [o, *(r for rs in record["groups"].values() for r in rs)]):
+    if f.any_thin([o, *(r for rs in record["groups"].values() for r in rs)]):
         out += [f"\\{f.THIN_NOTE}", ""]
     return "\n".join(out)
