@@ -200,6 +200,35 @@ def test_markdown_output(ref: Reference) -> None:
         assert f"`{kind}`" in md
 
 
+#: A number cell as the Markdown renderer writes it: 1,234 / 1.92% (50) / $0.1234 / 3,218* / — / 1 / 2 / 3.
+NUMBER_CELL = re.compile(r"^[-—$\d.,%*/() ]*$")
+
+
+def markdown_tables(md: str) -> list[tuple[list[str], list[str], list[list[str]]]]:
+    """(header, alignments, rows) of every table in a Markdown document."""
+    tables = []
+    for block in re.findall(r"(?m)(?:^\|.*\n?)+", md):
+        header, align, *rows = (
+            [c.strip() for c in line.strip().strip("|").split(" | ")] for line in block.splitlines()
+        )
+        tables.append((header, align, rows))
+    return tables
+
+
+def test_markdown_right_aligns_only_number_columns() -> None:
+    md = invoke(str(SAMPLE), "--format", "md", "--by", "model", "--every", "6h").stdout
+    tables = markdown_tables(md)
+    headers = {h for header, _, _ in tables for h in header}
+    assert {"meaning", "first examples", "model", "p95 ms"} <= headers
+    for header, align, rows in tables:
+        for i, name in enumerate(header):
+            cells = [row[i].strip() for row in rows]
+            if align[i] == "--:":
+                assert all(NUMBER_CELL.match(c) for c in cells), (name, cells)
+            if name in {"meaning", "first examples", "model", "flag", "problem"}:
+                assert align[i] == ":--", name
+
+
 def test_csv_output(ref: Reference) -> None:
     result = invoke(str(SAMPLE), "--format", "csv", "--by", "route")
     assert result.exit_code == 0, result.output
