@@ -642,6 +642,9 @@ def test_hostile_content_csv(hostile_file: Path) -> None:
     assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
     keys = [r[1] for r in rows[1:]]
     assert any("HYPERLINK" in k for k in keys)
+    # Nothing a terminal would act on when the file is printed: escapes are shown, not sent.
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", result.stdout)
+    assert "\\x1b[31mred" in result.stdout
 
 
 def test_hostile_content_json_round_trips(hostile_file: Path) -> None:
@@ -664,6 +667,13 @@ def test_hostile_content_json_round_trips(hostile_file: Path) -> None:
         ("\tx", "'\tx"),
         ("model==x", "model==x"),
         ("plain", "plain"),
+        ("a\x1b[31mred\x1b[0m", "a\\x1b[31mred\\x1b[0m"),
+        ("\x1b]8;;http://evil\x07x", "\\x1b]8;;http://evil\\x07x"),
+        ("ok\rHIDDEN", "ok\\x0dHIDDEN"),
+        ("\r=1", "\\x0d=1"),
+        ("a\u202eb\x9b", "a\\u202eb\\x9b"),
+        ("line one\nline two\tcol", "line one\nline two\tcol"),
+        ("-\x1b", "'-\\x1b"),
         (-1.5, -1.5),
         (3, 3),
         (None, None),
