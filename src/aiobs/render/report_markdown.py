@@ -381,8 +381,14 @@ def _gantt(outlier: dict[str, Any]) -> list[str]:
     return [*lines, "```", ""]
 
 
+def _above(report: Report) -> str:
+    return f"{f.count(report.outliers_total)} request(s) took longer than the p{report.p:g} latency"
+
+
 def _outliers(report: Report) -> list[str]:
     out = ["## Outliers", ""]
+    if report.outlier_limit == 0:
+        return [*out, f"Not listed (--outliers 0): {_above(report)}.", ""]
     if not report.outliers:
         return [*out, f"No request lies above the p{report.p:g} latency.", ""]
     shown = report.outliers[:MARKDOWN_OUTLIERS]

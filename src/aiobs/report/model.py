@@ -298,9 +298,12 @@ def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> 
 def _outliers(
     summary: Summary, p: float, limit: int, flags: list[str], clean: Cleaner
 ) -> tuple[list[dict[str, Any]], int, float | None]:
-    query = OutlierQuery(p=p, limit=limit)
-    picked = select_outliers(summary.requests, query)
+    # --outliers 0 lists none: the section only counts the requests above the percentile.
+    query = OutlierQuery(p=p, limit=limit or None)
     total = int(tail_attribution(summary.requests, query).get_column("requests_tail")[0])
+    if limit == 0:
+        return [], total, None
+    picked = select_outliers(summary.requests, query)
     cut = picked.get_column("threshold")[0] if not picked.is_empty() else None
     by_id: dict[str, pl.DataFrame] = {}
     if summary.kept_events and not picked.is_empty():
