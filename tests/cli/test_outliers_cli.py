@@ -147,11 +147,33 @@ def test_trace_by_id_and_from_outliers(small_log: Path) -> None:
     assert "Request req-007" in result.stdout
     assert "llm (gpt-4o-mini)" in result.stdout
     assert "question 7" in result.stdout
-    doc = orjson.loads(invoke("trace", str(small_log), "--from-outliers", "--p", "90", "--limit", "2", "--json").stdout)
+    doc = orjson.loads(
+        invoke("trace", str(small_log), "--from-outliers", "--p", "90", "--limit", "2", "-f", "json").stdout
+    )
     assert [r["request"]["correlation_id"] for r in doc["requests"]] == ["req-099", "req-098"]
     events = doc["requests"][0]["events"]
     assert [(e["depth"], e["stage"]) for e in events] == [(0, "gateway"), (1, "llm")]
     assert events[1]["source"].endswith("app.jsonl") and events[1]["line"] == 200
+
+
+def test_trace_format_option_like_the_other_commands(small_log: Path, tmp_path: Path) -> None:
+    as_json = invoke("trace", str(small_log), "--id", "req-007", "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    assert orjson.loads(as_json.stdout)["schema"] == "aiobs.trace/1"
+    terminal = invoke("trace", str(small_log), "--id", "req-007", "-f", "terminal")
+    assert terminal.exit_code == 0 and "Request req-007" in terminal.stdout
+    # --json still works (hidden, deprecated), and gives the same document
+    legacy = invoke("trace", str(small_log), "--id", "req-007", "--json")
+    assert orjson.loads(legacy.stdout)["requests"] == orjson.loads(as_json.stdout)["requests"]
+    assert "--json" not in invoke("trace", "--help").output
+    out = tmp_path / "trace.json"
+    assert invoke("trace", str(small_log), "--id", "req-007", "-o", str(out)).exit_code == 0
+    assert orjson.loads(out.read_bytes())["schema"] == "aiobs.trace/1"  # the format from the suffix
+    text = tmp_path / "trace.txt"
+    assert invoke("trace", str(small_log), "--id", "req-007", "-o", str(text)).exit_code == 0
+    assert "Request req-007" in text.read_text(encoding="utf-8")
+    clash = invoke("trace", str(small_log), "--id", "req-007", "--json", "-f", "terminal")
+    assert clash.exit_code == 2 and "pass only --format" in clash.output
 
 
 def test_trace_errors(small_log: Path) -> None:
