@@ -141,6 +141,33 @@ def test_hostile_text_is_inert_and_redacted(tmp_path: Path, write_jsonl: WriteJs
     assert "jo@example.com" in raw
 
 
+@pytest.mark.parametrize("per", ["model", "provider", "user"])
+def test_per_group_terminal_output_has_a_heading_per_group(tmp_path: Path, write_jsonl: WriteJsonl, per: str) -> None:
+    evil = "\x1b[31mm|x[/]"
+    names = {"a": "team-a", "b": evil}
+    rows = []
+    for i in range(40):
+        name = names["a" if i % 2 else "b"]
+        lines = request_lines(i, 100.0 + i * 10, **{per if per != "user" else "user_id": name})
+        rows += lines
+    log = write_jsonl(tmp_path / "two.jsonl", rows)
+    result = invoke("outliers", str(log), "--per", per, "--p", "80", "--limit", "2", "--hash-users")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "\x1b" not in out
+    headings = [line for line in out.splitlines() if line.startswith(f"{per} ")]
+    assert len(headings) == 2, out
+    if per == "user":  # hashed, like every other user ID shown
+        assert all("user-" in h for h in headings) and "team-a" not in out
+    else:
+        assert any(h.startswith(f"{per} \\x1b[31mm|x[/]") for h in headings), headings
+        assert any(h.startswith(f"{per} team-a") for h in headings), headings
+    assert all("p80 = " in h and h.endswith(" ms") for h in headings)
+    # Each heading is followed by its group's outliers, ranked from 1.
+    blocks = out.split(f"\n{per} ")[1:]
+    assert [b.count("\n  1. ") + b.count("\n  2. ") for b in blocks] == [2, 2]
+
+
 def test_trace_by_id_and_from_outliers(small_log: Path) -> None:
     result = invoke("trace", str(small_log), "--id", "req-007")
     assert result.exit_code == 0, result.output
