@@ -378,7 +378,14 @@ def _gantt(outlier: dict[str, Any]) -> list[str]:
         state = "crit, " if b["is_error"] else ""
         name = mermaid_label(b["label"] + (" " + b["model"] if b["model"] else ""), 40)
         lines.append(f"    {name} :{state}e{i}, {start}, {end}")
-    return [*lines, "```", ""]
+    lines += ["```", ""]
+    if t.get("annotations"):
+        feedback = "; ".join(
+            f"{markdown_cell(a['label'])} {a['feedback_score']:g} at +{f.ms(a['offset_ms'])} ms"
+            for a in t["annotations"]
+        )
+        lines += [f"Feedback, not part of the timeline: {feedback}.", ""]
+    return lines
 
 
 def _above(report: Report) -> str:
