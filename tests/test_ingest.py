@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import random
 from collections import Counter
@@ -75,6 +76,20 @@ def one(events: pl.DataFrame, line: int) -> dict[str, Any]:
 
 
 GOOD = [ev("a", "gateway", 0, latency_ms=100), ev("a", "llm", 10, latency_ms=50, input_tokens=3)]
+
+
+def test_examples_are_the_first_bad_lines_in_order_when_chunks_parse_in_parallel(
+    tmp_path: Path, write_jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Tiny chunks: the file is parsed as dozens of chunks on the parser threads, finishing in any order.
+    monkeypatch.setattr("aiobs.ingest.iter_chunks", functools.partial(read.iter_chunks, chunk_bytes=300))
+    rows = [b"{bad" if i % 7 == 3 else ev(f"r{i}", "gateway", i, latency_ms=5) for i in range(1, 250)]
+    path = write_jsonl(tmp_path / "x.jsonl", rows)
+    bad = [i for i in range(1, 250) if i % 7 == 3]
+    issues = IssueLog()
+    ingest(expand_inputs([str(path)]), FieldMapping(), n_buckets=1, issues=issues).close()
+    assert issues.counts["invalid-json"] == len(bad)
+    assert [(e.source, e.line) for e in issues.examples["invalid-json"]] == [(str(path), n) for n in bad[:5]]
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,9 @@ import numpy as np
 import polars as pl
 import pytest
 
+from aiobs.errors import UsageError
 from aiobs.metrics import (
+    MAX_TIME_BUCKETS,
     PERCENTILES,
     TTFT_PERCENTILES,
     cost_comparison,
@@ -280,6 +282,45 @@ def test_every_fifteen_minutes() -> None:
         s = r["start"]
         counts[s.replace(minute=s.minute - s.minute % 15, second=0)] += 1
     assert list(zip(result["time"].to_list(), result["requests"].to_list(), strict=True)) == sorted(counts.items())
+
+
+def test_empty_buckets_fill_the_gaps_between_the_first_and_last_bucket() -> None:
+    hours = [0, 0, 1, 4, 4, 4, 7]  # no request in hours 2, 3, 5 and 6
+    rows = [{**req(i, 100.0 * (i + 1)), "start": T0 + timedelta(hours=h, minutes=5)} for i, h in enumerate(hours)]
+    result = summarize_requests(table(rows), [], every="1h", flags=["error"], empty_buckets=True)
+    assert result["time"].to_list() == [T0 + timedelta(hours=h) for h in range(8)]
+    assert result["requests"].to_list() == [hours.count(h) for h in range(8)]
+    empty = result.filter(pl.col("requests") == 0)
+    assert empty.height == 4
+    assert empty["errors"].to_list() == [0] * 4 and empty["latency_n"].to_list() == [0] * 4
+    assert empty["latency_p50"].null_count() == 4 and empty["cost_usd"].null_count() == 4
+    # The filled rows change nothing in the buckets that had requests.
+    plain = summarize_requests(table(rows), [], every="1h", flags=["error"])
+    assert result.filter(pl.col("requests") > 0).equals(plain)
+
+
+def test_empty_buckets_are_not_added_without_the_option_or_with_other_keys() -> None:
+    rows = [{**req(i, 1.0), "start": T0 + timedelta(hours=3 * i), "model": "m"} for i in range(3)]
+    assert summarize_requests(table(rows), [], every="1h").height == 3
+    assert summarize_requests(table(rows), ["model"], every="1h", empty_buckets=True).height == 3
+
+
+def test_empty_buckets_in_calendar_months() -> None:
+    starts = [datetime(2026, 1, 15, tzinfo=UTC), datetime(2026, 4, 2, tzinfo=UTC)]
+    rows = [{**req(i, 1.0), "start": s} for i, s in enumerate(starts)]
+    result = summarize_requests(table(rows), [], every="1mo", empty_buckets=True)
+    assert result["time"].to_list() == [datetime(2026, m, 1, tzinfo=UTC) for m in (1, 2, 3, 4)]
+    assert result["requests"].to_list() == [1, 0, 0, 1]
+
+
+@pytest.mark.parametrize(("seconds", "ok"), [(MAX_TIME_BUCKETS - 1, True), (MAX_TIME_BUCKETS, False), (10**7, False)])
+def test_more_time_buckets_than_the_limit_is_a_usage_error(seconds: int, ok: bool) -> None:
+    rows = [{**req(0, 1.0), "start": T0}, {**req(1, 1.0), "start": T0 + timedelta(seconds=seconds)}]
+    if ok:
+        assert summarize_requests(table(rows), [], every="1s", empty_buckets=True).height == MAX_TIME_BUCKETS
+    else:
+        with pytest.raises(UsageError, match=r"--every 1s makes .* time buckets"):
+            summarize_requests(table(rows), [], every="1s", empty_buckets=True)
 
 
 def test_stage_grouping() -> None:

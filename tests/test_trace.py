@@ -6,11 +6,12 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import polars as pl
 from rich.console import Console
 
 from aiobs.redact import Privacy
-from aiobs.render.trace import render_trace_terminal, trace_view
+from aiobs.render.trace import render_trace_json, render_trace_terminal, trace_view
 from aiobs.schema import REQUEST_SCHEMA, conform_events
 from aiobs.trace import trace_lines, trace_span_ms
 
@@ -114,3 +115,49 @@ def test_texts_are_redacted_unless_asked_and_keep_their_lines() -> None:
     hashed = rendered(Privacy(hash_users=True))
     assert "jo@example.com" not in hashed
     assert "user-" in hashed
+
+
+WITH_FEEDBACK = pl.concat(
+    [RAG, events({"event": "feedback", "stage": "other", "event_id": "f", "at": 180_000, "feedback_score": 1.0})],
+    how="vertical",
+)
+
+
+def test_feedback_is_an_annotation_outside_the_span() -> None:
+    lines = trace_lines(WITH_FEEDBACK)
+    [feedback] = [t for t in lines if t.annotation]
+    assert (feedback.event, feedback.start_ms) == ("feedback", 180_000.0)
+    assert not any(t.annotation for t in lines if t.event != "feedback")
+    assert trace_span_ms(lines) == 1000.0  # the request's own time, not stretched to the feedback 3 minutes later
+
+
+def test_a_feedback_event_with_a_duration_stays_on_the_timeline() -> None:
+    timed = events(
+        {"event": "gateway", "at": 0, "duration_ms": 100.0}, {"at": 50, "duration_ms": 200.0, "feedback_score": 0.0}
+    )
+    lines = trace_lines(timed)
+    assert not any(t.annotation for t in lines)
+    assert trace_span_ms(lines) == 250.0
+
+
+def test_waterfall_keeps_its_scale_and_lists_feedback_with_its_offset() -> None:
+    view = trace_view(request_row(feedback_score=1.0), WITH_FEEDBACK, flags=[], privacy=Privacy())
+    out = io.StringIO()
+    render_trace_terminal([view], Console(file=out, width=120, color_system=None), redacted=True)
+    text = "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
+    assert WATERFALL in text  # the same bars as without the feedback
+    assert "Annotations (feedback: not in the span above)\n  feedback  +180,000 ms  feedback 1\n" in text
+
+
+def test_json_marks_the_annotations() -> None:
+    view = trace_view(request_row(feedback_score=1.0), WITH_FEEDBACK, flags=[], privacy=Privacy())
+    [request] = orjson.loads(render_trace_json([view]))["requests"]
+    marked = {e["event"]: e["annotation"] for e in request["events"]}
+    assert marked == {
+        "gateway": False,
+        "retrieval": False,
+        "llm": False,
+        "tool": False,
+        "rerank": False,
+        "feedback": True,
+    }

@@ -46,9 +46,18 @@ class InputIssue:
         return f"{self.source}:{self.line}" if self.line is not None else self.source
 
 
+def example_order(issue: InputIssue) -> tuple[str, bool, int, str]:
+    """Examples are kept and shown by source, then line (issues without a line first)."""
+    return (issue.source, issue.line is not None, issue.line or 0, issue.message)
+
+
 @dataclass
 class IssueLog:
-    """Counts per kind, plus up to `keep` examples of each kind."""
+    """Counts per kind, plus the `keep` first examples of each kind by (source, line).
+
+    Chunks are parsed on several threads, so issues arrive in any order: keeping the smallest
+    (source, line) rather than the first to arrive makes the examples the same on every run.
+    """
 
     keep: int = 5
     counts: Counter[str] = field(default_factory=Counter)
@@ -63,8 +72,8 @@ class IssueLog:
             return
         with self._lock:  # parser threads record the lines they reject
             self.counts[code] += count
-            kept = self.examples.setdefault(code, [])
-            kept.extend((examples or [])[: self.keep - len(kept)])
+            kept = self.examples.get(code, [])
+            self.examples[code] = sorted([*kept, *(examples or [])], key=example_order)[: self.keep]
 
     def record(self, issue: InputIssue) -> None:
         self.add(issue.code, 1, [issue])

@@ -7,8 +7,11 @@ costs US dollars.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import polars as pl
 
+from aiobs.errors import UsageError
 from aiobs.schema import CHILD_STAGES
 
 PERCENTILES: tuple[tuple[str, float], ...] = (
@@ -28,6 +31,8 @@ TEXT_COLUMNS = ("input_text", "output_text", "context_text", "finish_reason", "r
 #: Group keys that are not request columns but are derived here.
 STAGE_KEY = "stage"
 TIME_KEY = "time"
+#: Most time buckets a table may hold from its first to its last bucket, empty ones included.
+MAX_TIME_BUCKETS = 10_000
 
 
 def is_thin(n: int, q: float) -> bool:
@@ -136,11 +141,19 @@ def stage_rows(requests: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def summarize_requests(
-    requests: pl.LazyFrame, by: list[str] | None = None, *, every: str | None = None, flags: list[str] | None = None
+    requests: pl.LazyFrame,
+    by: list[str] | None = None,
+    *,
+    every: str | None = None,
+    flags: list[str] | None = None,
+    empty_buckets: bool = False,
 ) -> pl.DataFrame:
     """Metrics overall (`by` empty) or per group; `stage` and `time` (with `every`) are allowed keys.
 
     `flags` are the names of the request table's `flag_<name>` columns to rate (missing ones are skipped).
+    `empty_buckets` (when `time` is the only key) adds a row of 0 requests for each bucket between the
+    first and the last one that no request starts in, so gaps show; more than MAX_TIME_BUCKETS
+    buckets in all is a UsageError.
     """
     keys = list(by or [])
     frame = stage_rows(requests) if STAGE_KEY in keys else requests
@@ -154,8 +167,35 @@ def summarize_requests(
         return _finish(frame.select(request_aggregates(flags)).collect())
     # maintain_order keeps each group's rows in input order, so float sums are the same on every run.
     result = frame.group_by(keys, maintain_order=True).agg(request_aggregates(flags)).collect()
+    if empty_buckets and every is not None and keys == [TIME_KEY] and result.height > 1:
+        # An empty bucket's row is what the aggregates give over no requests (0 requests, null percentiles).
+        nothing = frame.head(0).select(request_aggregates(flags)).collect()
+        missing = bucket_times(result[TIME_KEY].min(), result[TIME_KEY].max(), every).filter(
+            ~pl.col(TIME_KEY).is_in(result[TIME_KEY].implode())
+        )
+        result = pl.concat([result, missing.join(nothing, how="cross").select(result.columns)])
     sort_keys = [TIME_KEY] if TIME_KEY in keys else []
     return _finish(result.sort([*sort_keys, "requests"], descending=[False] * len(sort_keys) + [True], nulls_last=True))
+
+
+def bucket_times(first: datetime, last: datetime, every: str) -> pl.DataFrame:
+    """Every `every` bucket start from `first` to `last` (both bucket starts); UsageError past MAX_TIME_BUCKETS."""
+    step = pl.select(pl.lit(first).dt.offset_by(every)).item() - first
+    # Calendar steps (1mo) vary in length: estimate from the first one, then count exactly.
+    estimate = int((last - first) / step) + 1
+    times = (
+        pl.datetime_range(first, last, every, eager=True, time_unit="us", time_zone="UTC").alias(TIME_KEY)
+        if estimate <= 2 * MAX_TIME_BUCKETS
+        else None
+    )
+    if times is None or times.len() > MAX_TIME_BUCKETS:
+        count = f"{times.len():,}" if times is not None else f"more than {2 * MAX_TIME_BUCKETS:,}"
+        msg = (
+            f"--every {every} makes {count} time buckets from the first request to the last (at most "
+            f"{MAX_TIME_BUCKETS:,}): use a longer --every or a narrower --since/--until"
+        )
+        raise UsageError(msg)
+    return times.to_frame()
 
 
 def cost_comparison(requests: pl.LazyFrame) -> pl.DataFrame:

@@ -1,7 +1,7 @@
 """The canonical event and request tables, written down once.
 
 Every format adapter produces the event table; `reconstruct` turns it into the
-request table; every metric, renderer and later issue reads these two shapes.
+request table; every metric and renderer reads these two shapes.
 docs/schema.md is generated from the field lists below (see
 `tests/test_schema.py`, which fails when the doc and this module disagree).
 """

@@ -33,6 +33,8 @@ SCHEMA_VERSION = "1"
 QUALITY_GROUPS = ("model", "route")
 #: Canonical fields read only for the quality flags.
 TEXT_FIELDS = ("input_text", "output_text", "context_text", "response_format", "max_tokens")
+#: Free-text request columns: every request has its own value, so a group per value says nothing (and is huge).
+FREE_TEXT_COLUMNS = ("input_text", "output_text", "context_text")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -97,8 +99,11 @@ def validate_group_keys(by: list[str]) -> list[list[str]]:
     """`--by model --by route` gives two tables; `--by model,route` gives one table grouped by both."""
     key_sets = [[k.strip() for k in spec.split(",") if k.strip()] for spec in by]
     allowed = {STAGE_KEY, TIME_KEY} | {name for name, dtype in REQUEST_SCHEMA.items() if dtype == pl.String()}
-    allowed -= {"correlation_id"}
+    allowed -= {"correlation_id", *FREE_TEXT_COLUMNS}
     for key in (k for keys in key_sets for k in keys):
+        if key in FREE_TEXT_COLUMNS:
+            msg = f"cannot group by '{key}': it is free text; group by {', '.join(sorted(allowed))}"
+            raise UsageError(msg)
         if key not in allowed:
             msg = f"cannot group by '{key}': choose from {', '.join(sorted(allowed))}"
             raise UsageError(msg)
@@ -176,11 +181,13 @@ def summarize(
     lazy = requests
     rated = flag_names(quality) if flags else []
     groups = {
-        " × ".join(keys): summarize_requests(lazy, keys, every=every if TIME_KEY in keys else None, flags=rated)
+        " × ".join(keys): summarize_requests(
+            lazy, keys, every=every if TIME_KEY in keys else None, flags=rated, empty_buckets=True
+        )
         for keys in key_sets
     }
     if every is not None:
-        groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated)
+        groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated, empty_buckets=True)
     quality_groups = {key: summarize_requests(lazy, [key], flags=rated) for key in QUALITY_GROUPS} if rated else {}
     return Summary(
         inputs=[s.name for s in sources],

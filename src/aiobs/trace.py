@@ -25,6 +25,8 @@ class TraceLine:
     detail: dict[str, Any]  # tokens, cost, ttft, attempt, finish reason, error type (what was logged)
     source: str
     line: int
+    #: Feedback logged after the answer: it annotates the request and is not part of its timeline.
+    annotation: bool = False
 
 
 _DETAIL = (
@@ -49,7 +51,8 @@ def trace_lines(events: pl.DataFrame) -> list[TraceLine]:
     """
     ordered = events.sort(["start", "duration_ms"], descending=[False, True], nulls_last=True)
     rows = ordered.to_dicts()
-    starts = [r["start"] for r in rows if r["start"] is not None]
+    timed = [r["start"] for r in rows if r["start"] is not None and not is_annotation(r)]
+    starts = timed or [r["start"] for r in rows if r["start"] is not None]
     origin: datetime | None = min(starts) if starts else None
     ids = {r["event_id"] for r in rows if r.get("event_id")}
     children: dict[str | None, list[dict[str, Any]]] = {}
@@ -79,6 +82,7 @@ def trace_lines(events: pl.DataFrame) -> list[TraceLine]:
                 detail,
                 row["source"],
                 row["line"],
+                is_annotation(row),
             )
         )
         for child in children.get(row.get("event_id"), []) if row.get("event_id") else []:
@@ -92,7 +96,15 @@ def trace_lines(events: pl.DataFrame) -> list[TraceLine]:
     return lines
 
 
+def is_annotation(event: dict[str, Any]) -> bool:
+    """A feedback event without a duration, as `reconstruct` leaves it out of the request's time envelope."""
+    return event.get("feedback_score") is not None and event.get("duration_ms") is None
+
+
 def trace_span_ms(lines: list[TraceLine]) -> float:
-    """From the first start to the last end among the lines (the waterfall's full width)."""
-    ends = [(t.start_ms or 0.0) + (t.duration_ms or 0.0) for t in lines if t.start_ms is not None]
+    """From the first start to the last end among the timed lines (the waterfall's full width).
+
+    Annotations (feedback, often minutes later) are left out, so they do not squash the bars.
+    """
+    ends = [(t.start_ms or 0.0) + (t.duration_ms or 0.0) for t in lines if t.start_ms is not None and not t.annotation]
     return max(ends, default=0.0)

@@ -141,17 +141,66 @@ def test_hostile_text_is_inert_and_redacted(tmp_path: Path, write_jsonl: WriteJs
     assert "jo@example.com" in raw
 
 
+@pytest.mark.parametrize("per", ["model", "provider", "user"])
+def test_per_group_terminal_output_has_a_heading_per_group(tmp_path: Path, write_jsonl: WriteJsonl, per: str) -> None:
+    evil = "\x1b[31mm|x[/]"
+    names = {"a": "team-a", "b": evil}
+    rows = []
+    for i in range(40):
+        name = names["a" if i % 2 else "b"]
+        lines = request_lines(i, 100.0 + i * 10, **{per if per != "user" else "user_id": name})
+        rows += lines
+    log = write_jsonl(tmp_path / "two.jsonl", rows)
+    result = invoke("outliers", str(log), "--per", per, "--p", "80", "--limit", "2", "--hash-users")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "\x1b" not in out
+    headings = [line for line in out.splitlines() if line.startswith(f"{per} ")]
+    assert len(headings) == 2, out
+    if per == "user":  # hashed, like every other user ID shown
+        assert all("user-" in h for h in headings) and "team-a" not in out
+    else:
+        assert any(h.startswith(f"{per} \\x1b[31mm|x[/]") for h in headings), headings
+        assert any(h.startswith(f"{per} team-a") for h in headings), headings
+    assert all("p80 = " in h and h.endswith(" ms") for h in headings)
+    # Each heading is followed by its group's outliers, ranked from 1.
+    blocks = out.split(f"\n{per} ")[1:]
+    assert [b.count("\n  1. ") + b.count("\n  2. ") for b in blocks] == [2, 2]
+
+
 def test_trace_by_id_and_from_outliers(small_log: Path) -> None:
     result = invoke("trace", str(small_log), "--id", "req-007")
     assert result.exit_code == 0, result.output
     assert "Request req-007" in result.stdout
     assert "llm (gpt-4o-mini)" in result.stdout
     assert "question 7" in result.stdout
-    doc = orjson.loads(invoke("trace", str(small_log), "--from-outliers", "--p", "90", "--limit", "2", "--json").stdout)
+    doc = orjson.loads(
+        invoke("trace", str(small_log), "--from-outliers", "--p", "90", "--limit", "2", "-f", "json").stdout
+    )
     assert [r["request"]["correlation_id"] for r in doc["requests"]] == ["req-099", "req-098"]
     events = doc["requests"][0]["events"]
     assert [(e["depth"], e["stage"]) for e in events] == [(0, "gateway"), (1, "llm")]
     assert events[1]["source"].endswith("app.jsonl") and events[1]["line"] == 200
+
+
+def test_trace_format_option_like_the_other_commands(small_log: Path, tmp_path: Path) -> None:
+    as_json = invoke("trace", str(small_log), "--id", "req-007", "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    assert orjson.loads(as_json.stdout)["schema"] == "aiobs.trace/1"
+    terminal = invoke("trace", str(small_log), "--id", "req-007", "-f", "terminal")
+    assert terminal.exit_code == 0 and "Request req-007" in terminal.stdout
+    # --json still works (hidden, deprecated), and gives the same document
+    legacy = invoke("trace", str(small_log), "--id", "req-007", "--json")
+    assert orjson.loads(legacy.stdout)["requests"] == orjson.loads(as_json.stdout)["requests"]
+    assert "--json" not in invoke("trace", "--help").output
+    out = tmp_path / "trace.json"
+    assert invoke("trace", str(small_log), "--id", "req-007", "-o", str(out)).exit_code == 0
+    assert orjson.loads(out.read_bytes())["schema"] == "aiobs.trace/1"  # the format from the suffix
+    text = tmp_path / "trace.txt"
+    assert invoke("trace", str(small_log), "--id", "req-007", "-o", str(text)).exit_code == 0
+    assert "Request req-007" in text.read_text(encoding="utf-8")
+    clash = invoke("trace", str(small_log), "--id", "req-007", "--json", "-f", "terminal")
+    assert clash.exit_code == 2 and "pass only --format" in clash.output
 
 
 def test_trace_errors(small_log: Path) -> None:

@@ -68,6 +68,19 @@ def test_options_reach_the_report(tmp_path: Path) -> None:
     assert "above p95" in html and "per 3h" in html
 
 
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_outliers_zero_lists_none_but_counts_them(tmp_path: Path, fmt: str) -> None:
+    listed = run(CHATBOT, "-o", "-", "--outliers", "3")
+    above = re.search(r"([\d,]+) request\(s\) took longer than the p99 latency", listed.stdout)
+    assert above is not None, listed.stdout
+    out = tmp_path / f"r.{fmt}"
+    result = run(CHATBOT, "-o", str(out), "--outliers", "0")
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert f"Not listed (--outliers 0): {above.group(1)} request(s) took longer than the p99 latency." in text
+    assert 'class="open-timeline"' not in text and "slowest" not in text.split("Outliers")[-1]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -179,8 +179,8 @@ def test_json_document(sample_json: dict[str, Any], ref: Reference) -> None:
     assert set(by_kind) >= PLANTED_KINDS
     for kind in PLANTED_KINDS:
         assert by_kind[kind]["count"] == len(ref.bad_lines[kind]), kind
-        examples = sorted((e["source"], e["line"]) for e in by_kind[kind]["examples"])
-        assert examples == sorted(ref.bad_lines[kind])[:5], kind
+        examples = [(e["source"], e["line"]) for e in by_kind[kind]["examples"]]
+        assert examples == sorted(ref.bad_lines[kind])[:5], kind  # the first five, in order
     assert doc["input_quality"]["problems"] >= sum(len(v) for v in ref.bad_lines.values())
     first = min(ref.starts.values())
     last = max(ref.starts.values())
@@ -198,6 +198,35 @@ def test_markdown_output(ref: Reference) -> None:
     assert "## Input quality" in md
     for kind in PLANTED_KINDS:
         assert f"`{kind}`" in md
+
+
+#: A number cell as the Markdown renderer writes it: 1,234 / 1.92% (50) / $0.1234 / 3,218* / — / 1 / 2 / 3.
+NUMBER_CELL = re.compile(r"^[-—$\d.,%*/() ]*$")
+
+
+def markdown_tables(md: str) -> list[tuple[list[str], list[str], list[list[str]]]]:
+    """(header, alignments, rows) of every table in a Markdown document."""
+    tables = []
+    for block in re.findall(r"(?m)(?:^\|.*\n?)+", md):
+        header, align, *rows = (
+            [c.strip() for c in line.strip().strip("|").split(" | ")] for line in block.splitlines()
+        )
+        tables.append((header, align, rows))
+    return tables
+
+
+def test_markdown_right_aligns_only_number_columns() -> None:
+    md = invoke(str(SAMPLE), "--format", "md", "--by", "model", "--every", "6h").stdout
+    tables = markdown_tables(md)
+    headers = {h for header, _, _ in tables for h in header}
+    assert {"meaning", "first examples", "model", "p95 ms"} <= headers
+    for header, align, rows in tables:
+        for i, name in enumerate(header):
+            cells = [row[i].strip() for row in rows]
+            if align[i] == "--:":
+                assert all(NUMBER_CELL.match(c) for c in cells), (name, cells)
+            if name in {"meaning", "first examples", "model", "flag", "problem"}:
+                assert align[i] == ":--", name
 
 
 def test_csv_output(ref: Reference) -> None:
@@ -287,8 +316,28 @@ def test_every_one_hour(ref: Reference) -> None:
     rows = doc["groups"][name]
     hours = Counter(s.replace(minute=0, second=0, microsecond=0) for s in ref.starts.values())
     got = {datetime.fromisoformat(r["key"]["time"]): r["requests"] for r in rows}
-    assert got == dict(hours)
-    assert [r["key"]["time"] for r in rows] == sorted(r["key"]["time"] for r in rows)
+    # Every hour from the first to the last is listed, the hours without a request with 0 requests.
+    every_hour = [
+        min(hours) + timedelta(hours=i) for i in range(int((max(hours) - min(hours)) / timedelta(hours=1)) + 1)
+    ]
+    assert list(got) == every_hour
+    assert got == {hour: hours.get(hour, 0) for hour in every_hour}
+    assert 0 in got.values()  # the sample logs have a night without traffic
+
+
+def test_every_table_title_and_empty_buckets_in_terminal_and_markdown() -> None:
+    terminal = invoke(str(SAMPLE), "--every", "6h")
+    assert terminal.exit_code == 0, terminal.output
+    assert "Per 6h bucket" in terminal.stdout and "By per" not in terminal.stdout
+    assert re.search(r"2026-11-28T18:00:00Z\s*│\s*0\s*│", terminal.stdout), terminal.stdout
+    markdown = invoke(str(SAMPLE), "--every", "6h", "--format", "md")
+    assert "## Per 6h bucket" in markdown.stdout and "By per" not in markdown.stdout
+    assert "| 2026-11-28T18:00:00Z | 0 | — |" in markdown.stdout
+
+
+def test_too_many_time_buckets_is_a_usage_error() -> None:
+    err = assert_one_line_error(invoke(str(SAMPLE), "--every", "1s"))
+    assert "--every 1s makes" in err and "time buckets" in err
 
 
 @pytest.mark.parametrize(
@@ -418,6 +467,21 @@ def test_bad_options_are_exit_2(args: list[str]) -> None:
     assert "Traceback" not in result.output
     if args[0] != "--format":  # typer reports its own choice errors
         assert_one_line_error(result)
+
+
+@pytest.mark.parametrize("column", ["input_text", "output_text", "context_text"])
+def test_free_text_columns_are_not_groupable(column: str) -> None:
+    err = assert_one_line_error(invoke(str(CHATBOT), "--by", f"model,{column}"))
+    assert f"cannot group by '{column}': it is free text" in err
+    listed = err.split("group by ")[-1].split(", ")
+    assert "model" in listed and "route" in listed
+    assert not {"input_text", "output_text", "context_text"} & set(listed), err
+
+
+def test_unknown_group_key_lists_no_free_text_columns() -> None:
+    err = assert_one_line_error(invoke(str(CHATBOT), "--by", "colour"))
+    assert "choose from" in err
+    assert "_text" not in err, err
 
 
 def test_only_malformed_lines_is_exit_2_no_usable_events(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
@@ -578,6 +642,9 @@ def test_hostile_content_csv(hostile_file: Path) -> None:
     assert not [c for c in cells if c.startswith(("=", "+", "@", "\t", "\r"))]
     keys = [r[1] for r in rows[1:]]
     assert any("HYPERLINK" in k for k in keys)
+    # Nothing a terminal would act on when the file is printed: escapes are shown, not sent.
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", result.stdout)
+    assert "\\x1b[31mred" in result.stdout
 
 
 def test_hostile_content_json_round_trips(hostile_file: Path) -> None:
@@ -600,6 +667,13 @@ def test_hostile_content_json_round_trips(hostile_file: Path) -> None:
         ("\tx", "'\tx"),
         ("model==x", "model==x"),
         ("plain", "plain"),
+        ("a\x1b[31mred\x1b[0m", "a\\x1b[31mred\\x1b[0m"),
+        ("\x1b]8;;http://evil\x07x", "\\x1b]8;;http://evil\\x07x"),
+        ("ok\rHIDDEN", "ok\\x0dHIDDEN"),
+        ("\r=1", "\\x0d=1"),
+        ("a\u202eb\x9b", "a\\u202eb\\x9b"),
+        ("line one\nline two\tcol", "line one\nline two\tcol"),
+        ("-\x1b", "'-\\x1b"),
         (-1.5, -1.5),
         (3, 3),
         (None, None),

@@ -79,6 +79,26 @@ def test_by_gives_one_result_per_group_with_numpy_values() -> None:
     assert all(len(r.group) == 2 for r in two)
 
 
+def test_cost_metrics_are_over_every_request_and_say_how_many_are_unpriced() -> None:
+    # Every 7th request unpriced (a model genai-prices does not know).
+    frame = REQUESTS.with_columns(
+        cost_usd=pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col("cost_usd"))
+    )
+    unpriced, n = frame["cost_usd"].null_count(), frame.height
+    per_1k, total = evaluate("cost_per_1k < 1", "cost < 1", frame=frame)
+    assert per_1k.n == total.n == n
+    assert per_1k.value == pytest.approx(column("cost_usd", frame).sum() / n * 1000)
+    assert per_1k.note == f"{unpriced:,} unpriced, counted as $0"
+    assert total.note == f"{unpriced:,} unpriced, not in the total"
+    for result in evaluate("cost_per_1k < 1 by model", frame=frame):
+        rows = frame.filter(pl.col("model") == result.group[0][1])
+        assert result.n == rows.height
+        assert result.value == pytest.approx(column("cost_usd", rows).sum() / rows.height * 1000)
+        assert result.note == f"{rows['cost_usd'].null_count():,} unpriced, counted as $0"
+    (priced,) = evaluate("cost_per_1k < 1")
+    assert priced.n == REQUESTS.height and priced.note == ""
+
+
 def test_by_stage_reads_each_stage_time() -> None:
     results = {r.group: r for r in evaluate("p99(latency_ms) < 1 by stage")}
     assert set(results) == {(("stage", "llm"),), (("stage", "retrieval"),)}

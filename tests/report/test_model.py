@@ -86,11 +86,18 @@ def test_outlier_timelines_hold_each_request_events(report: Report, sample: Summ
     assert latencies == sorted(latencies, reverse=True)
     assert latencies[-1] > report.outlier_threshold_ms
     for x in report.outliers:
-        bars = x["timeline"]["bars"]
-        assert len(bars) == n_events[x["id"]]
+        bars, annotations = x["timeline"]["bars"], x["timeline"]["annotations"]
+        assert len(bars) + len(annotations) == n_events[x["id"]]
         assert all(b["offset_ms"] >= -1.0 for b in bars)
         assert x["timeline"]["span_ms"] >= x["latency_ms"]
         assert min(b["offset_ms"] for b in bars) == pytest.approx(0.0, abs=1e-6)
+        # Feedback logged minutes later is listed apart and does not stretch the waterfall.
+        ends = [b["offset_ms"] + (b["duration_ms"] or 0.0) for b in bars]
+        assert x["timeline"]["span_ms"] == pytest.approx(max([x["latency_ms"], *ends]))
+        assert all(a["feedback_score"] is not None and a["offset_ms"] > x["timeline"]["span_ms"] for a in annotations)
+    events = sample.events_of([x["id"] for x in report.outliers])
+    feedback = events.filter(pl.col("feedback_score").is_not_null() & pl.col("duration_ms").is_null()).height
+    assert sum(len(x["timeline"]["annotations"]) for x in report.outliers) == feedback > 0
 
 
 def test_outliers_without_kept_events_have_no_timeline(sample: Summary) -> None:

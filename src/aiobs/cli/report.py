@@ -45,7 +45,9 @@ def report_command(
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     p: float = typer.Option(99.0, "--p", min=50.0, max=99.99, help="Percentile above which a request is an outlier."),
-    outliers: int = typer.Option(200, "--outliers", min=0, max=5000, help="Most outliers listed, with timelines."),
+    outliers: int = typer.Option(
+        200, "--outliers", min=0, max=5000, help="Most outliers listed, with timelines (0: none, only counted)."
+    ),
     no_redact: bool = options.NO_REDACT,
     hash_users: bool = options.HASH_USERS,
     title: str = typer.Option("aiobs report", "--title", help="Heading of the report."),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import sys
+import io
+from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
@@ -10,12 +11,17 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, user_errors
+from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_output
 from aiobs.errors import UsageError
 from aiobs.outliers import OutlierQuery, select_outliers
 from aiobs.pricing import price_events
 from aiobs.redact import Privacy
 from aiobs.render.trace import render_trace_json, render_trace_terminal, trace_view
+
+
+class TraceFormat(StrEnum):
+    terminal = "terminal"
+    json = "json"
 
 
 def trace_command(
@@ -24,7 +30,11 @@ def trace_command(
     from_outliers: bool = typer.Option(False, "--from-outliers", help="Show the worst requests (see outliers)."),
     p: float = typer.Option(99.0, "--p", help="With --from-outliers: the percentile."),
     limit: int = typer.Option(3, "--limit", "-n", help="With --from-outliers: how many."),
-    json_output: bool = typer.Option(False, "--json", help="Write the traces as JSON (aiobs.trace/1)."),
+    fmt: TraceFormat | None = typer.Option(
+        None, "--format", "-f", help="terminal (default) or json (aiobs.trace/1); from --output's suffix when omitted."
+    ),
+    output: Path | None = options.OUTPUT,
+    json_output: bool = typer.Option(False, "--json", hidden=True, help="Deprecated: use --format json."),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     field_map: list[str] = options.FIELD_MAP,
@@ -43,6 +53,10 @@ def trace_command(
     with user_errors():
         if not ids and not from_outliers:
             raise UsageError("say which requests: --id ID (repeatable) or --from-outliers")
+        if json_output and fmt not in (None, TraceFormat.json):
+            raise UsageError(f"--json asks for JSON but --format asks for {fmt}: pass only --format")
+        suffix = TraceFormat.json if output is not None and output.suffix.lower() == ".json" else None
+        chosen = fmt or (TraceFormat.json if json_output else suffix) or TraceFormat.terminal
         summary = read_logs(
             paths,
             field_map=field_map,
@@ -73,8 +87,13 @@ def trace_command(
             )
             for cid in wanted
         ]
-        if json_output:
-            sys.stdout.write(render_trace_json(views))
+        if chosen is TraceFormat.json:
+            write_output(output, render_trace_json(views))
+        elif output is not None and str(output) != "-":
+            buffer = io.StringIO()
+            console = Console(file=buffer, width=160, color_system=None, force_terminal=False)
+            render_trace_terminal(views, console, redacted=privacy.redact)
+            write_output(output, buffer.getvalue())
         else:
             render_trace_terminal(views, Console(highlight=False), redacted=privacy.redact)
         fail_if_strict(summary, strict)

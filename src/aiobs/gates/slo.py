@@ -22,6 +22,8 @@ from aiobs.quality import BUILTIN_FLAGS
 
 #: A rate over fewer requests than this is marked rough (1 error in 12 requests is 8 %).
 ROUGH_RATE_BELOW = 30
+#: Metrics over every request of which only the priced ones carry a cost.
+COST_METRICS = ("cost", "cost_per_1k")
 
 
 class NoData(Exception):
@@ -66,8 +68,9 @@ def metric_exprs(metric: MetricRef, schema: pl.Schema) -> tuple[pl.Expr, pl.Expr
         "errors": (pl.col("is_error").sum().cast(pl.Float64), requests),
         "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), requests),
         "retry_rate": ((pl.col("retries") > 0).cast(pl.Float64).mean(), requests),
-        "cost": (pl.when(cost.count() > 0).then(cost.sum()), cost.count()),
-        "cost_per_1k": (pl.when(cost.count() > 0).then(cost.sum() / requests * 1000.0), cost.count()),
+        # Both are over every request (an unpriced one adds $0); `_result` notes how many were unpriced.
+        "cost": (pl.when(cost.count() > 0).then(cost.sum()), requests),
+        "cost_per_1k": (pl.when(cost.count() > 0).then(cost.sum() / requests * 1000.0), requests),
         "tokens_per_s": (
             pl.col("output_tokens").filter(pl.col("llm_output_ms").is_not_null()).sum()
             / (pl.col("llm_output_ms").sum() / 1000.0),
@@ -105,6 +108,8 @@ def _query(requests: pl.LazyFrame, slo: Slo, schema: pl.Schema) -> pl.LazyFrame:
     for key, wanted in slo.metric.filters:
         frame = frame.filter(pl.col(key).cast(pl.String) == wanted)
     aggregates = [value.alias("value"), n.cast(pl.Int64).alias("n")]
+    if slo.metric.name in COST_METRICS:
+        aggregates.append(pl.col("cost_usd").count().cast(pl.Int64).alias("priced"))
     if not slo.by:
         return frame.select(aggregates)
     by = [pl.col(k).cast(pl.String) for k in slo.by]
@@ -126,14 +131,23 @@ def _filter_hints(requests: pl.LazyFrame, slo: Slo) -> dict[str, str]:
 
 
 def _result(
-    slo: Slo, group: tuple[tuple[str, str | None], ...], value: float | None, n: int, requests: pl.LazyFrame
+    slo: Slo,
+    group: tuple[tuple[str, str | None], ...],
+    value: float | None,
+    n: int,
+    requests: pl.LazyFrame,
+    *,
+    priced: int | None = None,
 ) -> SloResult:
     if value is None or value != value or n == 0:  # NaN: a mean over no values
         reason = _no_values_reason(slo, _filter_hints(requests, slo) if slo.metric.filters else None)
         return SloResult(slo, group, None, n, Status.NO_DATA, reason)
     note = ""
     q = slo.metric.quantile
-    if q is not None and is_thin(n, q):
+    if priced is not None and priced < n:
+        counted = "counted as $0" if slo.metric.name == "cost_per_1k" else "not in the total"
+        note = f"{n - priced:,} unpriced, {counted}"
+    elif q is not None and is_thin(n, q):
         note = f"{slo.metric.name} from {n:,} values: rough (fewer than 10 above it)"
     elif slo.metric.unit is Unit.FRACTION and n < ROUGH_RATE_BELOW:
         note = f"a rate of {n:,} request(s): rough"
@@ -160,5 +174,5 @@ def evaluate_slos(requests: pl.LazyFrame, slos: Sequence[Slo]) -> list[SloResult
             results.append(SloResult(slo, (), None, 0, Status.NO_DATA, _no_values_reason(slo)))
         for row in frame.iter_rows(named=True):
             group = tuple((k, row[k]) for k in slo.by)
-            results.append(_result(slo, group, row["value"], row["n"], requests))
+            results.append(_result(slo, group, row["value"], row["n"], requests, priced=row.get("priced")))
     return results

@@ -39,7 +39,14 @@ def markdown_cell(value: object, limit: int = 80) -> str:
 
 
 def csv_cell(value: object) -> object:
-    """Spreadsheets run cells that start with = + - @ as formulas; prefix text cells so they stay text."""
-    if isinstance(value, str) and value.startswith(_CSV_FORMULA):
-        return "'" + value
-    return value
+    """A text cell that is inert in a terminal (`cat out.csv`) and in a spreadsheet.
+
+    Control characters other than tab and newline (ESC, CR, BEL, C1 controls, bidi overrides) are
+    shown as `\\x1b`-style escapes, as the terminal output shows them; a newline stays a newline
+    (the csv writer quotes the cell). Spreadsheets run cells that start with = + - @ as formulas,
+    so such cells get a leading `'` and stay text.
+    """
+    if not isinstance(value, str):
+        return value
+    text = _CONTROL_NOT_NEWLINE.sub(_visible, value)
+    return "'" + text if text.startswith(_CSV_FORMULA) else text

@@ -35,8 +35,22 @@ def rate(value: float | None) -> str:
 
 
 def latency_cells(latency: dict[str, Any], names: tuple[str, ...]) -> list[str]:
-    """Percentiles computed from too few requests get a trailing `*`."""
-    return [ms(latency[name]) + ("*" if name in latency["thin"] else "") for name in names]
+    """Percentiles computed from too few requests get a trailing `*` (a missing one, as in an empty bucket, none)."""
+    return [ms(latency[name]) + ("*" if is_thin_value(latency, name) else "") for name in names]
+
+
+def is_thin_value(latency: dict[str, Any], name: str) -> bool:
+    return name in latency["thin"] and not _missing(latency[name])
+
+
+def any_thin(rows: list[dict[str, Any]]) -> bool:
+    """Some row shows a percentile marked `*`, so the THIN_NOTE is needed."""
+    return any(is_thin_value(r["latency_ms"], name) for r in rows for name in r["latency_ms"]["thin"])
+
+
+def group_title(name: str) -> str:
+    """The heading of a `Summary.groups` table: `By model`, and `Per 1h bucket` for the `per 1h` table."""
+    return f"Per {name.removeprefix('per ')} bucket" if name.startswith("per ") else f"By {name}"
 
 
 THIN_NOTE = "* fewer than 10 requests lie above this percentile: treat it as a rough figure."

@@ -11,8 +11,9 @@ from aiobs.render.records import summary_record
 from aiobs.summary import Summary
 
 
-def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1) -> list[str]:
-    align = [":--" if i < numeric_from else "--:" for i in range(len(header))]
+def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text_at: tuple[int, ...] = ()) -> list[str]:
+    """A GitHub table; columns from `numeric_from` on are right-aligned, except the text ones in `text_at`."""
+    align = [":--" if i < numeric_from or i in text_at else "--:" for i in range(len(header))]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
@@ -49,7 +50,7 @@ def _group(name: str, records: list[dict[str, Any]]) -> list[str]:
         ]
         for r in records
     ]
-    return [f"## By {markdown_cell(name)}", "", *_table(header, rows, numeric_from=len(keys)), ""]
+    return [f"## {markdown_cell(f.group_title(name))}", "", *_table(header, rows, numeric_from=len(keys)), ""]
 
 
 def _flags(record: dict[str, Any]) -> list[str]:
@@ -63,7 +64,7 @@ def _flags(record: dict[str, Any]) -> list[str]:
     out = [
         "## Quality flags",
         "",
-        *_table(["flag", "checked", "flagged", "rate", "cost of flagged", "meaning"], rows),
+        *_table(["flag", "checked", "flagged", "rate", "cost of flagged", "meaning"], rows, text_at=(5,)),
         "",
     ]
     unchecked = unchecked_flags(flags)
@@ -151,7 +152,7 @@ def render_markdown(summary: Summary) -> str:
             ]
             for k in quality["by_kind"]
         ]
-        out += [*_table(["problem", "count", "first examples"], rows), ""]
-    if any(r["latency_ms"]["thin"] for r in [o, *(r for rs in record["groups"].values() for r in rs)]):
+        out += [*_table(["problem", "count", "first examples"], rows, text_at=(2,)), ""]
+    if f.any_thin([o, *(r for rs in record["groups"].values() for r in rs)]):
         out += [f"\\{f.THIN_NOTE}", ""]
     return "\n".join(out)

@@ -79,6 +79,7 @@ def outliers_record(report: OutlierReport) -> dict[str, Any]:
                 "tokens": {k: r[f"{k}_tokens"] for k in ("input", "output", "cached", "reasoning")},
                 "cost_usd": r["cost_usd"],
                 "model": r["model"],
+                "provider": r["provider"],
                 "route": r["route"],
                 "user": r["user"],
                 "is_error": r["is_error"],
@@ -150,12 +151,25 @@ def render_outliers_terminal(report: OutlierReport, console: Console) -> None:
     parts: list[Any] = [Text(_title(record) + (" (texts redacted)" if record["redacted"] else ""), style="bold")]
     if not record["outliers"]:
         parts = [Text(f"{_title(record)}: none (fewer than two distinct values, or nothing above the percentile).")]
+    group: tuple[object] | None = None
     for r in record["outliers"]:
+        if q["per"] and (r[q["per"]],) != group:  # rows come sorted by group, then rank
+            group = (r[q["per"]],)
+            parts.append(_group_heading(q["per"], r, q["metric"], q["p"]))
         parts.append(_outlier_block(r, q["metric"]))
     parts += [Text(""), _attribution_table(record)]
     if record["tail_sentence"]:
         parts.append(Text(record["tail_sentence"]))
     console.print(Group(*parts))
+
+
+def _group_heading(per: str, r: dict[str, Any], metric: str, p: float) -> Text:
+    unit = "" if metric == "cost" else f" {METRICS[metric][1]}"
+    value = "—" if r[per] is None else terminal_text(r[per], 60)
+    heading = Text("\n")
+    heading.append(f"{per} {value}", style="bold underline")
+    heading.append(f"  p{p:g} = {_value(metric, r['threshold'])}{unit}", style="dim")
+    return heading
 
 
 def _attribution_table(record: dict[str, Any]) -> Table:

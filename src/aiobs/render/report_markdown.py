@@ -378,11 +378,24 @@ def _gantt(outlier: dict[str, Any]) -> list[str]:
         state = "crit, " if b["is_error"] else ""
         name = mermaid_label(b["label"] + (" " + b["model"] if b["model"] else ""), 40)
         lines.append(f"    {name} :{state}e{i}, {start}, {end}")
-    return [*lines, "```", ""]
+    lines += ["```", ""]
+    if t.get("annotations"):
+        feedback = "; ".join(
+            f"{markdown_cell(a['label'])} {a['feedback_score']:g} at +{f.ms(a['offset_ms'])} ms"
+            for a in t["annotations"]
+        )
+        lines += [f"Feedback, not part of the timeline: {feedback}.", ""]
+    return lines
+
+
+def _above(report: Report) -> str:
+    return f"{f.count(report.outliers_total)} request(s) took longer than the p{report.p:g} latency"
 
 
 def _outliers(report: Report) -> list[str]:
     out = ["## Outliers", ""]
+    if report.outlier_limit == 0:
+        return [*out, f"Not listed (--outliers 0): {_above(report)}.", ""]
     if not report.outliers:
         return [*out, f"No request lies above the p{report.p:g} latency.", ""]
     shown = report.outliers[:MARKDOWN_OUTLIERS]

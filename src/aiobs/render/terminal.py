@@ -110,7 +110,7 @@ def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
         for r in records
     ]
     shown = _fit(header, rows, len(keys), width)
-    table = _table(f"By {name}", *(header[i] for i in shown), numeric_from=len(keys))
+    table = _table(f.group_title(name), *(header[i] for i in shown), numeric_from=len(keys))
     for column in table.columns[: len(keys)]:
         column.min_width = LABEL_MIN
     for row in rows:
@@ -240,5 +240,4 @@ def render_terminal(summary: Summary, console: Console) -> None:
 
 
 def _any_thin(record: dict[str, Any]) -> bool:
-    rows = [record["overall"], *(r for rs in record["groups"].values() for r in rs)]
-    return any(r["latency_ms"]["thin"] for r in rows)
+    return f.any_thin([record["overall"], *(r for rs in record["groups"].values() for r in rs)])

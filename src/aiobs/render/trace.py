@@ -79,8 +79,18 @@ def _bar_width(console_width: int) -> int:
     return max(12, min(BAR_WIDTH, console_width - 80))
 
 
-def _waterfall(view: TraceView, console_width: int) -> Table:
-    lines = trace_lines(view.events)
+def _annotations(lines: list[TraceLine]) -> Text:
+    """Feedback events, with their offset from the request's start: listed, not drawn to scale."""
+    out = Text("Annotations (feedback: not in the span above)", style="bold")
+    for line in lines:
+        offset = "—" if line.start_ms is None else f"+{f.ms(line.start_ms)} ms"
+        out.append(f"\n  {terminal_text(line.event, 24)}  {offset}  {terminal_text(_detail(line), 80)}", style="")
+    return out
+
+
+def _waterfall(view: TraceView, console_width: int) -> RenderableType:
+    every_line = trace_lines(view.events)
+    lines = [t for t in every_line if not t.annotation]
     span = trace_span_ms(lines)
     width = _bar_width(console_width)
     table = Table(title=f"Events ({len(lines)}), {f.ms(span)} ms", title_justify="left", header_style="bold cyan")
@@ -101,7 +111,8 @@ def _waterfall(view: TraceView, console_width: int) -> Table:
             Text(_bar(line, span, width), style=style),
             Text(terminal_text(_detail(line), 80)),
         )
-    return table
+    annotations = [t for t in every_line if t.annotation]
+    return Group(table, _annotations(annotations)) if annotations else table
 
 
 def _facts(r: dict[str, Any]) -> Table:
@@ -167,6 +178,7 @@ def trace_record(view: TraceView) -> dict[str, Any]:
                 **t.detail,
                 "source": t.source,
                 "line": t.line,
+                "annotation": t.annotation,
             }
             for t in lines
         ],

@@ -23,6 +23,7 @@ from aiobs.report.labels import Cleaner, relabel
 from aiobs.report.trends import HistoryFrames, ReportHistory, history_section
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
+from aiobs.trace import is_annotation
 
 #: Models drawn one by one in charts; the rest are summed as OTHER_MODELS.
 CHART_MODELS = 8
@@ -255,8 +256,13 @@ def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> 
     for r in rows:  # parents come before children in start order; at most TIMELINE_EVENTS rows, once per outlier
         depth[r.get("event_id")] = depth.get(r.get("parent_id"), -1) + 1 if r.get("parent_id") in depth else 0
     bars = []
+    annotations = []
     for r in rows:
         offset = (r["start"] - start).total_seconds() * 1000.0 if r["start"] is not None and start is not None else 0.0
+        if is_annotation(r):  # feedback, often minutes later: listed, not drawn (it would squash the bars)
+            label = clean(r.get("event") or r.get("stage"), 32)
+            annotations.append({"label": label, "offset_ms": offset, "feedback_score": r["feedback_score"]})
+            continue
         bars.append(
             {
                 "label": clean(r.get("event") or r.get("stage"), 32),
@@ -288,6 +294,7 @@ def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> 
 
     return {
         "bars": bars,
+        "annotations": annotations,
         "span_ms": span or 1.0,
         "hidden": max(0, ordered.height - len(bars)),
         "input_text": outlier.get("input_text_clean") or text_of("input_text", last=False),
@@ -298,9 +305,12 @@ def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> 
 def _outliers(
     summary: Summary, p: float, limit: int, flags: list[str], clean: Cleaner
 ) -> tuple[list[dict[str, Any]], int, float | None]:
-    query = OutlierQuery(p=p, limit=limit)
-    picked = select_outliers(summary.requests, query)
+    # --outliers 0 lists none: the section only counts the requests above the percentile.
+    query = OutlierQuery(p=p, limit=limit or None)
     total = int(tail_attribution(summary.requests, query).get_column("requests_tail")[0])
+    if limit == 0:
+        return [], total, None
+    picked = select_outliers(summary.requests, query)
     cut = picked.get_column("threshold")[0] if not picked.is_empty() else None
     by_id: dict[str, pl.DataFrame] = {}
     if summary.kept_events and not picked.is_empty():
