@@ -710,3 +710,19 @@ def test_every_request_lives_in_one_bucket(tmp_path: Path, write_jsonl: WriteJso
         ingested.close()
     assert len(owners) == 200
     assert set(owners.values()) == {1}
+
+
+def test_summaries_without_texts_have_the_same_flags_and_metrics() -> None:
+    sources = expand_inputs([str(Path(__file__).parent.parent / "sample_logs")])
+    with_texts = summarize(sources, n_buckets=3)
+    without = summarize(sources, n_buckets=3, keep_texts=False)
+    kept = with_texts.requests.collect_schema().names()
+    dropped = without.requests.collect_schema().names()
+    assert {"input_text", "output_text", "context_text"} <= set(kept)
+    assert not {"input_text", "output_text", "context_text"} & set(dropped)
+    assert [c for c in kept if c not in ("input_text", "output_text", "context_text")] == dropped
+    order = "correlation_id"
+    assert_frame_equal(
+        with_texts.requests.select(dropped).collect().sort(order), without.requests.collect().sort(order)
+    )
+    assert_frame_equal(with_texts.overall, without.overall, check_exact=False, rel_tol=1e-12, abs_tol=1e-9)

@@ -122,6 +122,7 @@ def summarize(
     quality: QualityConfig | None = None,
     flags: bool = True,
     keep_events: bool = False,
+    keep_texts: bool = True,
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
     input_format: str | None = None,
@@ -130,6 +131,8 @@ def summarize(
 
     `flags=False` skips the quality flags (and reading the texts they need); `keep_events` keeps every
     event on disk (or in memory for small inputs) so `Summary.events_of` can rebuild a request's timeline.
+    `keep_texts=False` drops the input, output and context texts from the request table once the flags
+    are computed, for callers that only read aggregates (a third less work to spill and read back).
     `input_format` forces one format (`aiobs.formats.FORMAT_NAMES`) for every source; by default each
     file's format is detected from its first lines.
     """
@@ -151,7 +154,12 @@ def summarize(
     ingested.kept_events = keep_events
     try:
         requests, n_requests, unpriced = _rebuild_buckets(
-            ingested.store, prices, issues, quality if flags else None, keep_events=keep_events
+            ingested.store,
+            prices,
+            issues,
+            quality if flags else None,
+            keep_events=keep_events,
+            keep_texts=keep_texts,
         )
     except BaseException:
         ingested.close()
@@ -211,7 +219,13 @@ def summarize(
 
 
 def _rebuild_buckets(
-    store: BucketStore, prices: PriceBook | None, issues: IssueLog, quality: QualityConfig | None, *, keep_events: bool
+    store: BucketStore,
+    prices: PriceBook | None,
+    issues: IssueLog,
+    quality: QualityConfig | None,
+    *,
+    keep_events: bool,
+    keep_texts: bool = True,
 ) -> tuple[pl.LazyFrame, int, pl.DataFrame]:
     """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables).
 
@@ -233,6 +247,8 @@ def _rebuild_buckets(
         bucket_requests = rebuilt.requests
         if quality is not None:
             bucket_requests = add_flags(bucket_requests, quality).collect()
+        if not keep_texts:
+            bucket_requests = bucket_requests.drop(FREE_TEXT_COLUMNS, strict=False)
         n_requests += bucket_requests.height
         if store.spill_dir is not None:
             path = store.spill_dir / f"requests-{b:04d}.arrow"

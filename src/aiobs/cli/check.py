@@ -124,6 +124,7 @@ def check_command(
             "config": config,
             "endpoint_url": endpoint_url,
             "input_format": input_format,
+            "keep_texts": False,  # gates read aggregates and flags, never the texts
         }
         summary = read_logs(paths, since=since, until=until, **read)
         if summary.n_requests == 0:

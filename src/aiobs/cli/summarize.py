@@ -93,6 +93,7 @@ def summarize_command(
             flags=flags,
             endpoint_url=endpoint_url,
             input_format=input_format,
+            keep_texts=False,  # every output of summarize is aggregates
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         text = _render(summary, chosen, to_file=output is not None and str(output) != "-")

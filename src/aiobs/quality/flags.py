@@ -171,7 +171,11 @@ def _custom(rule: CustomRule) -> pl.Expr:
 
 
 def flag_expressions(config: QualityConfig | None = None) -> dict[str, pl.Expr]:
-    """`flag_<name>` -> its expression over request columns, built-in flags first."""
+    """`flag_<name>` -> its expression over request columns, built-in flags first.
+
+    `context_unused` reads the `context_utilisation` column, which `add_flags` computes first (once:
+    its substring searches are a sixth of the flags' cost).
+    """
     config = config or QualityConfig()
     empty_known = (_output.is_not_null() | pl.col("output_tokens").is_not_null()) & pl.col("is_error").not_()
     empty = _output.str.contains(r"\S").not_().fill_null(False) | (pl.col("output_tokens") == 0).fill_null(False)
@@ -186,7 +190,7 @@ def flag_expressions(config: QualityConfig | None = None) -> dict[str, pl.Expr]:
         "repetition": _repetition(config),
         "pii_in_input": has_pii(_input),
         "pii_in_output": has_pii(_output),
-        "context_unused": pl.when(_has_output()).then(context_utilisation() < config.context_min_overlap),
+        "context_unused": pl.when(_has_output()).then(pl.col("context_utilisation") < config.context_min_overlap),
         "ungrounded_url": _ungrounded_url(),
         "slow_generation": _slow_generation(config),
     }
@@ -196,4 +200,5 @@ def flag_expressions(config: QualityConfig | None = None) -> dict[str, pl.Expr]:
 
 def add_flags(requests: pl.LazyFrame | pl.DataFrame, config: QualityConfig | None = None) -> pl.LazyFrame:
     """The request table plus `context_utilisation` and one `flag_<name>` column per flag."""
-    return requests.lazy().with_columns(context_utilisation=context_utilisation(), **flag_expressions(config))
+    scored = requests.lazy().with_columns(context_utilisation=context_utilisation())
+    return scored.with_columns(**flag_expressions(config))
