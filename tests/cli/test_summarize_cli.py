@@ -309,6 +309,17 @@ def test_by_stage(ref: Reference) -> None:
         assert rows[stage]["requests"] == expected, stage
 
 
+def test_the_stage_table_in_the_terminal_leaves_out_the_request_only_columns() -> None:
+    # Tokens and cost are the request's, null for each stage: columns of dashes only would read as "none".
+    result = invoke(str(SAMPLE), "--by", "stage", "--no-flags")
+    assert result.exit_code == 0, result.output
+    table = result.output[result.output.index("By stage") :].split("\n\n")[0]
+    header = next(line for line in table.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.strip("┃").split("┃")] == ["stage", "req", "err", "p50 ms", "p95 ms", "p99 ms"]
+    by_model = invoke(str(SAMPLE), "--by", "model", "--no-flags")
+    assert "$/1k req" in by_model.output[by_model.output.index("By model") :]
+
+
 def test_every_one_hour(ref: Reference) -> None:
     doc = summary_json(str(SAMPLE), "--every", "1h")
     assert doc["filters"]["every"] == "1h"

@@ -8,6 +8,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.metrics import STAGE_KEY
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
@@ -71,7 +72,9 @@ DROPPABLE = ("out tok", "$/1k req", "p50 ms")
 LABEL_MIN = 12
 
 
-def _fit(header: list[str], rows: list[list[str]], n_labels: int, width: int) -> list[int]:
+def _fit(
+    header: list[str], rows: list[list[str]], n_labels: int, width: int, *, omit: tuple[str, ...] = ()
+) -> list[int]:
     """Indexes of the columns to show so the table fits `width`, dropping DROPPABLE ones as needed.
 
     Numbers never wrap, so a table wider than the terminal loses its right-hand columns to the crop;
@@ -86,12 +89,16 @@ def _fit(header: list[str], rows: list[list[str]], n_labels: int, width: int) ->
             total += (min(max(longest, LABEL_MIN), 30) if i < n_labels else longest) + 3
         return total
 
-    shown = list(range(len(header)))
+    shown = [i for i, name in enumerate(header) if name not in omit]
     for name in DROPPABLE:
         if needed(shown) <= width:
             break
         shown = [i for i in shown if header[i] != name]
     return shown
+
+
+#: Columns of what belongs to a whole request: null for every stage row, so a stage table leaves them out.
+REQUEST_ONLY = ("out tok", "cost", "$/1k req")
 
 
 def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
@@ -109,7 +116,7 @@ def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
         ]
         for r in records
     ]
-    shown = _fit(header, rows, len(keys), width)
+    shown = _fit(header, rows, len(keys), width, omit=REQUEST_ONLY if STAGE_KEY in keys else ())
     table = _table(f.group_title(name), *(header[i] for i in shown), numeric_from=len(keys))
     for column in table.columns[: len(keys)]:
         column.min_width = LABEL_MIN
