@@ -71,22 +71,37 @@ def _append_step_summary(markdown: str) -> None:
 def check_command(
     paths: list[str] = options.PATHS,
     slo: list[str] = typer.Option(
-        [], "--slo", "-s", help="An SLO such as 'p95(latency_ms) < 3000' or 'error_rate < 1% by model' (repeat)."
+        [],
+        "--slo",
+        "-s",
+        metavar="EXPR",
+        help="An SLO such as 'p95(latency_ms) < 3000' or 'error_rate < 1% by model' (repeat).",
     ),
     baseline: list[str] = typer.Option(
-        [], "--baseline", help="Baseline logs (files, folders, globs) or one summary saved with --format json."
+        [],
+        "--baseline",
+        metavar="PATHS",
+        help="Baseline logs (files, folders, globs) or one summary saved with --format json.",
     ),
     max_regression: list[str] = typer.Option(
         [],
         "--max-regression",
         "-r",
+        metavar="GATE",
         help="Largest allowed worsening against --baseline: p95=10%, error_rate=1pp, rate(refusal)=1pp (repeat).",
     ),
     confidence: float | None = typer.Option(
-        None, "--confidence", help="Confidence for baseline comparisons over all of them (default 0.95)."
+        None,
+        "--confidence",
+        metavar="LEVEL",
+        help="Confidence for baseline comparisons over all of them (default 0.95).",
     ),
-    junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML here (one testcase per check)."),
-    history: Path | None = typer.Option(None, "--history", help="Also record this run in a history store folder."),
+    junit: Path | None = typer.Option(
+        None, "--junit", metavar="FILE", help="Write JUnit XML here (one testcase per check)."
+    ),
+    history: Path | None = typer.Option(
+        None, "--history", metavar="DIR", help="Also record this run in a history store folder."
+    ),
     show_all: bool = typer.Option(False, "--all", help="List every baseline comparison, not only those not ok."),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,

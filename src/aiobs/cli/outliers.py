@@ -47,11 +47,17 @@ def build_outlier_report(summary_paths: list[str], query: OutlierQuery, **read: 
 
 def outliers_command(
     paths: list[str] = options.PATHS,
-    p: float = typer.Option(99.0, "--p", help="Percentile: requests strictly above it are outliers (0-99.99)."),
+    p: float = typer.Option(
+        99.0, "--p", metavar="PCT", help="Percentile: requests strictly above it are outliers (0-99.99)."
+    ),
     metric: Metric = typer.Option(Metric.latency, "--by", help="Rank by latency, ttft, cost or tokens."),
-    flag: str | None = typer.Option(None, "--flag", help="Only requests that raised this quality flag."),
-    per: str | None = typer.Option(None, "--per", help="Percentile within each model, route, provider or user."),
-    limit: int = typer.Option(20, "--limit", "-n", help="At most this many (per group with --per)."),
+    flag: str | None = typer.Option(
+        None, "--flag", metavar="NAME", help="Only requests that raised this quality flag."
+    ),
+    per: str | None = typer.Option(
+        None, "--per", metavar="KEY", help="Percentile within each model, route, provider or user."
+    ),
+    limit: int = typer.Option(20, "--limit", "-n", metavar="N", help="At most this many (per group with --per)."),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     fmt: OutlierFormat | None = typer.Option(None, "--format", "-f", help="terminal (default), json, md or csv."),

@@ -26,10 +26,12 @@ class TraceFormat(StrEnum):
 
 def trace_command(
     paths: list[str] = options.PATHS,
-    ids: list[str] = typer.Option([], "--id", help="Correlation ID of a request to show (repeat for several)."),
+    ids: list[str] = typer.Option(
+        [], "--id", metavar="ID", help="Correlation ID of a request to show (repeat for several)."
+    ),
     from_outliers: bool = typer.Option(False, "--from-outliers", help="Show the worst requests (see outliers)."),
-    p: float = typer.Option(99.0, "--p", help="With --from-outliers: the percentile."),
-    limit: int = typer.Option(3, "--limit", "-n", help="With --from-outliers: how many."),
+    p: float = typer.Option(99.0, "--p", metavar="PCT", help="With --from-outliers: the percentile."),
+    limit: int = typer.Option(3, "--limit", "-n", metavar="N", help="With --from-outliers: how many."),
     fmt: TraceFormat | None = typer.Option(
         None, "--format", "-f", help="terminal (default) or json (aiobs.trace/1); from --output's suffix when omitted."
     ),
