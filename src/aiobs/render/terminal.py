@@ -11,6 +11,7 @@ from rich.text import Text
 from aiobs.metrics import STAGE_KEY
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
+from aiobs.render.fit import fit_columns
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.records import summary_record
 from aiobs.summary import Summary
@@ -72,31 +73,6 @@ DROPPABLE = ("out tok", "$/1k req", "p50 ms")
 LABEL_MIN = 12
 
 
-def _fit(
-    header: list[str], rows: list[list[str]], n_labels: int, width: int, *, omit: tuple[str, ...] = ()
-) -> list[int]:
-    """Indexes of the columns to show so the table fits `width`, dropping DROPPABLE ones as needed.
-
-    Numbers never wrap, so a table wider than the terminal loses its right-hand columns to the crop;
-    dropping a low-priority column is better than losing `cost` to the edge.
-    """
-
-    def needed(cols: list[int]) -> int:
-        total = 1
-        for i in cols:
-            cells = [header[i], *(row[i] for row in rows)]
-            longest = max(len(c) for c in cells)
-            total += (min(max(longest, LABEL_MIN), 30) if i < n_labels else longest) + 3
-        return total
-
-    shown = [i for i, name in enumerate(header) if name not in omit]
-    for name in DROPPABLE:
-        if needed(shown) <= width:
-            break
-        shown = [i for i in shown if header[i] != name]
-    return shown
-
-
 #: Columns of what belongs to a whole request: null for every stage row, so a stage table leaves them out.
 REQUEST_ONLY = ("out tok", "cost", "$/1k req")
 
@@ -116,7 +92,15 @@ def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
         ]
         for r in records
     ]
-    shown = _fit(header, rows, len(keys), width, omit=REQUEST_ONLY if STAGE_KEY in keys else ())
+    shown = fit_columns(
+        header,
+        rows,
+        n_labels=len(keys),
+        width=width,
+        droppable=DROPPABLE,
+        omit=REQUEST_ONLY if STAGE_KEY in keys else (),
+        label_width=(LABEL_MIN, 30),
+    )
     table = _table(f.group_title(name), *(header[i] for i in shown), numeric_from=len(keys))
     for column in table.columns[: len(keys)]:
         column.min_width = LABEL_MIN
