@@ -19,14 +19,14 @@ from aiobs.formats import check_input_format
 from aiobs.formats.details import merge_details
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import SPILL_BATCH_ROWS, BucketStore, Ingested, ProgressCallback, ingest
-from aiobs.issues import IssueLog
+from aiobs.issues import INFORMATIONAL, IssueLog
 from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
 from aiobs.quality import QualityConfig, add_flags, flag_names
 from aiobs.reconstruct import rebuild_requests
 from aiobs.redact import Privacy
 from aiobs.schema import REQUEST_SCHEMA
-from aiobs.sources.paths import Source
+from aiobs.sources.paths import STDIN, Source
 
 SCHEMA_VERSION = "1"
 #: Flag rates are always shown by these keys, whatever `--by` asks for.
@@ -158,10 +158,11 @@ def summarize(
         raise
     if n_requests == 0:
         ingested.close()
-        detail = f" ({issues.failing} input problem(s) found)" if issues.failing else ""
+        detail = f" ({issues.failing} input problem(s) found: {_top_problems(issues)})" if issues.failing else ""
         if issues.counts.get("skipped-record"):
             detail += f" ({issues.counts['skipped-record']} record(s) skipped: not read by their format's adapter)"
-        msg = f"no usable events in {', '.join(s.name for s in sources)}{detail}"
+        names = ", ".join("- (standard input)" if s == STDIN else s.name for s in sources)
+        msg = f"no usable events in {names}{detail}"
         raise InputError(msg)
     if since is not None or until is not None:
         window = (pl.col("start") >= since) if since is not None else pl.lit(True)
@@ -208,6 +209,15 @@ def summarize(
         quality_groups=quality_groups,
         workspace=ingested,
     )
+
+
+def _top_problems(issues: IssueLog, most: int = 3) -> str:
+    """`2 invalid-json, 1 not-an-object`: what made the input unusable, most frequent first."""
+    failing = sorted(
+        ((n, code) for code, n in issues.counts.items() if code not in INFORMATIONAL and n), key=lambda t: (-t[0], t[1])
+    )
+    shown = ", ".join(f"{n:,} {code}" for n, code in failing[:most])
+    return shown + (f" and {len(failing) - most} more kind(s)" if len(failing) > most else "")
 
 
 def _rebuild_buckets(

@@ -506,6 +506,18 @@ def test_only_malformed_lines_is_exit_2_no_usable_events(tmp_path: Path, write_j
     assert str(path) in err
 
 
+def test_no_usable_events_says_which_problems_most_frequent_first(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    path = write_jsonl(
+        tmp_path / "junk.jsonl", [b"[1,2]", b"42", b"{oops", {"event": "llm", "ts": "2026-11-28T10:00:00Z"}]
+    )
+    err = assert_one_line_error(invoke(str(path)))
+    assert err.endswith("(4 input problem(s) found: 2 not-an-object, 1 invalid-json, 1 missing-correlation-id)")
+
+
+def test_empty_stdin_is_named_as_such() -> None:
+    assert assert_one_line_error(invoke("-", input=b"")) == "aiobs: no usable events in - (standard input)"
+
+
 def test_empty_file_is_exit_2_no_usable_events(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
