@@ -168,16 +168,22 @@ def summarize(
         window = (pl.col("start") >= since) if since is not None else pl.lit(True)
         if until is not None:
             window = window & (pl.col("start") < until)
-        requests = requests.filter(window)
+        unfiltered, requests = requests, requests.filter(window)
         outside, n_requests = n_requests, requests.select(pl.len()).collect().item()
         if n_requests == 0:
+            first, last = (
+                unfiltered.select(pl.col("start").min().alias("first"), pl.col("start").max().alias("last"))
+                .collect()
+                .row(0)
+            )
             ingested.close()
             span = " and ".join(
                 f"{word} {bound.isoformat().replace('+00:00', 'Z')}"
                 for word, bound in (("at or after", since), ("before", until))
                 if bound is not None
             )
-            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window"
+            where = f" (they start between {first:%Y-%m-%dT%H:%M:%SZ} and {last:%Y-%m-%dT%H:%M:%SZ})" if first else ""
+            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window{where}"
             raise InputError(msg)
     lazy = requests
     rated = flag_names(quality) if flags else []

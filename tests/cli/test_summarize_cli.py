@@ -389,6 +389,15 @@ def test_since_until_relative(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
     assert "lie outside the window" in empty.output
 
 
+def test_an_empty_window_says_when_the_requests_do_start() -> None:
+    # `--since 24h` on last week's logs: the way out is to see where the data lies.
+    err = assert_one_line_error(invoke(str(SAMPLE), "--since", "2030-01-01"))
+    assert err.endswith(
+        "all 2,600 requests in the input lie outside the window "
+        "(they start between 2026-11-28T00:01:48Z and 2026-11-29T18:18:43Z)"
+    )
+
+
 def test_since_after_until_is_a_usage_error() -> None:
     result = invoke(str(CHATBOT), "--since", "2026-11-29", "--until", "2026-11-28")
     assert_one_line_error(result)
