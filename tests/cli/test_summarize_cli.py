@@ -794,3 +794,15 @@ def test_user_keys_are_redacted_or_hashed(tmp_path: Path, write_jsonl: WriteJson
     assert sorted(keys("--no-redact")) == ["al@example.com", "jo@example.com", "plain-user"]
     hashed = keys("--hash-users")
     assert len(set(hashed)) == 3 and all(k.startswith("user-") for k in hashed)
+
+
+def test_an_output_suffix_of_a_format_summarize_does_not_write_is_a_usage_error(tmp_path: Path) -> None:
+    # Terminal text in report.html looks like a broken report: say which command writes HTML instead.
+    target = tmp_path / "summary.html"
+    err = assert_one_line_error(invoke(str(CHATBOT), "-o", str(target)))
+    assert err.startswith("aiobs: summarize does not write HTML (for an HTML report, use aiobs report)")
+    assert not target.exists()
+    assert invoke(str(CHATBOT), "-o", str(target), "--format", "md").exit_code == 0  # asked for: written
+    assert target.read_text(encoding="utf-8").startswith("# aiobs summary")
+    assert invoke(str(CHATBOT), "-o", str(tmp_path / "summary.txt")).exit_code == 0  # any other suffix: terminal text
+    assert (tmp_path / "summary.txt").read_text(encoding="utf-8").startswith("aiobs summary")

@@ -78,6 +78,29 @@ def write_atomically(path: Path, text: str) -> None:
         raise AiobsError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+#: Output suffixes of formats some aiobs command writes, and which command to ask for them.
+_FORMAT_OF_SUFFIX = {".html": "HTML", ".htm": "HTML", ".md": "Markdown", ".csv": "CSV", ".json": "JSON"}
+
+
+def refuse_unwritten_suffix(output: Path | None, command: str, writes: dict[str, str]) -> None:
+    """`summarize -o x.html` must not write terminal text into x.html: name the command that writes it.
+
+    `writes` maps the suffixes this command picks a format from to that format. A known suffix missing
+    from it is a usage error; any other suffix (`.txt`, `.log`) gets the terminal text as before.
+    """
+    if output is None or str(output) == "-":
+        return
+    suffix = output.suffix.lower()
+    kind = _FORMAT_OF_SUFFIX.get(suffix)
+    if kind is None or suffix in writes:
+        return
+    *others, last = dict.fromkeys(["terminal text", *writes.values()])
+    formats = f"{', '.join(others)} or {last}" if others else last
+    hint = " (for an HTML report, use aiobs report)" if kind == "HTML" else ""
+    msg = f"{command} does not write {kind}{hint}: it writes {formats}; pass --format to write one of them to {output}"
+    raise UsageError(msg)
+
+
 def write_output(output: Path | None, text: str) -> None:
     """The command's text to `--output FILE` (atomically), or to stdout without one or with `-o -`."""
     if output is None or str(output) == "-":
