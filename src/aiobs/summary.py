@@ -158,7 +158,7 @@ def summarize(
         raise
     if n_requests == 0:
         ingested.close()
-        detail = f" ({issues.failing} input problem(s) found: {_top_problems(issues)})" if issues.failing else ""
+        detail = f" ({issues.failing:,} input problem(s) found: {_top_problems(issues)})" if issues.failing else ""
         if issues.counts.get("skipped-record"):
             detail += f" ({issues.counts['skipped-record']} record(s) skipped: not read by their format's adapter)"
         names = ", ".join("- (standard input)" if s == STDIN else s.name for s in sources)

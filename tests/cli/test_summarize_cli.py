@@ -806,3 +806,9 @@ def test_an_output_suffix_of_a_format_summarize_does_not_write_is_a_usage_error(
     assert target.read_text(encoding="utf-8").startswith("# aiobs summary")
     assert invoke(str(CHATBOT), "-o", str(tmp_path / "summary.txt")).exit_code == 0  # any other suffix: terminal text
     assert (tmp_path / "summary.txt").read_text(encoding="utf-8").startswith("aiobs summary")
+
+
+def test_problem_counts_in_errors_have_thousands_separators() -> None:
+    # Every record of the sample logs is unknown to the OTLP adapter: 12,000 and more problems.
+    err = assert_one_line_error(invoke(str(SAMPLE), "--input-format", "otlp"))
+    assert re.search(r"\(12,\d{3} input problem\(s\) found: 12,\d{3} unknown-record, ", err), err

@@ -183,7 +183,7 @@ def read_logs(
 def fail_if_strict(summary: Summary, strict: bool) -> None:
     """`--strict`: input problems make the run fail (exit 1) after its output was written."""
     if strict and summary.issues.failing:
-        typer.echo(f"aiobs: {summary.issues.failing} input problem(s) found (--strict)", err=True)
+        typer.echo(f"aiobs: {summary.issues.failing:,} input problem(s) found (--strict)", err=True)
         raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))
 
 
