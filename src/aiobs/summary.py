@@ -65,6 +65,8 @@ class Summary:
     privacy: Privacy = field(default_factory=Privacy)
     #: Flag rates and feedback by model and by route (the same rows as `groups`).
     quality_groups: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: Requests rebuilt from the input before --since/--until kept `n_requests` of them (None without a window).
+    requests_read: int | None = None
     #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.
     workspace: Ingested | None = field(default=None, repr=False)
 
@@ -202,6 +204,7 @@ def summarize(
         bytes_read=ingested.bytes_read,
         requests=requests,
         n_requests=n_requests,
+        requests_read=outside if since is not None or until is not None else None,
         overall=summarize_requests(lazy, flags=rated),
         groups=groups,
         unpriced=_merge_unpriced(unpriced),

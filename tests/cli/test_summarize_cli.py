@@ -812,3 +812,15 @@ def test_problem_counts_in_errors_have_thousands_separators() -> None:
     # Every record of the sample logs is unknown to the OTLP adapter: 12,000 and more problems.
     err = assert_one_line_error(invoke(str(SAMPLE), "--input-format", "otlp"))
     assert re.search(r"\(12,\d{3} input problem\(s\) found: 12,\d{3} unknown-record, ", err), err
+
+
+def test_a_window_says_how_many_of_the_requests_read_it_kept() -> None:
+    # "36 requests from 12,194 events" read as if 12,194 events made 36 requests.
+    for args, head in (
+        (["--since", "2026-11-29T18:00"], "aiobs summary  36 of 2,600 requests (in the --since/--until window) from"),
+        (["--since", "2026-11-29T18:00", "-f", "md"], "36 of 2,600 requests (in the --since/--until window) from"),
+        (["--since", "2026-11-01"], "aiobs summary  2,600 requests from 12,194 events"),  # a window that keeps all
+    ):
+        result = invoke(str(SAMPLE), "--no-flags", *args)
+        assert result.exit_code == 0, result.output
+        assert head in result.stdout, result.stdout[:300]

@@ -33,12 +33,13 @@ def _table(title: str, *columns: str, numeric_from: int = 0) -> Table:
     return table
 
 
-def _overall(record: dict[str, Any], n_inputs: int) -> RenderableType:
+def _overall(record: dict[str, Any], n_inputs: int, requests_read: int | None = None) -> RenderableType:
     o = record["overall"]
     lat = o["latency_ms"]
     head = Text.assemble(
         ("aiobs summary", "bold"),
-        f"  {f.count(o['requests'])} requests from {f.count(record['events'])} events in {n_inputs} input(s)",
+        f"  {f.requests_read(o['requests'], requests_read)} from {f.count(record['events'])} events"
+        f" in {n_inputs} input(s)",
     )
     if o["first_start"]:
         head.append(f"\n{o['first_start']} → {o['last_start']}", style="dim")
@@ -210,7 +211,7 @@ def _quality(quality: dict[str, Any]) -> RenderableType:
 
 def render_terminal(summary: Summary, console: Console) -> None:
     record = summary_record(summary)
-    console.print(_overall(record, len(summary.inputs)))
+    console.print(_overall(record, len(summary.inputs), summary.requests_read))
     for name, records in record["groups"].items():
         console.print()
         console.print(_group_table(name, records, console.width))
