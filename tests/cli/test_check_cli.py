@@ -307,3 +307,12 @@ def test_the_slo_table_fits_the_terminal_without_cropping_a_column(width: int) -
     assert all(len(line) <= width for line in table)
     assert table[1].startswith("┏") and table[1].endswith("┓")  # the note column is not cut off at the edge
     assert table[-1].startswith("└") and table[-1].endswith("┘")
+
+
+def test_a_junit_file_that_cannot_be_written_is_refused_before_the_check(tmp_path: Path) -> None:
+    # Found only after the check, it turned a breached SLO (exit 1) into exit 2.
+    target = tmp_path / "missing" / "junit.xml"
+    result = invoke("check", str(CHATBOT), "--slo", "error_rate < 0.1%", "--junit", str(target))
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""  # no table: the logs were not read
+    assert result.stderr.strip() == f"aiobs: cannot write {target}: folder {target.parent} does not exist"

@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import ExitCode, read_logs, record_in_history, user_errors, write_atomically
+from aiobs.cli.common import (
+    ExitCode,
+    check_output_target,
+    read_logs,
+    record_in_history,
+    user_errors,
+    write_atomically,
+)
 from aiobs.config import Config, load_config
 from aiobs.errors import InputError, UsageError
 from aiobs.gates.baseline import Baseline, is_summary_document, load_summary_baseline
@@ -131,6 +138,8 @@ def check_command(
             raise UsageError("nothing to check: give --slo, an [slo] section in aiobs.toml, or --baseline")
         if max_regression and not baseline:
             raise UsageError("--max-regression needs --baseline (logs, or a summary saved with --format json)")
+        if junit is not None:
+            check_output_target(junit)  # before the logs are read: a breach must not end as exit 2 at the end
         if history is not None:
             check_store_target(history)
         read = {
@@ -156,7 +165,7 @@ def check_command(
         raise typer.Exit(int(ExitCode.SLO_BREACHED))
     if strict and (summary.issues.failing or report.slos_without_data):
         typer.echo(
-            f"aiobs: {summary.issues.failing} input problem(s), {report.slos_without_data} SLO(s) without data "
+            f"aiobs: {summary.issues.failing:,} input problem(s), {report.slos_without_data} SLO(s) without data "
             "(--strict)",
             err=True,
         )

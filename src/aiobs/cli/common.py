@@ -61,6 +61,15 @@ def user_errors() -> Iterator[None]:
         ) from None
 
 
+def check_output_target(path: Path) -> None:
+    """The checks `write_atomically` makes, made early: a run that would fail to write should not run first."""
+    path = path.expanduser()
+    if not path.parent.is_dir():
+        raise AiobsError(f"cannot write {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise AiobsError(f"cannot write {path}: it is a folder; give a file name")
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Readers never see half a file: write beside it, then rename over it.
 
@@ -68,10 +77,7 @@ def write_atomically(path: Path, text: str) -> None:
     directly: renaming over it would replace the device with a file.
     """
     path = path.expanduser()
-    if not path.parent.is_dir():
-        raise AiobsError(f"cannot write {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise AiobsError(f"cannot write {path}: it is a folder; give a file name")
+    check_output_target(path)
     try:
         _write(path, text)
     except OSError as exc:
