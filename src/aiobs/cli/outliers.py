@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, refuse_unwritten_suffix, user_errors, write_output
+from aiobs.cli.common import (
+    check_output_target,
+    fail_if_strict,
+    read_logs,
+    refuse_unwritten_suffix,
+    user_errors,
+    write_output,
+)
 from aiobs.outliers import OutlierQuery, select_outliers, tail_attribution
 from aiobs.redact import Privacy
 from aiobs.render.outliers import (
@@ -78,6 +85,8 @@ def outliers_command(
     """
     with user_errors():
         query = OutlierQuery(p=p, metric=metric.value, per=per, flag=flag, limit=limit)
+        if output is not None:
+            check_output_target(output)  # before the logs are read
         if fmt is None:
             refuse_unwritten_suffix(output, "outliers", {k: v.value for k, v in _SUFFIX_FORMATS.items()})
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutlierFormat.terminal

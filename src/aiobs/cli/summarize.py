@@ -11,6 +11,7 @@ from rich.console import Console
 
 from aiobs.cli import options
 from aiobs.cli.common import (
+    check_output_target,
     fail_if_strict,
     read_logs,
     record_in_history,
@@ -85,6 +86,8 @@ def summarize_command(
     Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
     """
     with user_errors():
+        if output is not None:
+            check_output_target(output)  # before the logs are read
         if fmt is None:
             refuse_unwritten_suffix(output, "summarize", {k: v.value for k, v in _SUFFIX_FORMATS.items()})
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutputFormat.terminal

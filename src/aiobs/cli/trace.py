@@ -11,7 +11,14 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, refuse_unwritten_suffix, user_errors, write_output
+from aiobs.cli.common import (
+    check_output_target,
+    fail_if_strict,
+    read_logs,
+    refuse_unwritten_suffix,
+    user_errors,
+    write_output,
+)
 from aiobs.errors import UsageError
 from aiobs.outliers import OutlierQuery, select_outliers
 from aiobs.pricing import price_events
@@ -57,6 +64,8 @@ def trace_command(
             raise UsageError("say which requests: --id ID (repeatable) or --from-outliers")
         if json_output and fmt not in (None, TraceFormat.json):
             raise UsageError(f"--json asks for JSON but --format asks for {fmt}: pass only --format")
+        if output is not None:
+            check_output_target(output)  # before the logs are read
         if fmt is None and not json_output:
             refuse_unwritten_suffix(output, "trace", {".json": "json"})
         suffix = TraceFormat.json if output is not None and output.suffix.lower() == ".json" else None
