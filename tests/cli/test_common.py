@@ -55,3 +55,18 @@ def test_an_output_that_cannot_be_written_is_refused_before_any_log_is_read(tmp_
     result = CliRunner().invoke(app, args)
     assert result.exit_code == ExitCode.USAGE
     assert result.stderr.strip() == f"aiobs: cannot write {target}: folder {target.parent} does not exist"
+
+
+def test_a_bug_with_a_multi_line_message_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Polars errors carry the failing query plan over many lines after the first.
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("projections contained duplicate output name 'start'\n\nResolved plan until failure:\n  DF")
+
+    monkeypatch.setattr("aiobs.cli.summarize.read_logs", broken)
+    monkeypatch.delenv("AIOBS_TRACEBACK", raising=False)
+    result = CliRunner().invoke(app, ["summarize", "whatever.jsonl"])
+    assert result.exit_code == ExitCode.INTERNAL
+    assert result.stderr == (
+        "aiobs: internal error (RuntimeError: projections contained duplicate output name 'start' …); "
+        "set AIOBS_TRACEBACK=1 for details and please report it\n"
+    )

@@ -55,8 +55,11 @@ def user_errors() -> Iterator[None]:
     except Exception as exc:
         if os.environ.get("AIOBS_TRACEBACK"):
             raise
+        # One line, as every aiobs error: some messages (Polars' query plans) go on for many.
+        first, *rest = str(exc).strip().splitlines() or [""]
+        message = first + (" …" if any(line.strip() for line in rest) else "")
         raise fail(
-            f"internal error ({type(exc).__name__}: {exc}); set AIOBS_TRACEBACK=1 for details and please report it",
+            f"internal error ({type(exc).__name__}: {message}); set AIOBS_TRACEBACK=1 for details and please report it",
             ExitCode.INTERNAL,
         ) from None
 
