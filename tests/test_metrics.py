@@ -340,6 +340,15 @@ def test_stage_grouping() -> None:
         assert row["input_tokens"] is None  # tokens belong to the request, not to a stage
 
 
+def test_stage_rows_have_no_decoding_speed() -> None:
+    # Output tokens are the request's, so a stage's tokens/s would be 0 tokens over its time: unknown, not 0.
+    rows = [req(i, 900.0, llm_ms=800.0, retrieval_ms=50.0, output_tokens=200, llm_output_ms=800.0) for i in range(5)]
+    assert close(summarize_requests(table(rows))["output_tokens_per_s"].item(), 250.0)
+    by_stage = summarize_requests(table(rows), ["stage"])
+    assert by_stage.height == 2
+    assert by_stage["output_tokens_per_s"].to_list() == [None, None]
+
+
 def test_stage_grouping_with_model() -> None:
     rows = [
         req(0, 100.0, model="a", llm_ms=50.0, retrieval_ms=10.0),

@@ -93,8 +93,18 @@ def test_bad_queries(kwargs: dict[str, Any], message: str) -> None:
 
 
 def test_unknown_flag_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="unknown flag 'nope'"):
+    with pytest.raises(UsageError, match="unknown flag 'nope': no quality flags were computed"):
         select_outliers(table([{"latency_ms": 1.0}, {"latency_ms": 2.0}]), OutlierQuery(flag="nope"))
+
+
+def test_a_misspelt_flag_gets_a_suggestion_and_the_names() -> None:
+    # As `aiobs check --slo 'rate(refsual) < 2%'` does, rather than "see the Quality flags table".
+    rows = table([{"latency_ms": 1.0}, {"latency_ms": 2.0}]).with_columns(
+        flag_refusal=pl.lit(False), flag_empty=pl.lit(True)
+    )
+    with pytest.raises(UsageError) as raised:
+        select_outliers(rows, OutlierQuery(flag="refsual"))
+    assert str(raised.value) == "unknown flag 'refsual': did you mean refusal? the flags are empty, refusal"
 
 
 def test_tail_attribution_by_hand() -> None:

@@ -87,6 +87,11 @@ def test_ruff_is_clean(args: list[str]) -> None:
         ),
         (["nosuch"], "aiobs: No such command 'nosuch'. (see aiobs --help)"),
         (["summarize"], "aiobs: Missing argument 'PATHS'. (see aiobs summarize --help)"),
+        (
+            ["summarize", "sample_logs/", "--by"],
+            "aiobs: Option '--by' requires an argument. (see aiobs summarize --help)",
+        ),
+        (["check", "sample_logs/", "--slo"], "aiobs: Option '--slo' requires an argument. (see aiobs check --help)"),
     ],
 )
 def test_console_script_option_errors_are_one_aiobs_sentence(args: list[str], message: str) -> None:

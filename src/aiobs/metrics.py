@@ -118,10 +118,18 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
 def stage_rows(requests: pl.LazyFrame) -> pl.LazyFrame:
     """One row per (request, stage it ran), with the stage's time as `latency_ms`.
 
-    Tokens and cost belong to the request, not to a stage, so they are null here rather than repeated.
+    Tokens and cost belong to the request, not to a stage, so they are null here rather than repeated
+    (and so is the decoding speed, which would otherwise read as 0 tokens/s).
     """
     stage_columns = [f"{s}_ms" for s in CHILD_STAGES]
-    request_only = {*stage_columns, "latency_ms", "feedback_score", "context_utilisation", *TEXT_COLUMNS}
+    request_only = {
+        *stage_columns,
+        "latency_ms",
+        "llm_output_ms",
+        "feedback_score",
+        "context_utilisation",
+        *TEXT_COLUMNS,
+    }
     names = requests.collect_schema().names()
     # Texts, flags and feedback describe the request, not a stage; copying them per stage would be costly too.
     per_request = [c for c in names if c not in request_only and not c.startswith("flag_")]
@@ -135,6 +143,7 @@ def stage_rows(requests: pl.LazyFrame) -> pl.LazyFrame:
             cost_usd=pl.lit(None, dtype=pl.Float64),
             logged_cost_usd=pl.lit(None, dtype=pl.Float64),
             ttft_ms=pl.lit(None, dtype=pl.Float64),
+            llm_output_ms=pl.lit(None, dtype=pl.Float64),
             feedback_score=pl.lit(None, dtype=pl.Float64),
         )
     )

@@ -11,6 +11,7 @@ spent in the requests above the percentile: "retrieval is 12 % of time overall b
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import polars as pl
@@ -65,8 +66,15 @@ def _population(requests: pl.LazyFrame, query: OutlierQuery) -> pl.LazyFrame:
     frame = requests.with_columns(_value=value).filter(pl.col("_value").is_not_null())
     if query.flag is not None:
         column = f"flag_{query.flag}"
-        if column not in requests.collect_schema().names():
-            msg = f"unknown flag '{query.flag}' (or flags were not computed): see the Quality flags table for names"
+        names = requests.collect_schema().names()
+        if column not in names:
+            known = sorted(c.removeprefix("flag_") for c in names if c.startswith("flag_"))
+            if not known:
+                msg = f"unknown flag '{query.flag}': no quality flags were computed"
+                raise UsageError(msg)
+            close = difflib.get_close_matches(query.flag, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            msg = f"unknown flag '{query.flag}': {hint}the flags are {', '.join(known)}"
             raise UsageError(msg)
         frame = frame.filter(pl.col(column).fill_null(False))
     return frame

@@ -19,14 +19,14 @@ from aiobs.formats import check_input_format
 from aiobs.formats.details import merge_details
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import SPILL_BATCH_ROWS, BucketStore, Ingested, ProgressCallback, ingest
-from aiobs.issues import IssueLog
+from aiobs.issues import INFORMATIONAL, IssueLog
 from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
 from aiobs.quality import QualityConfig, add_flags, flag_names
 from aiobs.reconstruct import rebuild_requests
 from aiobs.redact import Privacy
 from aiobs.schema import REQUEST_SCHEMA
-from aiobs.sources.paths import Source
+from aiobs.sources.paths import STDIN, Source
 
 SCHEMA_VERSION = "1"
 #: Flag rates are always shown by these keys, whatever `--by` asks for.
@@ -65,6 +65,8 @@ class Summary:
     privacy: Privacy = field(default_factory=Privacy)
     #: Flag rates and feedback by model and by route (the same rows as `groups`).
     quality_groups: dict[str, pl.DataFrame] = field(default_factory=dict)
+    #: Requests rebuilt from the input before --since/--until kept `n_requests` of them (None without a window).
+    requests_read: int | None = None
     #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.
     workspace: Ingested | None = field(default=None, repr=False)
 
@@ -166,25 +168,32 @@ def summarize(
         raise
     if n_requests == 0:
         ingested.close()
-        detail = f" ({issues.failing} input problem(s) found)" if issues.failing else ""
+        detail = f" ({issues.failing:,} input problem(s) found: {_top_problems(issues)})" if issues.failing else ""
         if issues.counts.get("skipped-record"):
             detail += f" ({issues.counts['skipped-record']} record(s) skipped: not read by their format's adapter)"
-        msg = f"no usable events in {', '.join(s.name for s in sources)}{detail}"
+        names = ", ".join("- (standard input)" if s == STDIN else s.name for s in sources)
+        msg = f"no usable events in {names}{detail}"
         raise InputError(msg)
     if since is not None or until is not None:
         window = (pl.col("start") >= since) if since is not None else pl.lit(True)
         if until is not None:
             window = window & (pl.col("start") < until)
-        requests = requests.filter(window)
+        unfiltered, requests = requests, requests.filter(window)
         outside, n_requests = n_requests, requests.select(pl.len()).collect().item()
         if n_requests == 0:
+            first, last = (
+                unfiltered.select(pl.col("start").min().alias("first"), pl.col("start").max().alias("last"))
+                .collect()
+                .row(0)
+            )
             ingested.close()
             span = " and ".join(
                 f"{word} {bound.isoformat().replace('+00:00', 'Z')}"
                 for word, bound in (("at or after", since), ("before", until))
                 if bound is not None
             )
-            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window"
+            where = f" (they start between {first:%Y-%m-%dT%H:%M:%SZ} and {last:%Y-%m-%dT%H:%M:%SZ})" if first else ""
+            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window{where}"
             raise InputError(msg)
     lazy = requests
     rated = flag_names(quality) if flags else []
@@ -203,6 +212,7 @@ def summarize(
         bytes_read=ingested.bytes_read,
         requests=requests,
         n_requests=n_requests,
+        requests_read=outside if since is not None or until is not None else None,
         overall=summarize_requests(lazy, flags=rated),
         groups=groups,
         unpriced=_merge_unpriced(unpriced),
@@ -216,6 +226,15 @@ def summarize(
         quality_groups=quality_groups,
         workspace=ingested,
     )
+
+
+def _top_problems(issues: IssueLog, most: int = 3) -> str:
+    """`2 invalid-json, 1 not-an-object`: what made the input unusable, most frequent first."""
+    failing = sorted(
+        ((n, code) for code, n in issues.counts.items() if code not in INFORMATIONAL and n), key=lambda t: (-t[0], t[1])
+    )
+    shown = ", ".join(f"{n:,} {code}" for n, code in failing[:most])
+    return shown + (f" and {len(failing) - most} more kind(s)" if len(failing) > most else "")
 
 
 def _rebuild_buckets(

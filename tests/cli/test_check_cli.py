@@ -296,3 +296,23 @@ def test_a_filter_value_the_logs_lack_suggests_the_closest() -> None:
     result = CliRunner().invoke(app, ["check", str(SAMPLE), "--slo", "p95(latency_ms, model=gpt-4oo) < 2500"])
     assert result.exit_code == 0  # no data is not a breach (a canary may not call every model) ...
     assert "did you mean" in result.output and "model=gpt-4o?" in result.output.replace("\n", " ")
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_slo_table_fits_the_terminal_without_cropping_a_column(width: int) -> None:
+    slos = ["p95(latency_ms) < 15s", "error_rate < 2% by route", "cost_per_1k < $8"]
+    result = invoke("check", str(SAMPLE), *(a for s in slos for a in ("--slo", s)), env={"COLUMNS": str(width)})
+    assert result.exit_code == 1, result.output
+    table = result.output[result.output.index("SLOs") :].splitlines()
+    assert all(len(line) <= width for line in table)
+    assert table[1].startswith("┏") and table[1].endswith("┓")  # the note column is not cut off at the edge
+    assert table[-1].startswith("└") and table[-1].endswith("┘")
+
+
+def test_a_junit_file_that_cannot_be_written_is_refused_before_the_check(tmp_path: Path) -> None:
+    # Found only after the check, it turned a breached SLO (exit 1) into exit 2.
+    target = tmp_path / "missing" / "junit.xml"
+    result = invoke("check", str(CHATBOT), "--slo", "error_rate < 0.1%", "--junit", str(target))
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stdout == ""  # no table: the logs were not read
+    assert result.stderr.strip() == f"aiobs: cannot write {target}: folder {target.parent} does not exist"

@@ -1,4 +1,4 @@
-"""What every command shares: atomic writes."""
+"""What every command shares: atomic writes, outputs checked before the logs are read."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import stat
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from aiobs.cli.common import write_atomically
+from aiobs.cli import app
+from aiobs.cli.common import ExitCode, write_atomically
 from aiobs.errors import AiobsError
 
 
@@ -39,3 +41,32 @@ def test_a_device_is_written_to_not_replaced() -> None:
 def test_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AiobsError, match="does not exist"):
         write_atomically(tmp_path / "nope" / "out.json", "x")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["summarize"], ["outliers"], ["trace", "--from-outliers"], ["check", "--slo", "error_rate < 1%", "--junit"]],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_any_log_is_read(tmp_path: Path, command: list[str]) -> None:
+    # The input does not exist either: the output's error comes first, so nothing was read for a run that must fail.
+    target = tmp_path / "missing" / "out.json"
+    name, *options = command
+    args = [name, str(tmp_path / "no-such-logs"), *options] + ([] if name == "check" else ["-o"]) + [str(target)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr.strip() == f"aiobs: cannot write {target}: folder {target.parent} does not exist"
+
+
+def test_a_bug_with_a_multi_line_message_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Polars errors carry the failing query plan over many lines after the first.
+    def broken(*_: object, **__: object) -> None:
+        raise RuntimeError("projections contained duplicate output name 'start'\n\nResolved plan until failure:\n  DF")
+
+    monkeypatch.setattr("aiobs.cli.summarize.read_logs", broken)
+    monkeypatch.delenv("AIOBS_TRACEBACK", raising=False)
+    result = CliRunner().invoke(app, ["summarize", "whatever.jsonl"])
+    assert result.exit_code == ExitCode.INTERNAL
+    assert result.stderr == (
+        "aiobs: internal error (RuntimeError: projections contained duplicate output name 'start' …); "
+        "set AIOBS_TRACEBACK=1 for details and please report it\n"
+    )

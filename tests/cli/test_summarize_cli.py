@@ -309,6 +309,17 @@ def test_by_stage(ref: Reference) -> None:
         assert rows[stage]["requests"] == expected, stage
 
 
+def test_the_stage_table_in_the_terminal_leaves_out_the_request_only_columns() -> None:
+    # Tokens and cost are the request's, null for each stage: columns of dashes only would read as "none".
+    result = invoke(str(SAMPLE), "--by", "stage", "--no-flags")
+    assert result.exit_code == 0, result.output
+    table = result.output[result.output.index("By stage") :].split("\n\n")[0]
+    header = next(line for line in table.splitlines() if line.startswith("┃"))
+    assert [c.strip() for c in header.strip("┃").split("┃")] == ["stage", "req", "err", "p50 ms", "p95 ms", "p99 ms"]
+    by_model = invoke(str(SAMPLE), "--by", "model", "--no-flags")
+    assert "$/1k req" in by_model.output[by_model.output.index("By model") :]
+
+
 def test_every_one_hour(ref: Reference) -> None:
     doc = summary_json(str(SAMPLE), "--every", "1h")
     assert doc["filters"]["every"] == "1h"
@@ -376,6 +387,15 @@ def test_since_until_relative(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
     empty = invoke(str(path), "--since", "30m")  # nothing in the window: an input error, not a summary of zeros
     assert empty.exit_code == ExitCode.USAGE
     assert "lie outside the window" in empty.output
+
+
+def test_an_empty_window_says_when_the_requests_do_start() -> None:
+    # `--since 24h` on last week's logs: the way out is to see where the data lies.
+    err = assert_one_line_error(invoke(str(SAMPLE), "--since", "2030-01-01"))
+    assert err.endswith(
+        "all 2,600 requests in the input lie outside the window "
+        "(they start between 2026-11-28T00:01:48Z and 2026-11-29T18:18:43Z)"
+    )
 
 
 def test_since_after_until_is_a_usage_error() -> None:
@@ -493,6 +513,18 @@ def test_only_malformed_lines_is_exit_2_no_usable_events(tmp_path: Path, write_j
     err = assert_one_line_error(result)
     assert "no usable events" in err
     assert str(path) in err
+
+
+def test_no_usable_events_says_which_problems_most_frequent_first(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    path = write_jsonl(
+        tmp_path / "junk.jsonl", [b"[1,2]", b"42", b"{oops", {"event": "llm", "ts": "2026-11-28T10:00:00Z"}]
+    )
+    err = assert_one_line_error(invoke(str(path)))
+    assert err.endswith("(4 input problem(s) found: 2 not-an-object, 1 invalid-json, 1 missing-correlation-id)")
+
+
+def test_empty_stdin_is_named_as_such() -> None:
+    assert assert_one_line_error(invoke("-", input=b"")) == "aiobs: no usable events in - (standard input)"
 
 
 def test_empty_file_is_exit_2_no_usable_events(tmp_path: Path) -> None:
@@ -762,3 +794,33 @@ def test_user_keys_are_redacted_or_hashed(tmp_path: Path, write_jsonl: WriteJson
     assert sorted(keys("--no-redact")) == ["al@example.com", "jo@example.com", "plain-user"]
     hashed = keys("--hash-users")
     assert len(set(hashed)) == 3 and all(k.startswith("user-") for k in hashed)
+
+
+def test_an_output_suffix_of_a_format_summarize_does_not_write_is_a_usage_error(tmp_path: Path) -> None:
+    # Terminal text in report.html looks like a broken report: say which command writes HTML instead.
+    target = tmp_path / "summary.html"
+    err = assert_one_line_error(invoke(str(CHATBOT), "-o", str(target)))
+    assert err.startswith("aiobs: summarize does not write HTML (for an HTML report, use aiobs report)")
+    assert not target.exists()
+    assert invoke(str(CHATBOT), "-o", str(target), "--format", "md").exit_code == 0  # asked for: written
+    assert target.read_text(encoding="utf-8").startswith("# aiobs summary")
+    assert invoke(str(CHATBOT), "-o", str(tmp_path / "summary.txt")).exit_code == 0  # any other suffix: terminal text
+    assert (tmp_path / "summary.txt").read_text(encoding="utf-8").startswith("aiobs summary")
+
+
+def test_problem_counts_in_errors_have_thousands_separators() -> None:
+    # Every record of the sample logs is unknown to the OTLP adapter: 12,000 and more problems.
+    err = assert_one_line_error(invoke(str(SAMPLE), "--input-format", "otlp"))
+    assert re.search(r"\(12,\d{3} input problem\(s\) found: 12,\d{3} unknown-record, ", err), err
+
+
+def test_a_window_says_how_many_of_the_requests_read_it_kept() -> None:
+    # "36 requests from 12,194 events" read as if 12,194 events made 36 requests.
+    for args, head in (
+        (["--since", "2026-11-29T18:00"], "aiobs summary  36 of 2,600 requests (in the --since/--until window) from"),
+        (["--since", "2026-11-29T18:00", "-f", "md"], "36 of 2,600 requests (in the --since/--until window) from"),
+        (["--since", "2026-11-01"], "aiobs summary  2,600 requests from 12,194 events"),  # a window that keeps all
+    ):
+        result = invoke(str(SAMPLE), "--no-flags", *args)
+        assert result.exit_code == 0, result.output
+        assert head in result.stdout, result.stdout[:300]

@@ -50,6 +50,13 @@ app.command("check")(check_command)
 app.command("history")(history_command)
 
 
+def _command_path(command: object, args: list[str]) -> str:
+    """`aiobs summarize` for an error click raises without a context (an option missing its value)."""
+    names = getattr(command, "commands", {})
+    first = next((a for a in args if not a.startswith("-")), None)
+    return f"aiobs {first}" if first in names else "aiobs"
+
+
 def main() -> None:
     """The console script: like `app()`, but a mistyped option is one `aiobs:` sentence, not a usage block."""
     command = typer.main.get_command(app)
@@ -63,7 +70,7 @@ def main() -> None:
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
             typer.echo(ctx.get_help())
             sys.exit(0)
-        where = ctx.command_path if ctx is not None else "aiobs"
+        where = ctx.command_path if ctx is not None else _command_path(command, sys.argv[1:])
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         typer.echo(f"aiobs: {message.replace('Value error, ', '')} (see {where} --help)", err=True)
         sys.exit(getattr(exc, "exit_code", int(ExitCode.USAGE)))

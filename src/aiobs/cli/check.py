@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import ExitCode, read_logs, record_in_history, user_errors, write_atomically
+from aiobs.cli.common import (
+    ExitCode,
+    check_output_target,
+    read_logs,
+    record_in_history,
+    user_errors,
+    write_atomically,
+)
 from aiobs.config import Config, load_config
 from aiobs.errors import InputError, UsageError
 from aiobs.gates.baseline import Baseline, is_summary_document, load_summary_baseline
@@ -71,22 +78,37 @@ def _append_step_summary(markdown: str) -> None:
 def check_command(
     paths: list[str] = options.PATHS,
     slo: list[str] = typer.Option(
-        [], "--slo", "-s", help="An SLO such as 'p95(latency_ms) < 3000' or 'error_rate < 1% by model' (repeat)."
+        [],
+        "--slo",
+        "-s",
+        metavar="EXPR",
+        help="An SLO such as 'p95(latency_ms) < 3000' or 'error_rate < 1% by model' (repeat).",
     ),
     baseline: list[str] = typer.Option(
-        [], "--baseline", help="Baseline logs (files, folders, globs) or one summary saved with --format json."
+        [],
+        "--baseline",
+        metavar="PATHS",
+        help="Baseline logs (files, folders, globs) or one summary saved with --format json.",
     ),
     max_regression: list[str] = typer.Option(
         [],
         "--max-regression",
         "-r",
+        metavar="GATE",
         help="Largest allowed worsening against --baseline: p95=10%, error_rate=1pp, rate(refusal)=1pp (repeat).",
     ),
     confidence: float | None = typer.Option(
-        None, "--confidence", help="Confidence for baseline comparisons over all of them (default 0.95)."
+        None,
+        "--confidence",
+        metavar="LEVEL",
+        help="Confidence for baseline comparisons over all of them (default 0.95).",
     ),
-    junit: Path | None = typer.Option(None, "--junit", help="Write JUnit XML here (one testcase per check)."),
-    history: Path | None = typer.Option(None, "--history", help="Also record this run in a history store folder."),
+    junit: Path | None = typer.Option(
+        None, "--junit", metavar="FILE", help="Write JUnit XML here (one testcase per check)."
+    ),
+    history: Path | None = typer.Option(
+        None, "--history", metavar="DIR", help="Also record this run in a history store folder."
+    ),
     show_all: bool = typer.Option(False, "--all", help="List every baseline comparison, not only those not ok."),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
@@ -116,6 +138,8 @@ def check_command(
             raise UsageError("nothing to check: give --slo, an [slo] section in aiobs.toml, or --baseline")
         if max_regression and not baseline:
             raise UsageError("--max-regression needs --baseline (logs, or a summary saved with --format json)")
+        if junit is not None:
+            check_output_target(junit)  # before the logs are read: a breach must not end as exit 2 at the end
         if history is not None:
             check_store_target(history)
         read = {
@@ -142,7 +166,7 @@ def check_command(
         raise typer.Exit(int(ExitCode.SLO_BREACHED))
     if strict and (summary.issues.failing or report.slos_without_data):
         typer.echo(
-            f"aiobs: {summary.issues.failing} input problem(s), {report.slos_without_data} SLO(s) without data "
+            f"aiobs: {summary.issues.failing:,} input problem(s), {report.slos_without_data} SLO(s) without data "
             "(--strict)",
             err=True,
         )

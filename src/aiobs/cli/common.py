@@ -55,10 +55,22 @@ def user_errors() -> Iterator[None]:
     except Exception as exc:
         if os.environ.get("AIOBS_TRACEBACK"):
             raise
+        # One line, as every aiobs error: some messages (Polars' query plans) go on for many.
+        first, *rest = str(exc).strip().splitlines() or [""]
+        message = first + (" …" if any(line.strip() for line in rest) else "")
         raise fail(
-            f"internal error ({type(exc).__name__}: {exc}); set AIOBS_TRACEBACK=1 for details and please report it",
+            f"internal error ({type(exc).__name__}: {message}); set AIOBS_TRACEBACK=1 for details and please report it",
             ExitCode.INTERNAL,
         ) from None
+
+
+def check_output_target(path: Path) -> None:
+    """The checks `write_atomically` makes, made early: a run that would fail to write should not run first."""
+    path = path.expanduser()
+    if not path.parent.is_dir():
+        raise AiobsError(f"cannot write {path}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise AiobsError(f"cannot write {path}: it is a folder; give a file name")
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -68,14 +80,34 @@ def write_atomically(path: Path, text: str) -> None:
     directly: renaming over it would replace the device with a file.
     """
     path = path.expanduser()
-    if not path.parent.is_dir():
-        raise AiobsError(f"cannot write {path}: folder {path.parent} does not exist")
-    if path.is_dir():
-        raise AiobsError(f"cannot write {path}: it is a folder; give a file name")
+    check_output_target(path)
     try:
         _write(path, text)
     except OSError as exc:
         raise AiobsError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+#: Output suffixes of formats some aiobs command writes, and which command to ask for them.
+_FORMAT_OF_SUFFIX = {".html": "HTML", ".htm": "HTML", ".md": "Markdown", ".csv": "CSV", ".json": "JSON"}
+
+
+def refuse_unwritten_suffix(output: Path | None, command: str, writes: dict[str, str]) -> None:
+    """`summarize -o x.html` must not write terminal text into x.html: name the command that writes it.
+
+    `writes` maps the suffixes this command picks a format from to that format. A known suffix missing
+    from it is a usage error; any other suffix (`.txt`, `.log`) gets the terminal text as before.
+    """
+    if output is None or str(output) == "-":
+        return
+    suffix = output.suffix.lower()
+    kind = _FORMAT_OF_SUFFIX.get(suffix)
+    if kind is None or suffix in writes:
+        return
+    *others, last = dict.fromkeys(["terminal text", *writes.values()])
+    formats = f"{', '.join(others)} or {last}" if others else last
+    hint = " (for an HTML report, use aiobs report)" if kind == "HTML" else ""
+    msg = f"{command} does not write {kind}{hint}: it writes {formats}; pass --format to write one of them to {output}"
+    raise UsageError(msg)
 
 
 def write_output(output: Path | None, text: str) -> None:
@@ -160,7 +192,7 @@ def read_logs(
 def fail_if_strict(summary: Summary, strict: bool) -> None:
     """`--strict`: input problems make the run fail (exit 1) after its output was written."""
     if strict and summary.issues.failing:
-        typer.echo(f"aiobs: {summary.issues.failing} input problem(s) found (--strict)", err=True)
+        typer.echo(f"aiobs: {summary.issues.failing:,} input problem(s) found (--strict)", err=True)
         raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))
 
 

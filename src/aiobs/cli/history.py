@@ -21,12 +21,18 @@ class HistoryFormat(StrEnum):
 
 
 def history_command(
-    store: Path = typer.Argument(..., help="The history store folder (written by --history DIR)."),
-    days: int = typer.Option(7, "--days", "-d", min=1, help="Show the last N days of data."),
-    by: str = typer.Option(OVERALL, "--by", "-b", help=f"Trend for {', '.join((OVERALL, *DIMENSIONS))}."),
-    every: str = typer.Option("1d", "--every", help="Trend period: 1d, 6h, 1h, 1w."),
+    store: Path = typer.Argument(..., metavar="STORE", help="The history store folder (written by --history DIR)."),
+    days: int = typer.Option(7, "--days", "-d", min=1, metavar="N", help="Show the last N days of data."),
+    by: str = typer.Option(
+        OVERALL, "--by", "-b", metavar="KEY", help=f"Trend for {', '.join((OVERALL, *DIMENSIONS))}."
+    ),
+    every: str = typer.Option("1d", "--every", metavar="DURATION", help="Trend period: 1d, 6h, 1h, 1w."),
     keep_days: int | None = typer.Option(
-        None, "--keep-days", min=1, help="First remove the days before the last N days (today, UTC, is one)."
+        None,
+        "--keep-days",
+        min=1,
+        metavar="N",
+        help="First remove the days before the last N days (today, UTC, is one).",
     ),
     fmt: HistoryFormat = typer.Option(HistoryFormat.terminal, "--format", "-f", help="terminal or json."),
 ) -> None:

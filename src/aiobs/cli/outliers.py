@@ -10,7 +10,14 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_output
+from aiobs.cli.common import (
+    check_output_target,
+    fail_if_strict,
+    read_logs,
+    refuse_unwritten_suffix,
+    user_errors,
+    write_output,
+)
 from aiobs.outliers import OutlierQuery, select_outliers, tail_attribution
 from aiobs.redact import Privacy
 from aiobs.render.outliers import (
@@ -47,11 +54,17 @@ def build_outlier_report(summary_paths: list[str], query: OutlierQuery, **read: 
 
 def outliers_command(
     paths: list[str] = options.PATHS,
-    p: float = typer.Option(99.0, "--p", help="Percentile: requests strictly above it are outliers (0-99.99)."),
+    p: float = typer.Option(
+        99.0, "--p", metavar="PCT", help="Percentile: requests strictly above it are outliers (0-99.99)."
+    ),
     metric: Metric = typer.Option(Metric.latency, "--by", help="Rank by latency, ttft, cost or tokens."),
-    flag: str | None = typer.Option(None, "--flag", help="Only requests that raised this quality flag."),
-    per: str | None = typer.Option(None, "--per", help="Percentile within each model, route, provider or user."),
-    limit: int = typer.Option(20, "--limit", "-n", help="At most this many (per group with --per)."),
+    flag: str | None = typer.Option(
+        None, "--flag", metavar="NAME", help="Only requests that raised this quality flag."
+    ),
+    per: str | None = typer.Option(
+        None, "--per", metavar="KEY", help="Percentile within each model, route, provider or user."
+    ),
+    limit: int = typer.Option(20, "--limit", "-n", metavar="N", help="At most this many (per group with --per)."),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     fmt: OutlierFormat | None = typer.Option(None, "--format", "-f", help="terminal (default), json, md or csv."),
@@ -72,6 +85,10 @@ def outliers_command(
     """
     with user_errors():
         query = OutlierQuery(p=p, metric=metric.value, per=per, flag=flag, limit=limit)
+        if output is not None:
+            check_output_target(output)  # before the logs are read
+        if fmt is None:
+            refuse_unwritten_suffix(output, "outliers", {k: v.value for k, v in _SUFFIX_FORMATS.items()})
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutlierFormat.terminal
         report = build_outlier_report(
             paths,

@@ -37,20 +37,31 @@ def _command_line() -> str:
 
 def report_command(
     paths: list[str] = options.PATHS,
-    output: str = typer.Option(..., "--output", "-o", help="Report file (.html or .md), or - for standard output."),
+    output: str = typer.Option(
+        ..., "--output", "-o", metavar="FILE", help="Report file (.html or .md), or - for standard output."
+    ),
     fmt: ReportFormat | None = typer.Option(
         None, "--format", "-f", help="html or md; from --output's suffix if omitted."
     ),
-    every: str | None = typer.Option(None, "--every", help="Time bucket of the over-time charts (default: automatic)."),
+    every: str | None = typer.Option(
+        None, "--every", metavar="DURATION", help="Time bucket of the over-time charts (default: automatic)."
+    ),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
-    p: float = typer.Option(99.0, "--p", min=50.0, max=99.99, help="Percentile above which a request is an outlier."),
+    p: float = typer.Option(
+        99.0, "--p", min=50.0, max=99.99, metavar="PCT", help="Percentile above which a request is an outlier."
+    ),
     outliers: int = typer.Option(
-        200, "--outliers", min=0, max=5000, help="Most outliers listed, with timelines (0: none, only counted)."
+        200,
+        "--outliers",
+        min=0,
+        max=5000,
+        metavar="N",
+        help="Most outliers listed, with timelines (0: none, only counted).",
     ),
     no_redact: bool = options.NO_REDACT,
     hash_users: bool = options.HASH_USERS,
-    title: str = typer.Option("aiobs report", "--title", help="Heading of the report."),
+    title: str = typer.Option("aiobs report", "--title", metavar="TEXT", help="Heading of the report."),
     field_map: list[str] = options.FIELD_MAP,
     prices: Path | None = options.PRICES,
     config: Path | None = options.CONFIG,
@@ -62,10 +73,16 @@ def report_command(
     history: Path | None = typer.Option(
         None,
         "--history",
+        metavar="DIR",
         help="Record this run in a history store folder, and add its Trends and Anomalies sections (docs/ci.md).",
     ),
     days: int | None = typer.Option(
-        None, "--days", min=1, max=3660, help="With --history: trends and anomalies of the last N days [default: 7]."
+        None,
+        "--days",
+        min=1,
+        max=3660,
+        metavar="N",
+        help="With --history: trends and anomalies of the last N days [default: 7].",
     ),
 ) -> None:
     """Write a self-contained report: headline figures, latency, stages, cost, flags, outliers, input quality.

@@ -24,11 +24,19 @@ def parse_size(text: str) -> int:
 
 
 def sample_command(
-    output: Path = typer.Argument(..., help="File to write: .jsonl, .jsonl.gz or .jsonl.zst."),
-    requests: int | None = typer.Option(None, "--requests", "-n", min=1, help="Number of requests (default 1,000)."),
-    size: str | None = typer.Option(None, "--size", help="Stop at this many uncompressed bytes, e.g. 1GB."),
-    seed: int = typer.Option(0, "--seed", help="Same seed, same bytes."),
-    malformed: bool = typer.Option(True, "--malformed/--clean", help="Plant a few bad lines (default) or none."),
+    output: Path = typer.Argument(..., metavar="OUTPUT", help="File to write: .jsonl, .jsonl.gz or .jsonl.zst."),
+    requests: int | None = typer.Option(
+        None, "--requests", "-n", min=1, metavar="N", help="Number of requests (default 1,000)."
+    ),
+    size: str | None = typer.Option(
+        None, "--size", metavar="SIZE", help="Stop at this many uncompressed bytes, e.g. 1GB."
+    ),
+    seed: int = typer.Option(0, "--seed", metavar="N", help="Same seed, same bytes."),
+    malformed: bool = typer.Option(
+        True,
+        "--malformed/--clean",
+        help="Plant about one bad line per 5,000 lines (default) or none.",
+    ),
 ) -> None:
     """Write realistic chatbot and RAG logs in aiobs's native format."""
     with user_errors():

@@ -10,7 +10,15 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, record_in_history, user_errors, write_output
+from aiobs.cli.common import (
+    check_output_target,
+    fail_if_strict,
+    read_logs,
+    record_in_history,
+    refuse_unwritten_suffix,
+    user_errors,
+    write_output,
+)
 from aiobs.history import check_store_target
 from aiobs.redact import Privacy
 from aiobs.render.markdown import render_markdown
@@ -78,6 +86,10 @@ def summarize_command(
     Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
     """
     with user_errors():
+        if output is not None:
+            check_output_target(output)  # before the logs are read
+        if fmt is None:
+            refuse_unwritten_suffix(output, "summarize", {k: v.value for k, v in _SUFFIX_FORMATS.items()})
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutputFormat.terminal
         if history is not None:
             check_store_target(history)

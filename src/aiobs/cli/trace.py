@@ -11,7 +11,14 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, user_errors, write_output
+from aiobs.cli.common import (
+    check_output_target,
+    fail_if_strict,
+    read_logs,
+    refuse_unwritten_suffix,
+    user_errors,
+    write_output,
+)
 from aiobs.errors import UsageError
 from aiobs.outliers import OutlierQuery, select_outliers
 from aiobs.pricing import price_events
@@ -26,10 +33,12 @@ class TraceFormat(StrEnum):
 
 def trace_command(
     paths: list[str] = options.PATHS,
-    ids: list[str] = typer.Option([], "--id", help="Correlation ID of a request to show (repeat for several)."),
+    ids: list[str] = typer.Option(
+        [], "--id", metavar="ID", help="Correlation ID of a request to show (repeat for several)."
+    ),
     from_outliers: bool = typer.Option(False, "--from-outliers", help="Show the worst requests (see outliers)."),
-    p: float = typer.Option(99.0, "--p", help="With --from-outliers: the percentile."),
-    limit: int = typer.Option(3, "--limit", "-n", help="With --from-outliers: how many."),
+    p: float = typer.Option(99.0, "--p", metavar="PCT", help="With --from-outliers: the percentile."),
+    limit: int = typer.Option(3, "--limit", "-n", metavar="N", help="With --from-outliers: how many."),
     fmt: TraceFormat | None = typer.Option(
         None, "--format", "-f", help="terminal (default) or json (aiobs.trace/1); from --output's suffix when omitted."
     ),
@@ -55,6 +64,10 @@ def trace_command(
             raise UsageError("say which requests: --id ID (repeatable) or --from-outliers")
         if json_output and fmt not in (None, TraceFormat.json):
             raise UsageError(f"--json asks for JSON but --format asks for {fmt}: pass only --format")
+        if output is not None:
+            check_output_target(output)  # before the logs are read
+        if fmt is None and not json_output:
+            refuse_unwritten_suffix(output, "trace", {".json": "json"})
         suffix = TraceFormat.json if output is not None and output.suffix.lower() == ".json" else None
         chosen = fmt or (TraceFormat.json if json_output else suffix) or TraceFormat.terminal
         summary = read_logs(

@@ -120,7 +120,8 @@ def _slo_text(result: SloResult) -> str:
 
 def _table(title: str, *columns: str, numeric: tuple[str, ...]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
-    widths = {"SLO": (12, 60), "metric": (10, 30), "group": (8, 40), "note": (12, 60)}
+    # Small floors: a label column folds narrow rather than push the note off an 80-column terminal.
+    widths = {"SLO": (8, 60), "metric": (10, 30), "group": (6, 40), "note": (6, 60)}
     for column in columns:
         if column in numeric:
             table.add_column(column, justify="right", no_wrap=True)

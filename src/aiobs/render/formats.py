@@ -65,3 +65,10 @@ def metric_value(metric: str, value: float | None) -> str:
     if metric == "cost_per_1k":
         return usd(value)
     return pct(value)
+
+
+def requests_read(n_requests: int, read: int | None) -> str:
+    """`2,600 requests`, or `36 of 2,600 requests (in the --since/--until window)` when a window left some out."""
+    if read is None or read == n_requests:
+        return f"{count(n_requests)} requests"
+    return f"{count(n_requests)} of {count(read)} requests (in the --since/--until window)"

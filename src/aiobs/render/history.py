@@ -14,6 +14,7 @@ from rich.text import Text
 
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
+from aiobs.render.fit import fit_columns
 
 
 @dataclass
@@ -116,29 +117,21 @@ def render_history_terminal(view: HistoryView, console: Console) -> None:
     _anomaly_table(view, console)
 
 
+#: Trend columns a narrow terminal drops first, rather than shortening their numbers to "13,5…".
+TREND_DROPPABLE = ("p50 ms", "accepted", "p99 ms")
+
+
 def _trend_table(view: HistoryView, console: Console) -> None:
     frame = view.trends
     keyed = "key" in frame.columns
     flags = [c for c in frame.columns if c.startswith("rate_")]
     accepted = frame["acceptance_rate"].is_not_null().any()
-    columns = [
-        "period",
-        *(["key"] if keyed else []),
-        "requests",
-        "error rate",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "$/1k req",
-        *(["accepted"] if accepted else []),
-    ]
-    title = f"Trend per {view.every}, last {view.window_days} day(s) of data" + (f", by {view.by}" if keyed else "")
-    table = _table(title, *columns, left=2 if keyed else 1, fixed=("period",))
-    for row in frame.iter_rows(named=True):
-        cells: list[str | Text] = [_period(row["period"], view.every)]
-        if keyed:
-            cells.append(Text(terminal_text("—" if row["key"] is None else row["key"], 36)))
-        cells += [
+    labels = ["period", *(["key"] if keyed else [])]
+    header = [*labels, "req", "err", "p50 ms", "p95 ms", "p99 ms", "$/1k req", *(["accepted"] if accepted else [])]
+    rows = [
+        [
+            _period(row["period"], view.every),
+            *([terminal_text("—" if row["key"] is None else row["key"], 36)] if keyed else []),
             f.count(row["requests"]),
             f.pct(row["error_rate"]),
             f.ms(row["latency_p50"]),
@@ -147,7 +140,16 @@ def _trend_table(view: HistoryView, console: Console) -> None:
             f.usd(row["cost_per_1k_requests"]),
             *([f.pct(row["acceptance_rate"])] if accepted else []),
         ]
-        table.add_row(*cells)
+        for row in frame.iter_rows(named=True)
+    ]
+    # A key folds (as short as 14 characters) before a column is dropped; a period (10) never folds.
+    shown = fit_columns(
+        header, rows, n_labels=len(labels), width=console.width, droppable=TREND_DROPPABLE, label_width=(10, 14)
+    )
+    title = f"Trend per {view.every}, last {view.window_days} day(s) of data" + (f", by {view.by}" if keyed else "")
+    table = _table(title, *(header[i] for i in shown), left=len(labels), fixed=("period",))
+    for row in rows:
+        table.add_row(*(Text(row[i]) if header[i] == "key" else row[i] for i in shown))
     console.print()
     console.print(table)
     console.print(Text("Percentiles come from the stored sketches (within 1 %).", style="dim"))

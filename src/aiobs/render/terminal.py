@@ -8,8 +8,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.metrics import STAGE_KEY
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
+from aiobs.render.fit import fit_columns
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.records import summary_record
 from aiobs.summary import Summary
@@ -31,12 +33,13 @@ def _table(title: str, *columns: str, numeric_from: int = 0) -> Table:
     return table
 
 
-def _overall(record: dict[str, Any], n_inputs: int) -> RenderableType:
+def _overall(record: dict[str, Any], n_inputs: int, requests_read: int | None = None) -> RenderableType:
     o = record["overall"]
     lat = o["latency_ms"]
     head = Text.assemble(
         ("aiobs summary", "bold"),
-        f"  {f.count(o['requests'])} requests from {f.count(record['events'])} events in {n_inputs} input(s)",
+        f"  {f.requests_read(o['requests'], requests_read)} from {f.count(record['events'])} events"
+        f" in {n_inputs} input(s)",
     )
     if o["first_start"]:
         head.append(f"\n{o['first_start']} → {o['last_start']}", style="dim")
@@ -71,27 +74,8 @@ DROPPABLE = ("out tok", "$/1k req", "p50 ms")
 LABEL_MIN = 12
 
 
-def _fit(header: list[str], rows: list[list[str]], n_labels: int, width: int) -> list[int]:
-    """Indexes of the columns to show so the table fits `width`, dropping DROPPABLE ones as needed.
-
-    Numbers never wrap, so a table wider than the terminal loses its right-hand columns to the crop;
-    dropping a low-priority column is better than losing `cost` to the edge.
-    """
-
-    def needed(cols: list[int]) -> int:
-        total = 1
-        for i in cols:
-            cells = [header[i], *(row[i] for row in rows)]
-            longest = max(len(c) for c in cells)
-            total += (min(max(longest, LABEL_MIN), 30) if i < n_labels else longest) + 3
-        return total
-
-    shown = list(range(len(header)))
-    for name in DROPPABLE:
-        if needed(shown) <= width:
-            break
-        shown = [i for i in shown if header[i] != name]
-    return shown
+#: Columns of what belongs to a whole request: null for every stage row, so a stage table leaves them out.
+REQUEST_ONLY = ("out tok", "cost", "$/1k req")
 
 
 def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
@@ -109,7 +93,15 @@ def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
         ]
         for r in records
     ]
-    shown = _fit(header, rows, len(keys), width)
+    shown = fit_columns(
+        header,
+        rows,
+        n_labels=len(keys),
+        width=width,
+        droppable=DROPPABLE,
+        omit=REQUEST_ONLY if STAGE_KEY in keys else (),
+        label_width=(LABEL_MIN, 30),
+    )
     table = _table(f.group_title(name), *(header[i] for i in shown), numeric_from=len(keys))
     for column in table.columns[: len(keys)]:
         column.min_width = LABEL_MIN
@@ -219,7 +211,7 @@ def _quality(quality: dict[str, Any]) -> RenderableType:
 
 def render_terminal(summary: Summary, console: Console) -> None:
     record = summary_record(summary)
-    console.print(_overall(record, len(summary.inputs)))
+    console.print(_overall(record, len(summary.inputs), summary.requests_read))
     for name, records in record["groups"].items():
         console.print()
         console.print(_group_table(name, records, console.width))

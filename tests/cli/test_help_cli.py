@@ -1,0 +1,28 @@
+"""Every command's --help names each option's value the way the README does (FILE, DIR, N), not by Python type."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from aiobs.cli import app
+
+COMMANDS = ("summarize", "outliers", "trace", "check", "history", "report", "sample")
+#: typer's labels for a value without a metavar: `<str>`, `<int range>`, `<list[str]>`, `<path>`...
+TYPE_LABEL = re.compile(r"<(?:str|int|float|path|list\[\w+\])(?: range)?>")
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_options_show_a_metavar_not_a_python_type(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    usage, options = result.output.split("\nOptions:\n")
+    assert TYPE_LABEL.findall(options) == []
+    # Arguments are named in capitals, like PATHS, in the usage line too.
+    assert re.findall(r"\{([A-Za-z]+)\}", usage.splitlines()[0]) == [
+        name.upper() for name in re.findall(r"\{([A-Za-z]+)\}", usage.splitlines()[0])
+    ]

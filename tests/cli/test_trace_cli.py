@@ -1,0 +1,26 @@
+"""`aiobs trace` through the real app: output formats chosen from --output's suffix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from aiobs.cli import app
+from aiobs.cli.common import ExitCode
+
+ROOT = Path(__file__).resolve().parents[2]
+CHATBOT = ROOT / "sample_logs" / "chatbot.jsonl"
+
+runner = CliRunner()
+
+
+def test_a_markdown_or_csv_output_is_refused_before_reading(tmp_path: Path) -> None:
+    for name, kind in (("t.md", "Markdown"), ("t.csv", "CSV")):
+        result = runner.invoke(app, ["trace", str(CHATBOT), "--from-outliers", "-o", str(tmp_path / name)])
+        assert result.exit_code == ExitCode.USAGE
+        assert result.output.startswith(f"aiobs: trace does not write {kind}: it writes terminal text or json")
+        assert not (tmp_path / name).exists()
+    result = runner.invoke(app, ["trace", str(CHATBOT), "--from-outliers", "-n", "1", "-o", str(tmp_path / "t.json")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "t.json").read_text(encoding="utf-8").startswith('{\n  "schema": "aiobs.trace/1"')
