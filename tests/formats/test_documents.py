@@ -75,3 +75,26 @@ def test_pretty_printed_litellm_payload_end_to_end(fixtures: Path) -> None:
     assert events.height == 1
     assert events.row(0, named=True)["line"] == 1
     assert issues.failing == 0
+
+
+def test_lines_skipped_after_a_broken_document_are_named() -> None:
+    # A broken first line, then lines that do not start an object: read as documents, the reader
+    # resumes at the next `{`, and the issue says which lines went with the broken one.
+    found, issues = records('{oops\n[1,2]\n42\n{"a": 1}\n')
+    assert found == [(4, {"a": 1})]
+    (issue,) = issues.examples["invalid-json"]
+    assert issue.line == 1
+    assert "lines 1-3 skipped" in issue.message
+
+
+def test_a_broken_last_document_names_the_lines_to_the_end() -> None:
+    _, issues = records('{"a": 1}\n{\n  "b": \n  oops\n\n')
+    (issue,) = issues.examples["invalid-json"]
+    assert "lines 2-4 skipped" in issue.message
+
+
+def test_a_broken_one_line_document_names_no_range() -> None:
+    _, issues = records('{\n"a": 1}\n{"b": oops}\n{"c": 2}\n')
+    (issue,) = issues.examples["invalid-json"]
+    assert issue.line == 3
+    assert "skipped" not in issue.message

@@ -101,9 +101,13 @@ def _records(text: str, source: str, issues: IssueLog) -> Iterator[tuple[int, by
         try:
             value, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            line = lines.at(exc.pos)
-            issues.record(InputIssue("invalid-json", source, line, f"JSON document cannot be read: {exc.msg}"))
+            start, line = lines.at(pos), lines.at(exc.pos)
             resume = text.find("\n{", exc.pos)
+            last = lines.at(resume if resume >= 0 else len(text.rstrip()))
+            message = f"JSON document cannot be read: {exc.msg}"
+            if last > start:  # say which lines go with it, so none is lost without a word
+                message += f"; lines {start}-{last} skipped, up to the next line that starts with {{"
+            issues.record(InputIssue("invalid-json", source, line, message))
             if resume < 0:
                 return
             pos, depth_array = resume + 1, False
