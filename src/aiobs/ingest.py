@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-import orjson
 import polars as pl
 
 from aiobs.compact import owned_strings
 from aiobs.formats import DEFAULT_FORMAT, EventParser, check_input_format, frame_source, make_parser
 from aiobs.formats.mapping import FieldMapping
 from aiobs.formats.native import NUMERIC, finish_timestamps, flat_schema, raw_schema, to_events
+from aiobs.formats.reader import check_object_line, preview
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.paths import Source
@@ -55,7 +55,6 @@ PARSE_THREADS = 3
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
 
 _NEWLINE, _CR, _OPEN, _CLOSE = b"\n"[0], b"\r"[0], b"{"[0], b"}"[0]
-_JSON_TYPES = {list: "array", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
 
 ProgressCallback = Callable[[int], None]
 T = TypeVar("T")
@@ -229,7 +228,7 @@ class ChunkParser:
         dropped: list[tuple[int, int, int]] = []
         for index, start, end in suspects:
             text = data[start:end]
-            if not text.strip() or self._check_line(chunk.source, text, chunk.first_line + index) is None:
+            if not text.strip() or check_object_line(self.issues, chunk.source, text, chunk.first_line + index) is None:
                 dropped.append((index, start, end))
         if not dropped:
             return data, list(range(chunk.first_line, chunk.first_line + chunk.line_count))
@@ -274,7 +273,7 @@ class ChunkParser:
         good: list[tuple[bytes, int]] = []
         for text, number in zip(lines, numbers, strict=True):
             if text.strip():
-                checked = self._check_line(source, text, number)
+                checked = check_object_line(self.issues, source, text, number)
                 if checked is not None:
                     good.append((checked, number))
         if not good:
@@ -286,24 +285,6 @@ class ChunkParser:
             frames = [self._one_line(source, text, line, schema) for text, line in good]
             kept = [f for f in frames if f is not None]
             return pl.concat(kept, how="diagonal_relaxed") if kept else pl.DataFrame()
-
-    def _check_line(self, source: str, text: bytes, line: int) -> bytes | None:
-        """The line (repaired if its UTF-8 was invalid) when it is a JSON object; else record why not."""
-        try:
-            text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.issues.record(InputIssue("invalid-utf8", source, line, f"invalid UTF-8 at byte {exc.start}"))
-            text = text.decode("utf-8", errors="replace").encode("utf-8")
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            self.issues.record(InputIssue("invalid-json", source, line, f"{exc}; line starts {_preview(text)}"))
-            return None
-        if not isinstance(value, dict):
-            message = f"a JSON {_JSON_TYPES.get(type(value), 'value')}, not an object: {_preview(text)}"
-            self.issues.record(InputIssue("not-an-object", source, line, message))
-            return None
-        return text
 
     def _one_line(self, source: str, text: bytes, line: int, schema: pl.Schema) -> pl.DataFrame | None:
         """A line orjson accepts but Polars rejected with the nested schema (e.g. `usage` is a string)."""
@@ -317,7 +298,7 @@ class ChunkParser:
                 message = "a nested field (such as usage) is not an object; its values were ignored"
                 self.issues.record(InputIssue("wrong-type", source, line, message))
             return frame.with_columns(source=pl.lit(source), line=pl.lit(line, dtype=pl.Int64))
-        message = f"JSON the reader cannot use (numbers out of range?): {_preview(text)}"
+        message = f"JSON the reader cannot use (numbers out of range?): {preview(text)}"
         self.issues.record(InputIssue("invalid-json", source, line, message))
         return None
 
@@ -384,11 +365,6 @@ def _flag_issue(column: str) -> tuple[str, str]:
 
 def _read(data: bytes, schema: pl.Schema) -> pl.DataFrame:
     return pl.scan_ndjson(data, schema=schema).collect()
-
-
-def _preview(text: bytes, limit: int = 60) -> str:
-    shown = text[:limit].decode("utf-8", errors="replace")
-    return repr(shown + ("…" if len(text) > limit else ""))
 
 
 @dataclass

@@ -65,6 +65,25 @@ def preview(text: bytes, limit: int = 60) -> str:
     return repr(shown + ("…" if len(text) > limit else ""))
 
 
+def check_object_line(issues: IssueLog, source: str, text: bytes, line: int) -> bytes | None:
+    """The line (repaired if its UTF-8 was invalid) when it is a JSON object; else record why not."""
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        issues.record(InputIssue("invalid-utf8", source, line, f"invalid UTF-8 at byte {exc.start}"))
+        text = text.decode("utf-8", errors="replace").encode("utf-8")
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        issues.record(InputIssue("invalid-json", source, line, f"{exc}; line starts {preview(text)}"))
+        return None
+    if not isinstance(value, dict):
+        message = f"a JSON {_JSON_TYPES.get(type(value), 'value')}, not an object: {preview(text)}"
+        issues.record(InputIssue("not-an-object", source, line, message))
+        return None
+    return text
+
+
 class AdapterParser:
     """`events(chunk)` for one adapter, recording every line it cannot use. Safe to call from several threads."""
 
@@ -101,7 +120,7 @@ class AdapterParser:
         good: list[tuple[bytes, int]] = []
         for index, text in enumerate(chunk.data.split(b"\n")):
             if text.strip():
-                checked = self._check_line(chunk.source, text, chunk.first_line + index)
+                checked = check_object_line(self.issues, chunk.source, text, chunk.first_line + index)
                 if checked is not None:
                     good.append((checked, chunk.first_line + index))
         frames = self._read_lines(chunk.source, good)
@@ -121,23 +140,6 @@ class AdapterParser:
         message = f"a field has a JSON type the {self.adapter.name} format does not allow: {preview(text)}"
         self.issues.record(InputIssue("wrong-type", source, number, message))
         return []
-
-    def _check_line(self, source: str, text: bytes, line: int) -> bytes | None:
-        try:
-            text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.issues.record(InputIssue("invalid-utf8", source, line, f"invalid UTF-8 at byte {exc.start}"))
-            text = text.decode("utf-8", errors="replace").encode("utf-8")
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            self.issues.record(InputIssue("invalid-json", source, line, f"{exc}; line starts {preview(text)}"))
-            return None
-        if not isinstance(value, dict):
-            message = f"a JSON {_JSON_TYPES.get(type(value), 'value')}, not an object: {preview(text)}"
-            self.issues.record(InputIssue("not-an-object", source, line, message))
-            return None
-        return text
 
 
 #: flag column -> (issue code, message); `{field}` is replaced by the canonical field's name.
