@@ -244,7 +244,7 @@ def _rebuild_buckets(
     quality: QualityConfig | None,
     *,
     keep_events: bool,
-    keep_texts: bool = True,
+    keep_texts: bool,
 ) -> tuple[pl.LazyFrame, int, pl.DataFrame]:
     """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables).
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aiobs.formats.exprs import finish, lenient_schema, nonempty, restore_structs
+from aiobs.formats.exprs import NestedRecordAdapter, nonempty
 from aiobs.formats.text import message_text
 
 NAME = "bedrock"
@@ -57,15 +57,12 @@ _OUTPUT_FALLBACKS = (
 )
 
 
-class BedrockAdapter:
+class BedrockAdapter(NestedRecordAdapter):
     name = NAME
+    schema = SCHEMA
 
-    def read(self, data: bytes, *, lenient: bool) -> pl.DataFrame:
-        return pl.scan_ndjson(data, schema=lenient_schema(SCHEMA) if lenient else SCHEMA).collect()
-
-    def to_events(self, raw: pl.DataFrame, source: str) -> pl.LazyFrame:
-        frame = restore_structs(raw.lazy().with_columns(source=pl.lit(source)), SCHEMA)
-        return finish(_pick(frame))
+    def pick(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return _pick(frame)
 
 
 def model_name(model_id: pl.Expr) -> pl.Expr:

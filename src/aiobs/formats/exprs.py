@@ -142,3 +142,21 @@ def restore_structs(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
 def lenient_schema(schema: pl.Schema) -> pl.Schema:
     """`schema` with every nested field read as JSON text (Polars renders objects and arrays as text)."""
     return pl.Schema({name: pl.String() for name in schema})
+
+
+class NestedRecordAdapter:
+    """An adapter for records of one nested `schema`: read strictly, or with nested fields as JSON text
+    when a chunk's shapes vary (`lenient`), then turned into events by `pick`."""
+
+    name: str
+    schema: pl.Schema
+
+    def pick(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        raise NotImplementedError
+
+    def read(self, data: bytes, *, lenient: bool) -> pl.DataFrame:
+        return pl.scan_ndjson(data, schema=lenient_schema(self.schema) if lenient else self.schema).collect()
+
+    def to_events(self, raw: pl.DataFrame, source: str) -> pl.LazyFrame:
+        frame = restore_structs(raw.lazy().with_columns(source=pl.lit(source)), self.schema)
+        return finish(self.pick(frame))

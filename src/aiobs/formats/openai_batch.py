@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aiobs.formats.exprs import finish, first_present, lenient_schema, nonempty, restore_structs
+from aiobs.formats.exprs import NestedRecordAdapter, first_present, nonempty
 from aiobs.formats.text import message_text
 
 NAME = "openai-batch"
@@ -59,15 +59,12 @@ SCHEMA = pl.Schema(
 _FINISH_REASON = r'"finish_reason"\s*:\s*"([^"\\]*)"'
 
 
-class OpenAIBatchAdapter:
+class OpenAIBatchAdapter(NestedRecordAdapter):
     name = NAME
+    schema = SCHEMA
 
-    def read(self, data: bytes, *, lenient: bool) -> pl.DataFrame:
-        return pl.scan_ndjson(data, schema=lenient_schema(SCHEMA) if lenient else SCHEMA).collect()
-
-    def to_events(self, raw: pl.DataFrame, source: str) -> pl.LazyFrame:
-        frame = restore_structs(raw.lazy().with_columns(source=pl.lit(source)), SCHEMA)
-        return finish(_pick(frame))
+    def pick(self, frame: pl.LazyFrame) -> pl.LazyFrame:
+        return _pick(frame)
 
 
 def _pick(frame: pl.LazyFrame) -> pl.LazyFrame:
