@@ -19,7 +19,8 @@ from polars.testing import assert_frame_equal
 import aiobs.ingest
 from aiobs.errors import UsageError
 from aiobs.formats.mapping import FieldMapping, parse_map_options
-from aiobs.ingest import BucketStore, ChunkParser, ingest
+from aiobs.formats.native_reader import ChunkParser
+from aiobs.ingest import BucketStore, ingest
 from aiobs.issues import IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources import read
@@ -37,7 +38,8 @@ def iso(dt: datetime) -> str:
 
 
 def ev(cid: str | None = "r1", event: str = "llm", offset_ms: float = 0.0, **extra: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {"ts": iso(T0 + timedelta(milliseconds=offset_ms)), "event": event}
+    """A native event; it logs a status, as a clean log does (without one aiobs reports `unknown-status`)."""
+    row: dict[str, Any] = {"ts": iso(T0 + timedelta(milliseconds=offset_ms)), "event": event, "status": "ok"}
     if cid is not None:
         row["request_id"] = cid
     row.update(extra)
@@ -273,9 +275,12 @@ def test_blank_lines_on_the_fast_path(tmp_path: Path, write_jsonl: WriteJsonl) -
 @pytest.mark.parametrize(
     "line",
     [
-        b'{"request_id"  :  "a", "event"  : "gateway", "ts"  : "2026-11-28T10:00:00Z", "latency_ms"  : 5}',
-        b'{"request_id"\t: "a", "event"\t: "gateway", "ts"\t: "2026-11-28T10:00:00Z", "latency_ms"\t: 5}',
-        b'{ "request_id" : "a" , "event" : "gateway" , "ts" : "2026-11-28T10:00:00Z" , "latency_ms" : 5 }',
+        b'{"request_id"  :  "a", "event"  : "gateway", "ts"  : "2026-11-28T10:00:00Z", "latency_ms"  : 5,'
+        b' "status"  : 200}',
+        b'{"request_id"\t: "a", "event"\t: "gateway", "ts"\t: "2026-11-28T10:00:00Z", "latency_ms"\t: 5,'
+        b' "status"\t: 200}',
+        b'{ "request_id" : "a" , "event" : "gateway" , "ts" : "2026-11-28T10:00:00Z" , "latency_ms" : 5 ,'
+        b' "status" : 200 }',
     ],
     ids=["two-spaces", "tab", "one-space"],
 )
@@ -358,9 +363,10 @@ def us(n: int) -> datetime:
         ("2026-11-28T12:00:00.5+02:00", T0 + timedelta(milliseconds=500)),
         ("2026-11-28T05:30:00-04:30", T0),
         ("2026-11-28T10:00:00+00:00", T0),
-        ("2026-11-28T10:00:00.25", T0 + timedelta(milliseconds=250)),  # naive means UTC
+        ("2026-11-28T10:00:00.25", T0 + timedelta(milliseconds=250)),  # naive means UTC (counted below)
         ("2026-11-28T10:00:00", T0),
         ("2026-11-28 10:00:00", T0),
+        ("2026-11-28 10:00:00,250", T0 + timedelta(milliseconds=250)),  # Python's asctime
         ("  2026-11-28T10:00:00Z ", T0),  # blanks: the permissive second pass reads it
         (" 1764324000 ", datetime(2025, 11, 28, 10, 0, tzinfo=UTC)),
         (1764324000, datetime(2025, 11, 28, 10, 0, tzinfo=UTC)),  # epoch s
@@ -375,16 +381,19 @@ def us(n: int) -> datetime:
     ],
 )
 def test_timestamp_forms(tmp_path: Path, write_jsonl: WriteJsonl, ts: object, expected: datetime) -> None:
-    path = write_jsonl(tmp_path / "x.jsonl", [{"request_id": "a", "event": "llm", "ts": ts}])
+    path = write_jsonl(tmp_path / "x.jsonl", [{"request_id": "a", "event": "llm", "ts": ts, "status": "ok"}])
     events, issues = run_ingest([path])
-    assert not issues.counts
+    naive = isinstance(ts, str) and not ts.strip().endswith(("Z", "+02:00", "-04:30", "+00:00")) and ":" in ts
+    assert dict(issues.counts) == ({"naive-timestamp": 1} if naive else {})
     assert one(events, 1)["start"] == expected
 
 
 def test_ns_timestamps_keep_microsecond_order(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
     base = 1_764_324_000_000_000_000
     stamps = [base + k * 1000 + 999 for k in range(20)]  # one microsecond apart
-    path = write_jsonl(tmp_path / "x.jsonl", [{"request_id": "a", "event": "llm", "ts": s} for s in stamps])
+    path = write_jsonl(
+        tmp_path / "x.jsonl", [{"request_id": "a", "event": "llm", "ts": s, "status": "ok"} for s in stamps]
+    )
     events, issues = run_ingest([path])
     assert not issues.counts
     assert events["start"].to_list() == [us(s // 1000) for s in stamps]
@@ -392,7 +401,7 @@ def test_ns_timestamps_keep_microsecond_order(tmp_path: Path, write_jsonl: Write
 
 @pytest.mark.parametrize("ts", ["yesterday", "2026-13-45T10:00:00Z", "", {"a": 1}, "10:00"])
 def test_invalid_timestamp_keeps_the_event(tmp_path: Path, write_jsonl: WriteJsonl, ts: object) -> None:
-    path = write_jsonl(tmp_path / "x.jsonl", [GOOD[0], {"request_id": "a", "event": "llm", "ts": ts}])
+    path = write_jsonl(tmp_path / "x.jsonl", [GOOD[0], {"request_id": "a", "event": "llm", "ts": ts, "status": "ok"}])
     events, issues = run_ingest([path])
     assert dict(issues.counts) == {"invalid-timestamp": 1}
     assert where(issues) == {"invalid-timestamp": [(str(path), 2)]}
@@ -568,9 +577,13 @@ def test_map_overrides_with_nested_paths_and_units(tmp_path: Path, write_jsonl: 
         # mapped fields absent: the defaults still apply
         {"request_id": "fallback", "event": "llm", "ts": "2026-11-28T10:00:00Z", "latency_ms": 4, "input_tokens": 1},
     ]
-    path = write_jsonl(tmp_path / "x.jsonl", rows)
+    path = write_jsonl(tmp_path / "x.jsonl", [{**row, "status": "ok"} for row in rows])
     events, issues = run_ingest([path], mapping)
-    assert not issues.counts
+    # Each mapped field matched the first line only: said once per field, with the share.
+    assert dict(issues.counts) == {"partial-mapping": 6}
+    assert "correlation_id = meta.req.id matched 1 of 2 events (50.0%)" in {
+        e.message for e in issues.examples["partial-mapping"]
+    }
     assert events.select("correlation_id", "duration_ms", "input_tokens", "ttft_ms", "model", "start").rows() == [
         ("m1", 2500.0, 7, 1.5, "claude", T0),
         ("fallback", 4.0, 1, None, None, T0),
@@ -589,13 +602,13 @@ def test_mapped_field_with_a_unit_and_the_wrong_type(tmp_path: Path, write_jsonl
 def test_mapped_nested_path_that_is_not_an_object_on_some_lines(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
     mapping = FieldMapping().with_overrides(parse_map_options(["correlation_id=meta.rid"]))
     rows = [
-        {"meta": {"rid": "m1"}, "event": "llm", "ts": "2026-11-28T10:00:00Z"},
-        {"meta": "flat", "request_id": "r2", "event": "llm", "ts": "2026-11-28T10:00:00Z"},
-        {"meta": {"rid": "m3"}, "event": "llm", "ts": "2026-11-28T10:00:00Z"},
+        {"meta": {"rid": "m1"}, "event": "llm", "ts": "2026-11-28T10:00:00Z", "status": "ok"},
+        {"meta": "flat", "request_id": "r2", "event": "llm", "ts": "2026-11-28T10:00:00Z", "status": "ok"},
+        {"meta": {"rid": "m3"}, "event": "llm", "ts": "2026-11-28T10:00:00Z", "status": "ok"},
     ]
     path = write_jsonl(tmp_path / "x.jsonl", rows)
     events, issues = run_ingest([path], mapping)
-    assert where(issues) == {"wrong-type": [(str(path), 2)]}
+    assert where(issues) == {"wrong-type": [(str(path), 2)], "partial-mapping": [(str(path), None)]}
     assert events["correlation_id"].to_list() == ["m1", "r2", "m3"]
 
 
@@ -620,9 +633,9 @@ def test_bad_map_specs_are_usage_errors(option: str) -> None:
 
 
 def test_map_options_parse() -> None:
-    assert parse_map_options(["correlation_id=meta.rid", " duration_ms = took:s "]) == {
-        "correlation_id": "meta.rid",
-        "duration_ms": "took:s",
+    assert parse_map_options(["correlation_id=meta.rid", " duration_ms = took:s ", "correlation_id=ctx.id"]) == {
+        "correlation_id": ["meta.rid", "ctx.id"],  # given twice: fallbacks, in order
+        "duration_ms": ["took:s"],
     }
 
 

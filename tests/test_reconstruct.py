@@ -284,7 +284,7 @@ def test_clock_skew_outside_tolerance_is_counted() -> None:
     rows = [
         e("a", "gateway", 100, 500),
         e("a", "llm", 90, 50),  # starts 10 ms before its root
-        e("a", "tool", 500, 100.5),  # ends 0.5 ms after the root: rounding, not skew
+        e("a", "tool", 500, 101.5),  # ends 1.5 ms after the root: millisecond rounding, not skew
         e("a", "retrieval", 550, 60),  # ends 10 ms after the root
         e("b", "gateway", 0, 100),
         e("b", "llm", 1, 99),

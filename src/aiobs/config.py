@@ -1,9 +1,15 @@
 """Project configuration: `aiobs.toml`, or `[tool.aiobs]` in pyproject.toml.
 
 ```toml
-[mapping]                      # canonical field = path in your logs (":s" for seconds)
-correlation_id = "meta.request"
+[mapping]                      # canonical field = path in your logs (":s" for seconds), or a list of fallbacks
+correlation_id = ["meta.request", "ctx.rid"]
 duration_ms = "timing.total:s"
+
+[input]                        # how to read the logs (docs/formats.md)
+format = "structlog"           # instead of detecting each file's format
+time_is = "end"                # a line's timestamp is when its event ended (start: when it began)
+time_format = "%d/%b/%Y:%H:%M:%S %z"   # strftime, for timestamps no built-in form reads
+http_error_from = 400          # HTTP statuses from this one up are errors (default 500)
 
 [pricing]
 prices = "prices.toml"         # extra or overriding model prices
@@ -28,14 +34,19 @@ from pathlib import Path
 from typing import Any
 
 from aiobs.errors import UsageError
-from aiobs.formats.mapping import parse_source_path
+from aiobs.formats.mapping import HTTP_ERROR_FROM, check_http_error_from, check_time_is, parse_source_path
+from aiobs.formats.timestamps import check_time_format
 from aiobs.gates.expressions import ExpressionError, parse_gate, parse_slo
 from aiobs.quality.config import QualityConfig, parse_quality_config
 
 
 @dataclass(frozen=True)
 class Config:
-    mapping: dict[str, str] = field(default_factory=dict)
+    mapping: dict[str, list[str]] = field(default_factory=dict)
+    input_format: str | None = None
+    time_is: str | None = None
+    time_format: str | None = None
+    http_error_from: int = HTTP_ERROR_FROM
     prices: Path | None = None
     quality: QualityConfig = field(default_factory=QualityConfig)
     origin: Path | None = None
@@ -54,16 +65,12 @@ def _table(data: dict[str, Any], key: str, origin: Path) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], origin: Path) -> Config:
-    unknown = set(data) - {"mapping", "pricing", "slo", "quality", "report"}
+    unknown = set(data) - {"mapping", "input", "pricing", "slo", "quality", "report"}
     if unknown:
         msg = f"{origin}: unknown section(s) {', '.join(sorted(unknown))}"
         raise UsageError(msg)
-    mapping = _table(data, "mapping", origin)
-    for canonical, spec in mapping.items():
-        if not isinstance(spec, str):
-            msg = f"{origin}: mapping.{canonical} must be a string path"
-            raise UsageError(msg)
-        parse_source_path(canonical, spec)
+    mapping = _mapping_section(_table(data, "mapping", origin), origin)
+    reading = _input_section(_table(data, "input", origin), origin)
     pricing = _table(data, "pricing", origin)
     prices = pricing.get("prices")
     if prices is not None and not isinstance(prices, str):
@@ -71,7 +78,57 @@ def _parse(data: dict[str, Any], origin: Path) -> Config:
         raise UsageError(msg)
     slos, gates, confidence = _slo_section(_table(data, "slo", origin), origin)
     quality = parse_quality_config(_table(data, "quality", origin), str(origin))
-    return Config(dict(mapping), (origin.parent / prices) if prices else None, quality, origin, slos, gates, confidence)
+    return Config(
+        mapping=mapping,
+        input_format=reading.get("format"),
+        time_is=reading.get("time_is"),
+        time_format=reading.get("time_format"),
+        http_error_from=reading["http_error_from"],
+        prices=(origin.parent / prices) if prices else None,
+        quality=quality,
+        origin=origin,
+        slos=slos,
+        max_regression=gates,
+        confidence=confidence,
+    )
+
+
+def _mapping_section(section: dict[str, Any], origin: Path) -> dict[str, list[str]]:
+    """[mapping]: `field = "path"` or `field = ["path", "fallback", ...]`, each path checked now."""
+    mapping: dict[str, list[str]] = {}
+    for canonical, spec in section.items():
+        specs = [spec] if isinstance(spec, str) else spec
+        if not isinstance(specs, list) or not specs or not all(isinstance(s, str) for s in specs):
+            msg = f'{origin}: mapping.{canonical} must be a path or a list of paths, e.g. ["request_id", "ctx.rid"]'
+            raise UsageError(msg)
+        for one in specs:
+            try:
+                parse_source_path(canonical, one)
+            except UsageError as exc:
+                raise UsageError(f"{origin}: mapping.{canonical}: {exc}") from None
+        mapping[canonical] = list(specs)
+    return mapping
+
+
+def _input_section(section: dict[str, Any], origin: Path) -> dict[str, Any]:
+    """[input]: format, time_is, time_format, http_error_from; each checked as its command-line option is."""
+    unknown = sorted(set(section) - {"format", "time_is", "time_format", "http_error_from"})
+    if unknown:
+        msg = f"{origin}: unknown key input.{unknown[0]} (known: format, time_is, time_format, http_error_from)"
+        raise UsageError(msg)
+    for key in ("format", "time_is", "time_format"):
+        if key in section and not isinstance(section[key], str):
+            raise UsageError(f"{origin}: input.{key} must be a string")
+    http = section.get("http_error_from", HTTP_ERROR_FROM)
+    if isinstance(http, bool) or not isinstance(http, int):
+        raise UsageError(f"{origin}: input.http_error_from must be a whole number such as 400 or 500")
+    try:
+        check_time_is(section.get("time_is"))
+        check_time_format(section.get("time_format"))
+        check_http_error_from(http)
+    except UsageError as exc:
+        raise UsageError(f"{origin}: [input]: {exc}") from None
+    return {**section, "http_error_from": http}
 
 
 def _slo_section(

@@ -28,10 +28,29 @@ ISSUE_KINDS: dict[str, str] = {
     "clock-skew": "child event starts before or ends after its root event",
     "unknown-record": "line is JSON but not a record of its file's format",
     "skipped-record": "record the format's adapter does not read (OTLP metrics, non-GenAI logs)",
+    "unmatched-mapping": "a path you mapped matches nothing in a file",
+    "naive-timestamp": "timestamp has no time zone (read as UTC)",
+    "no-timestamp": "event has no timestamp (not placed in time)",
+    "unknown-latency": "request has no duration and a single timestamp: latency unknown",
+    "envelope-latency": "latency is the span of the request's log lines (no duration logged)",
+    "unknown-status": "no line of a file has a status, level, HTTP status or error field (counted as succeeded)",
+    "partial-mapping": "a path you mapped fills only part of a file's events (the format's own paths fill the rest)",
 }
 
-#: Kinds that describe how requests were rebuilt rather than broken input: reported, never fatal.
-INFORMATIONAL = frozenset({"missing-root", "skipped-record"})
+#: Kinds that describe how requests were rebuilt, or what the logs do not say, rather than broken input:
+#: reported with how to fix them, never fatal under --strict.
+INFORMATIONAL = frozenset(
+    {
+        "missing-root",
+        "skipped-record",
+        "naive-timestamp",
+        "no-timestamp",
+        "unknown-latency",
+        "envelope-latency",
+        "unknown-status",
+        "partial-mapping",
+    }
+)
 
 
 @dataclass(frozen=True)

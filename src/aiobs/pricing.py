@@ -50,7 +50,13 @@ __all__ = (
 
 #: Token columns of the event table, all Int64 and nullable (OpenAI-style: input
 #: includes cached, output includes reasoning).
-TOKEN_COLUMNS: tuple[str, ...] = ("input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens")
+TOKEN_COLUMNS: tuple[str, ...] = (
+    "input_tokens",
+    "output_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cache_write_tokens",
+)
 
 _MTOK = 1_000_000.0
 _UTC_TIME = pl.Datetime("us", "UTC")
@@ -64,7 +70,8 @@ class PriceFileError(UsageError, ValueError):
 # User price book
 # --------------------------------------------------------------------------------------
 
-_PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok")
+_PRICE_KEYS = ("input_per_mtok", "output_per_mtok", "cached_input_per_mtok", "cache_write_per_mtok")
+_OPTIONAL_PRICE_KEYS = ("cached_input_per_mtok", "cache_write_per_mtok")
 _ENTRY_KEYS = (*_PRICE_KEYS, "provider")
 
 
@@ -76,6 +83,8 @@ class UserPrice:
     output_per_mtok: float
     #: Rate for cached input tokens; `None` bills them at `input_per_mtok`.
     cached_input_per_mtok: float | None = None
+    #: Rate for input tokens written to the cache; `None` bills them at `input_per_mtok`.
+    cache_write_per_mtok: float | None = None
     #: When set, the price applies only to events whose provider is this one (compared
     #: case-insensitively) or is not logged at all.
     provider: str | None = None
@@ -159,7 +168,7 @@ def _book_from_document(document: object, where: str) -> PriceBook:
         for key in _PRICE_KEYS:
             value = entry.get(key)
             if value is None:
-                if key != "cached_input_per_mtok":
+                if key not in _OPTIONAL_PRICE_KEYS:
                     raise PriceFileError(f"{label} is missing {key}.")
                 values[key] = None
                 continue
@@ -175,6 +184,7 @@ def _book_from_document(document: object, where: str) -> PriceBook:
             input_per_mtok=input_rate,
             output_per_mtok=output_rate,
             cached_input_per_mtok=values["cached_input_per_mtok"],
+            cache_write_per_mtok=values["cache_write_per_mtok"],
             provider=provider.strip() if isinstance(provider, str) else None,
         )
     return PriceBook(entries, source=where)
@@ -208,6 +218,8 @@ class _Band:
     cache_read: float | None
     #: Reasoning rate; None when reasoning tokens are not priced apart (they stay output tokens).
     reasoning: float | None
+    #: Cache-write rate; None when cache writes are not priced apart (they stay input tokens).
+    cache_write: float | None
     #: Fixed price per event (genai-prices' per-request prices), USD.
     per_request: float
 
@@ -234,6 +246,7 @@ def _user_rates(price: UserPrice) -> _Rates:
                 output=price.output_per_mtok,
                 cache_read=price.cached_input_per_mtok,
                 reasoning=None,
+                cache_write=price.cache_write_per_mtok,
                 per_request=0.0,
             ),
         )
@@ -260,16 +273,17 @@ def _rates_from_model_price(model_price: gp_types.ModelPrice) -> _Rates | None:
     output_p: _PriceValue = getattr(model_price, "output_mtok", None)
     cache_p: _PriceValue = getattr(model_price, "cache_read_mtok", None)
     reasoning_p: _PriceValue = getattr(model_price, "output_reasoning_mtok", None)
+    write_p: _PriceValue = getattr(model_price, "cache_write_mtok", None)
     request_p: _PriceValue = getattr(model_price, "requests_kcount", None)
     if input_p is None and output_p is None:
         return None  # e.g. priced per character or per audio hour only: not a token price
-    priced = (input_p, output_p, cache_p, reasoning_p, request_p)
+    priced = (input_p, output_p, cache_p, reasoning_p, request_p, write_p)
     starts = sorted({t.start for p in priced if isinstance(p, gp_types.TieredPrices) for t in p.tiers})
     bands: list[_Band] = []
     for above in (None, *starts):
         probe = 0 if above is None else above + 1  # any input count inside this band
         cache_rate, reasoning_rate = _price_at(cache_p, probe), _price_at(reasoning_p, probe)
-        request_rate = _price_at(request_p, probe)
+        request_rate, write_rate = _price_at(request_p, probe), _price_at(write_p, probe)
         bands.append(
             _Band(
                 above=above,
@@ -277,6 +291,7 @@ def _rates_from_model_price(model_price: gp_types.ModelPrice) -> _Rates | None:
                 output=float(_price_at(output_p, probe) or 0),
                 cache_read=None if cache_rate is None else float(cache_rate),
                 reasoning=None if reasoning_rate is None else float(reasoning_rate),
+                cache_write=None if write_rate is None else float(write_rate),
                 per_request=0.0 if request_rate is None else float(request_rate / 1000),
             )
         )
@@ -342,7 +357,7 @@ _KEYS: tuple[str, ...] = (f"{_P}model", f"{_P}provider", f"{_P}day", f"{_P}bucke
 _HASH = f"{_P}key_hash"
 _HASH_SEED = 0x5EED
 _RATE_NAMES: tuple[str, ...] = tuple(
-    f"{_P}{name}" for name in ("input", "output", "cache_read", "reasoning", "per_request")
+    f"{_P}{name}" for name in ("input", "output", "cache_read", "reasoning", "per_request", "cache_write")
 )
 
 
@@ -382,13 +397,15 @@ def _band_for_tier(rates: _Rates, tier: int) -> _Band:
 
 
 def _band_values(rates: _Rates | None, tier: int) -> tuple[float | None, ...]:
-    """input, output, cache_read, reasoning, per_request rates; cache/reasoning default to input/output."""
+    """input, output, cache_read, reasoning, per_request, cache_write rates; cache reads and writes default
+    to the input rate, reasoning to the output rate."""
     if rates is None:
         return (None,) * len(_RATE_NAMES)
     band = _band_for_tier(rates, tier)
     cache_read = band.input if band.cache_read is None else band.cache_read
     reasoning = band.output if band.reasoning is None else band.reasoning
-    return (band.input, band.output, cache_read, reasoning, band.per_request)
+    cache_write = band.input if band.cache_write is None else band.cache_write
+    return (band.input, band.output, cache_read, reasoning, band.per_request, cache_write)
 
 
 class _GenaiPrices:
@@ -515,20 +532,26 @@ def _has_tokens(tokens: Iterable[pl.Expr]) -> pl.Expr:
     return pl.any_horizontal([t.is_not_null() for t in tokens])
 
 
-def _cost_expr(input_t: pl.Expr, output_t: pl.Expr, cached_t: pl.Expr, reasoning_t: pl.Expr) -> pl.Expr:
-    input_rate, output_rate, cache_rate, reasoning_rate, request_price = (pl.col(name) for name in _RATE_NAMES)
+def _cost_expr(
+    input_t: pl.Expr, output_t: pl.Expr, cached_t: pl.Expr, reasoning_t: pl.Expr, written_t: pl.Expr
+) -> pl.Expr:
+    input_rate, output_rate, cache_rate, reasoning_rate, request_price, write_rate = (
+        pl.col(name) for name in _RATE_NAMES
+    )
     cached = cached_t.fill_null(0)
+    written = written_t.fill_null(0)
     reasoning = reasoning_t.fill_null(0)
     # The uncached / non-reasoning rest is clipped at zero in case a log reports more cached (reasoning)
     # tokens than input (output) tokens; for consistent counts this is exactly genai-prices' arithmetic.
     per_mtok = (
-        (input_t.fill_null(0) - cached).clip(lower_bound=0) * input_rate
+        (input_t.fill_null(0) - cached - written).clip(lower_bound=0) * input_rate
         + cached * cache_rate
+        + written * write_rate
         + (output_t.fill_null(0) - reasoning).clip(lower_bound=0) * output_rate
         + reasoning * reasoning_rate
     )
     cost = per_mtok / _MTOK + request_price
-    has_tokens = _has_tokens((input_t, output_t, cached_t, reasoning_t))
+    has_tokens = _has_tokens((input_t, output_t, cached_t, reasoning_t, written_t))
     return pl.when(has_tokens).then(cost).otherwise(None).cast(pl.Float64)
 
 

@@ -13,8 +13,10 @@ import polars as pl
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import CHILD_STAGES, REQUEST_SCHEMA
 
-#: Children may start or end this much outside their root before we call it clock skew (rounding noise).
-SKEW_TOLERANCE_MS = 1.0
+#: Children may start or end this much outside their root before we call it clock skew (rounding noise):
+#: a logger's millisecond timestamps, one on the line written as a request came in and one on the line
+#: stamped at its end, can each be up to 1 ms off.
+SKEW_TOLERANCE_MS = 2.0
 
 _IDENTITY = [
     "correlation_id",
@@ -50,6 +52,7 @@ _PICKS: dict[str, tuple[pl.Expr, str, bool]] = {
     "finish_reason": (pl.col("stage") == "llm", "finish_reason", True),
     "response_format": (pl.col("stage") == "llm", "response_format", True),
     "max_tokens": (pl.col("stage") == "llm", "max_tokens", True),
+    "error_rule": (pl.col("is_error"), "error_rule", False),
 }
 
 
@@ -161,11 +164,12 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             _any_start=pl.col("start").min(),
             end=pl.col("_end").max(),
             feedback_score=pl.col("feedback_score").mean(),
-            has_root=is_root.any(),
+            _any_root=is_root.any(),
             **{f"{s}_ms": _sum_or_null(pl.col(f"_{s}_ms")) for s in CHILD_STAGES},
             input_tokens=_sum_or_null(pl.col("input_tokens")),
             output_tokens=_sum_or_null(pl.col("output_tokens")),
             cached_tokens=_sum_or_null(pl.col("cached_tokens")),
+            cache_write_tokens=_sum_or_null(pl.col("cache_write_tokens")),
             reasoning_tokens=_sum_or_null(pl.col("reasoning_tokens")),
             llm_output_ms=_sum_or_null(pl.col("_llm_output_ms")),
             cost_usd=_sum_or_null(pl.col("cost_usd")),
@@ -192,25 +196,40 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
         ordered.get_column(column).gather(grouped.get_column(f"_row_{name}")).alias(name)
         for name, (_, column, _) in _PICKS.items()
     )
-    requests = picked.with_columns(
-        start=pl.coalesce("start", "_any_start"),  # a request seen only through its feedback
-        input_text=pl.coalesce("llm_input", "any_input"),
-    ).with_columns(
-        # With no duration logged at all (OpenAI Batch output, Bedrock InvokeModel) the latency is unknown,
-        # not the zero-width envelope of the events' starts.
-        latency_ms=pl.coalesce(
-            pl.col("root_duration"), pl.when(pl.col("_has_duration")).then(_ms(pl.col("end") - pl.col("start")))
-        ),
-        model=pl.coalesce("llm_model", "any_model"),
-        provider=pl.coalesce("llm_provider", "any_provider"),
-        route=pl.coalesce("root_route", "any_route"),
-        models=pl.col("models").list.eval(pl.element().sort()),  # 10x faster than list.sort() in Polars 2.1
-        # A failed attempt is recovered when a later attempt of the request exists.
-        is_error=pl.col("_root_error") | (pl.col("_last_failed_attempt") >= pl.col("_last_attempt")).fill_null(False),
+    requests = (
+        picked.with_columns(
+            start=pl.coalesce("start", "_any_start"),  # a request seen only through its feedback
+            input_text=pl.coalesce("llm_input", "any_input"),
+            # A request that is one line is complete: that line is its root.
+            has_root=pl.col("_any_root") | (pl.col("n_events") == 1),
+            latency_from=pl.when(pl.col("root_duration").is_not_null())
+            .then(pl.lit("root"))
+            .when(pl.col("_has_duration"))
+            .then(pl.lit("events"))
+            # Point events only (a "started" and a "finished" line): the span of their timestamps.
+            .when(pl.col("end") > pl.col("start"))
+            .then(pl.lit("lines")),
+        )
+        .with_columns(
+            # With no duration and a single timestamp (OpenAI Batch output, a raw response logged as-is) the
+            # latency is unknown, not the zero-width envelope of the events' starts.
+            latency_ms=pl.coalesce(
+                pl.col("root_duration"),
+                pl.when(pl.col("latency_from").is_not_null()).then(_ms(pl.col("end") - pl.col("start"))),
+            ),
+            model=pl.coalesce("llm_model", "any_model"),
+            provider=pl.coalesce("llm_provider", "any_provider"),
+            route=pl.coalesce("root_route", "any_route"),
+            models=pl.col("models").list.eval(pl.element().sort()),  # 10x faster than list.sort() in Polars 2.1
+            # A failed attempt is recovered when a later attempt of the request exists.
+            is_error=pl.col("_root_error")
+            | (pl.col("_last_failed_attempt") >= pl.col("_last_attempt")).fill_null(False),
+        )
+        .with_columns(error_rule=pl.when(pl.col("is_error")).then("error_rule"))
     )
-    requests = _count_skewed_events(requests, prepared, tolerance).select(
-        pl.col(name).cast(dtype) for name, dtype in REQUEST_SCHEMA.items()
-    )
+    requests = _count_skewed_events(requests, prepared, tolerance)
+    _count_unknowns(requests, issues, keep_examples)
+    requests = requests.select(pl.col(name).cast(dtype) for name, dtype in REQUEST_SCHEMA.items())
     # The same order on every run (a hash breaks ties in start: cheaper than comparing the IDs).
     requests = requests.sort(pl.col("start"), pl.col("correlation_id").hash(seed=0), nulls_last=True)
     _count_request_issues(requests, issues, keep_examples)
@@ -249,7 +268,7 @@ def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -
         no_root.height,
         [
             InputIssue("missing-root", f"request {cid}", None, "no root event; latency is the span of its events")
-            for cid in no_root["correlation_id"].head(keep)
+            for cid in no_root["correlation_id"].sort().head(keep)
         ],
     )
     skewed = requests.filter(pl.col("skewed_events") > 0)
@@ -258,6 +277,28 @@ def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -
         int(skewed["skewed_events"].sum()),
         [
             InputIssue("clock-skew", f"request {cid}", None, f"{n} child event(s) outside the root event's span")
-            for cid, n in skewed.head(keep).select("correlation_id", "skewed_events").iter_rows()
+            for cid, n in skewed.sort("correlation_id").head(keep).select("correlation_id", "skewed_events").iter_rows()
         ],
     )
+
+
+def _count_unknowns(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None:
+    """What the logs do not say, per request: no latency, or a latency from log lines only."""
+    unknown = [
+        (
+            "unknown-latency",
+            pl.col("latency_ms").is_null(),
+            "no duration logged and one timestamp: map a duration with --map duration_ms=FIELD (see aiobs inspect)",
+        ),
+        (
+            "envelope-latency",
+            pl.col("latency_from") == "lines",
+            "latency is first to last log line: log a duration (duration_ms) for a measured one",
+        ),
+    ]
+    counts = requests.select(*(when.sum().alias(code) for code, when, _ in unknown)).row(0, named=True)
+    for code, when, message in unknown:
+        if counts[code]:
+            # The smallest IDs, as IssueLog keeps them: the same examples however requests fall into buckets.
+            ids = requests.filter(when).get_column("correlation_id").sort().head(keep)
+            issues.add(code, counts[code], [InputIssue(code, f"request {cid}", None, message) for cid in ids])

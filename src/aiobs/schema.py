@@ -48,10 +48,26 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("user", pl.String(), "", False, "User or tenant identifier."),
     Field("is_error", pl.Boolean(), "", True, "The event failed (status error, HTTP >= 400, or an error event)."),
     Field("error_type", pl.String(), "", False, "Error class or code, when logged."),
+    Field(
+        "error_rule",
+        pl.String(),
+        "",
+        False,
+        "Which convention marked the event failed: `status`, `http-status`, `level`, `error-field`, `event` "
+        "(docs/formats.md), or `format` (the format's own status field); null when it did not fail.",
+    ),
     Field("attempt", pl.Int64(), "", False, "1 for a first try, 2+ for retries."),
     Field("input_tokens", pl.Int64(), "tokens", False, "Prompt tokens, including cached ones."),
     Field("output_tokens", pl.Int64(), "tokens", False, "Completion tokens, including reasoning ones."),
     Field("cached_tokens", pl.Int64(), "tokens", False, "Prompt tokens served from the provider's cache."),
+    Field(
+        "cache_write_tokens",
+        pl.Int64(),
+        "tokens",
+        False,
+        "Prompt tokens written to the provider's cache (Anthropic's cache_creation_input_tokens), billed at "
+        "the cache-write rate; included in input_tokens.",
+    ),
     Field("reasoning_tokens", pl.Int64(), "tokens", False, "Completion tokens spent on hidden reasoning."),
     Field("logged_cost_usd", pl.Float64(), "US dollars", False, "Cost the application logged itself, if any."),
     Field("finish_reason", pl.String(), "", False, "Why generation stopped (`stop`, `length`, `tool_calls`)."),
@@ -82,7 +98,16 @@ REQUEST_FIELDS: tuple[Field, ...] = (
         False,
         "End-to-end latency: the root event's duration when present, else end - start over its events.",
     ),
-    Field("has_root", pl.Boolean(), "", True, "A root (gateway) event was seen for this request."),
+    Field(
+        "latency_from",
+        pl.String(),
+        "",
+        False,
+        "Where `latency_ms` comes from: `root` (the root event's duration), `events` (first start to last end "
+        "of events with durations), `lines` (first to last timestamp of point events: no duration was logged); "
+        "null when it is unknown.",
+    ),
+    Field("has_root", pl.Boolean(), "", True, "A root (gateway) event was seen, or the request is a single event."),
     *(
         Field(f"{s}_ms", pl.Float64(), "milliseconds", False, f"Time spent in `{s}` events (sum of durations).")
         for s in CHILD_STAGES
@@ -91,6 +116,7 @@ REQUEST_FIELDS: tuple[Field, ...] = (
     Field("input_tokens", pl.Int64(), "tokens", False, "Sum over events; null when no event logged it."),
     Field("output_tokens", pl.Int64(), "tokens", False, "Sum over events; null when no event logged it."),
     Field("cached_tokens", pl.Int64(), "tokens", False, "Sum over events; null when no event logged it."),
+    Field("cache_write_tokens", pl.Int64(), "tokens", False, "Sum over events; null when no event logged it."),
     Field("reasoning_tokens", pl.Int64(), "tokens", False, "Sum over events; null when no event logged it."),
     Field("llm_output_ms", pl.Float64(), "milliseconds", False, "Time of the LLM calls that logged output tokens."),
     Field("cost_usd", pl.Float64(), "US dollars", False, "Cost priced by aiobs; null when no event could be priced."),
@@ -106,6 +132,13 @@ REQUEST_FIELDS: tuple[Field, ...] = (
         "",
         True,
         "The root event failed, or an event failed with no later attempt (a retry that succeeded recovers it).",
+    ),
+    Field(
+        "error_rule",
+        pl.String(),
+        "",
+        False,
+        "The convention that marked the request failed (the `error_rule` of its failing event); null if it did not.",
     ),
     Field("retries", pl.Int64(), "", True, "Events that were retries (attempt > 1)."),
     Field(

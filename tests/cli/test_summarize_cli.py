@@ -417,7 +417,14 @@ def clean_rows(n: int = 20) -> list[dict[str, Any]]:
     for i in range(n):
         start = T0 + timedelta(seconds=i)
         rows.append(
-            {"request_id": f"c{i}", "event_id": f"g{i}", "event": "gateway", "ts": iso(start), "latency_ms": 900}
+            {
+                "request_id": f"c{i}",
+                "event_id": f"g{i}",
+                "event": "gateway",
+                "ts": iso(start),
+                "latency_ms": 900,
+                "status": 200,
+            }
         )
         rows.append(
             {

@@ -13,7 +13,19 @@ from aiobs.cli import app
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 #: What "[...summarize's input options]" stands for in a usage line.
-INPUT_OPTIONS = {"--since", "--until", "--map", "--prices", "--config", "--strict", "--endpoint-url", "--input-format"}
+INPUT_OPTIONS = {
+    "--since",
+    "--until",
+    "--map",
+    "--prices",
+    "--config",
+    "--strict",
+    "--endpoint-url",
+    "--input-format",
+    "--time-is",
+    "--time-format",
+    "--http-error-from",
+}
 
 
 def usage(command: str) -> str:

@@ -14,13 +14,14 @@ from aiobs.cli import app
 from aiobs.errors import UsageError
 from aiobs.formats import FORMAT_NAMES, check_input_format, frame_source
 from aiobs.formats.detect import detect_format
+from aiobs.formats.loggers import PRESETS
 from aiobs.issues import IssueLog
 from aiobs.sources.paths import expand_inputs
 from aiobs.sources.read import iter_chunks
 from aiobs.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMAT_DIRS = ("otlp", "openai-batch", "bedrock", "litellm", "langfuse")
+FORMAT_DIRS = ("otlp", "openai-batch", "bedrock", "litellm", "langfuse", *(p.name for p in PRESETS))
 FIXTURE_FILES = [
     pytest.param(path, path.relative_to(FIXTURES).parts[0], id=str(path.relative_to(FIXTURES)))
     for name in FORMAT_DIRS
@@ -104,7 +105,9 @@ def test_unknown_input_format_is_a_usage_error(tmp_path: Path) -> None:
     path = FIXTURES / "openai-batch" / "formats_md_output_and_errors.jsonl"
     result = runner.invoke(app, ["summarize", str(path), "--input-format", "jaeger"])
     assert result.exit_code == 2
-    names = "auto, native, otlp, openai-batch, bedrock, litellm, langfuse"
+    names = ", ".join(
+        ["auto", "native", "otlp", "openai-batch", "bedrock", "litellm", "langfuse", *(p.name for p in PRESETS)]
+    )
     assert result.stderr == f"aiobs: unknown input format 'jaeger': choose from {names}\n"
     with pytest.raises(UsageError, match="unknown input format 'jaeger'"):
         summarize(expand_inputs([str(path)]), input_format="jaeger")

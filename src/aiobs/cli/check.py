@@ -118,6 +118,9 @@ def check_command(
     strict: bool = typer.Option(False, "--strict", help="Also exit 1 on input problems or an SLO without data."),
     endpoint_url: str | None = options.ENDPOINT_URL,
     input_format: str | None = options.INPUT_FORMAT,
+    time_is: str | None = options.TIME_IS,
+    time_format: str | None = options.TIME_FORMAT,
+    http_error_from: int | None = options.HTTP_ERROR_FROM,
 ) -> None:
     """Check SLOs (and regressions against a baseline) for CI: exit 0 when all hold, 1 when any is breached.
 
@@ -148,6 +151,9 @@ def check_command(
             "config": config,
             "endpoint_url": endpoint_url,
             "input_format": input_format,
+            "time_is": time_is,
+            "time_format": time_format,
+            "http_error_from": http_error_from,
             "keep_texts": False,  # gates read aggregates and flags, never the texts
         }
         summary = read_logs(paths, since=since, until=until, **read)

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,9 +16,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from aiobs.config import load_config
+from aiobs.config import Config, load_config
 from aiobs.errors import AiobsError, UsageError
-from aiobs.formats.mapping import FieldMapping, parse_map_options
+from aiobs.formats.mapping import FieldMapping, check_http_error_from, check_time_is, parse_map_options
+from aiobs.formats.timestamps import check_time_format
 from aiobs.pricing import load_price_book
 from aiobs.sources.paths import Source, expand_inputs
 from aiobs.summary import Summary, parse_time_bound, summarize
@@ -164,11 +166,17 @@ def read_logs(
     since: str | None,
     until: str | None,
     endpoint_url: str | None = None,
+    input_format: str | None = None,
+    time_is: str | None = None,
+    time_format: str | None = None,
+    http_error_from: int | None = None,
     **options: Any,
 ) -> Summary:
     """What every command that reads logs does with its shared options: config, mapping, prices, window, sources."""
     settings = load_config(config)
-    mapping = FieldMapping().with_overrides({**settings.mapping, **parse_map_options(field_map)})
+    mapping = read_mapping(
+        settings, field_map, time_is=time_is, time_format=time_format, http_error_from=http_error_from
+    )
     price_file = prices or settings.prices
     price_book = load_price_book(price_file) if price_file else None
     start, end = (parse_time_bound(t) if t else None for t in (since, until))
@@ -185,8 +193,30 @@ def read_logs(
             prices=price_book,
             quality=settings.quality,
             progress=progress,
+            input_format=input_format or settings.input_format,
             **options,
         )
+
+
+def read_mapping(
+    settings: Config,
+    field_map: list[str],
+    *,
+    time_is: str | None,
+    time_format: str | None,
+    http_error_from: int | None,
+) -> FieldMapping:
+    """The field mapping and reading conventions: the command line over aiobs.toml over the format's own."""
+    mapping = FieldMapping().with_overrides(settings.mapping, origin="config")
+    mapping = mapping.with_overrides(parse_map_options(field_map), origin="option")
+    return replace(
+        mapping,
+        time_is=check_time_is(time_is) or settings.time_is,
+        time_format=check_time_format(time_format) or settings.time_format,
+        http_error_from=check_http_error_from(http_error_from)
+        if http_error_from is not None
+        else settings.http_error_from,
+    )
 
 
 def fail_if_strict(summary: Summary, strict: bool) -> None:

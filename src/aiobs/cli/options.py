@@ -40,3 +40,21 @@ HISTORY = typer.Option(
     metavar="DIR",
     help="Also record this run's hourly aggregates in a history store folder (docs/ci.md).",
 )
+TIME_IS = typer.Option(
+    None,
+    "--time-is",
+    metavar="start|end",
+    help="A line's timestamp is when its event started, or ended (was written); default: as the format says.",
+)
+TIME_FORMAT = typer.Option(
+    None,
+    "--time-format",
+    metavar="STRFTIME",
+    help="Read timestamps with this strftime format first, e.g. '%d/%b/%Y:%H:%M:%S %z'.",
+)
+HTTP_ERROR_FROM = typer.Option(
+    None,
+    "--http-error-from",
+    metavar="STATUS",
+    help="HTTP statuses from this one up are errors (default 500; 400 counts 4xx too).",
+)

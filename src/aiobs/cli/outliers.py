@@ -77,6 +77,9 @@ def outliers_command(
     strict: bool = options.STRICT,
     endpoint_url: str | None = options.ENDPOINT_URL,
     input_format: str | None = options.INPUT_FORMAT,
+    time_is: str | None = options.TIME_IS,
+    time_format: str | None = options.TIME_FORMAT,
+    http_error_from: int | None = options.HTTP_ERROR_FROM,
 ) -> None:
     """The worst requests, each rebuilt from its events: stage breakdown, tokens, cost, flags, snippets.
 
@@ -100,6 +103,9 @@ def outliers_command(
             until=until,
             endpoint_url=endpoint_url,
             input_format=input_format,
+            time_is=time_is,
+            time_format=time_format,
+            http_error_from=http_error_from,
         )
         report.summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         if chosen is OutlierFormat.json:

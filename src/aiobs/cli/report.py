@@ -70,6 +70,9 @@ def report_command(
     ),
     endpoint_url: str | None = options.ENDPOINT_URL,
     input_format: str | None = options.INPUT_FORMAT,
+    time_is: str | None = options.TIME_IS,
+    time_format: str | None = options.TIME_FORMAT,
+    http_error_from: int | None = options.HTTP_ERROR_FROM,
     history: Path | None = typer.Option(
         None,
         "--history",
@@ -121,6 +124,9 @@ def report_command(
             every=every,
             endpoint_url=endpoint_url,
             input_format=input_format,
+            time_is=time_is,
+            time_format=time_format,
+            http_error_from=http_error_from,
             keep_events=bool(outliers),  # the outliers' timelines are drawn from their events
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)

@@ -79,6 +79,9 @@ def summarize_command(
     strict: bool = options.STRICT,
     endpoint_url: str | None = options.ENDPOINT_URL,
     input_format: str | None = options.INPUT_FORMAT,
+    time_is: str | None = options.TIME_IS,
+    time_format: str | None = options.TIME_FORMAT,
+    http_error_from: int | None = options.HTTP_ERROR_FROM,
     history: Path | None = options.HISTORY,
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, quality, input quality.
@@ -105,6 +108,9 @@ def summarize_command(
             flags=flags,
             endpoint_url=endpoint_url,
             input_format=input_format,
+            time_is=time_is,
+            time_format=time_format,
+            http_error_from=http_error_from,
             keep_texts=False,  # every output of summarize is aggregates
         )
         summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)

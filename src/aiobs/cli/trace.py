@@ -54,6 +54,9 @@ def trace_command(
     strict: bool = options.STRICT,
     endpoint_url: str | None = options.ENDPOINT_URL,
     input_format: str | None = options.INPUT_FORMAT,
+    time_is: str | None = options.TIME_IS,
+    time_format: str | None = options.TIME_FORMAT,
+    http_error_from: int | None = options.HTTP_ERROR_FROM,
 ) -> None:
     """Show requests rebuilt from their events: a waterfall of the event tree, key figures, flags, full texts.
 
@@ -79,6 +82,9 @@ def trace_command(
             until=until,
             endpoint_url=endpoint_url,
             input_format=input_format,
+            time_is=time_is,
+            time_format=time_format,
+            http_error_from=http_error_from,
             keep_events=True,
         )
         privacy = Privacy(redact=not no_redact, hash_users=hash_users)

@@ -19,7 +19,9 @@ from aiobs.formats.detect import DEFAULT_FORMAT, detect_format
 from aiobs.formats.documents import document_chunks, looks_like_documents
 from aiobs.formats.langfuse import LangfuseAdapter
 from aiobs.formats.litellm import LiteLLMAdapter
+from aiobs.formats.loggers import NATIVE, PRESET_ALIASES, PRESETS, Preset
 from aiobs.formats.mapping import FieldMapping
+from aiobs.formats.native_reader import ChunkParser
 from aiobs.formats.openai_batch import OpenAIBatchAdapter
 from aiobs.formats.otlp import OtlpAdapter
 from aiobs.formats.reader import Adapter, AdapterParser
@@ -35,11 +37,16 @@ class EventParser(Protocol):
         """Canonical events of the chunk; bad lines and orphans recorded as issues, not returned."""
         ...
 
+    def finish(self) -> None:
+        """Record what can be judged only once every chunk was read (issues about whole files)."""
+        ...
 
-def _native(mapping: FieldMapping, issues: IssueLog) -> EventParser:
-    from aiobs.ingest import ChunkParser  # ingest imports this package: import when asked for
 
-    return ChunkParser(mapping, issues)
+def _native(preset: Preset) -> Callable[[FieldMapping, IssueLog], EventParser]:
+    def make(mapping: FieldMapping, issues: IssueLog) -> EventParser:
+        return ChunkParser(mapping, issues, preset)
+
+    return make
 
 
 def _adapter(adapter: type[Adapter]) -> Callable[[FieldMapping, IssueLog], EventParser]:
@@ -51,12 +58,13 @@ def _adapter(adapter: type[Adapter]) -> Callable[[FieldMapping, IssueLog], Event
 
 #: name -> (what it reads, parser factory). `native` is the default when nothing else matches.
 FORMATS: dict[str, tuple[str, Callable[[FieldMapping, IssueLog], EventParser]]] = {
-    "native": ("aiobs's own JSONL (any field names, through the field mapping)", _native),
+    "native": (NATIVE.reads, _native(NATIVE)),
     "otlp": ("OpenTelemetry OTLP/JSON traces and logs, GenAI and OpenInference attributes", _adapter(OtlpAdapter)),
     "openai-batch": ("OpenAI Batch API output and error files", _adapter(OpenAIBatchAdapter)),
     "bedrock": ("AWS Bedrock model invocation logs", _adapter(BedrockAdapter)),
     "litellm": ("LiteLLM StandardLoggingPayload and SpendLogs", _adapter(LiteLLMAdapter)),
     "langfuse": ("Langfuse observation exports", _adapter(LangfuseAdapter)),
+    **{preset.name: (preset.reads, _native(preset)) for preset in PRESETS},
 }
 FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)
 
@@ -66,6 +74,7 @@ def check_input_format(name: str | None) -> str | None:
     if name is None or name.strip().lower() == AUTO:
         return None
     key = name.strip().lower()
+    key = PRESET_ALIASES.get(key, key)
     if key not in FORMATS:
         msg = f"unknown input format '{name}': choose from {AUTO}, {', '.join(FORMAT_NAMES)}"
         raise UsageError(msg)

@@ -12,6 +12,9 @@ the format listed first, `native` last. A broken first line therefore does not d
 | bedrock | `schemaType: "ModelInvocationLog"`, or `modelId` and `requestId` with `input` or `output` |
 | litellm | `call_type` with `startTime`, `response_cost`, `spend` or `litellm_call_id` |
 | langfuse | a trace id (`trace_id`, `traceId`), a start time and an observation `type` (`GENERATION`, `SPAN`, ...) |
+
+Then the logger presets (aiobs.formats.loggers), each with its own marks (docs/formats.md): loguru, ecs,
+bunyan, pino, python-json-logger, zap, slog, zerolog, winston, structlog.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+
+from aiobs.formats.loggers import PRESETS
 
 SAMPLE_LINES = 20
 #: Lines longer than this are not parsed for detection (one OTLP line can be many MB); their first bytes
@@ -64,6 +69,7 @@ DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "bedrock": _is_bedrock,
     "litellm": _is_litellm,
     "langfuse": _is_langfuse,
+    **{preset.name: preset.detect for preset in PRESETS},
 }
 DEFAULT_FORMAT = "native"
 

@@ -108,6 +108,8 @@ def finish(picked: pl.LazyFrame) -> pl.LazyFrame:
         if f"_raw_{name}" in names:
             flags[f"_bad_{name}"] = bad
         values[name] = parsed
+    if "error_rule" not in names:  # the format's own status field decided
+        values["error_rule"] = pl.when(pl.col("is_error")).then(pl.lit("format"))
     typed = picked.with_columns(**values, **flags)
     given = [c for c in names if c.startswith(("_bad_", "_absurd_")) and c not in flags]
     extra = [*given, *(c for c in ("_drop", "_drop_message") if c in names)]

@@ -1,20 +1,34 @@
-"""The native JSONL format (docs/schema.md, "The aiobs native log format") -> the canonical event table.
+"""The native JSONL format and the logger presets (docs/formats.md) -> the canonical event table.
 
-Every mapped field is read as a *string* (Polars renders numbers and nested
-JSON as text), then cast here with `strict=False`. That keeps one malformed
-value from failing the whole batch, and lets us tell "missing" (raw is null)
-from "wrong type" (raw present, cast null): the latter is counted, never
-silently turned into a null.
+Every mapped field is read as a *string* (Polars renders numbers and nested JSON as text), then cast
+here with `strict=False`. That keeps one malformed value from failing the whole batch, and lets us tell
+"missing" (raw is null) from "wrong type" (raw present, cast null): the latter is counted, never silently
+turned into a null. A preset (aiobs.formats.loggers) only changes which paths are read and two
+conventions: whether a line's timestamp is its event's start or end, and whether `event` is a message.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
+from aiobs.formats.conventions import (
+    ERROR_STATUS_WORDS,
+    duration_text_ms,
+    error_rules,
+    error_type_of,
+    first_rule,
+    stage_from_message,
+    truthy,
+)
+from aiobs.formats.loggers import NATIVE, Preset
 from aiobs.formats.mapping import FieldMapping, SourcePath
-from aiobs.schema import EVENT_SCHEMA, STAGES, UTC_TIME, Stage
+from aiobs.formats.timestamps import fast_timestamp, finish_timestamps, formatted_timestamp, permissive_timestamp
+from aiobs.schema import EVENT_SCHEMA, STAGES, Stage
+
+__all__ = ["ERROR_STATUS_WORDS", "NUMERIC", "Reading", "finish_timestamps", "permissive_timestamp", "to_events"]
 
 EVENT_COLUMNS = tuple(EVENT_SCHEMA.names())
 
@@ -27,14 +41,16 @@ NUMERIC: dict[str, pl.DataType] = {
     "input_tokens": pl.Int64(),
     "output_tokens": pl.Int64(),
     "cached_tokens": pl.Int64(),
+    "cache_write_tokens": pl.Int64(),
     "reasoning_tokens": pl.Int64(),
     "logged_cost_usd": pl.Float64(),
 }
+_DURATIONS = ("duration_ms", "ttft_ms")
 
 #: A single event longer than a day is a unit mistake or a broken clock, not a real duration.
 MAX_DURATION_MS = 24 * 3600 * 1000.0
 
-#: event names (lower-case) -> stage; anything else is `other`.
+#: event names (lower-case) -> stage; anything else is `other` (or, for loggers, found by keyword).
 STAGE_OF_EVENT: dict[str, str] = {
     **{s: s for s in STAGES},
     "request": "gateway",
@@ -60,35 +76,80 @@ STAGE_OF_EVENT: dict[str, str] = {
 }
 
 #: Text fields taken as logged.
+TEXT_FIELDS = ("correlation_id", "event_id", "parent_id", "event", "model", "provider", "route", "user")
 PASSTHROUGH_TEXT = ("finish_reason", "input_text", "output_text", "context_text")
+#: Raw fields read only to decide the status, the root, the time.
+_CONVENTION_FIELDS = ("status", "level", "http_status", "error", "error_type", "is_root", "start", "end")
 POSITIVE_WORDS = ("up", "true", "yes", "positive", "good", "like", "accepted", "+1", "👍")
 NEGATIVE_WORDS = ("down", "false", "no", "negative", "bad", "dislike", "rejected", "-1", "👎")
-
-ERROR_STATUS_WORDS = ("error", "failed", "failure", "fail", "exception", "fatal", "critical", "timeout")
 FALSE_WORDS = ("", "0", "false", "none", "null", "no")
 
 
-def raw_schema(mapping: FieldMapping) -> pl.Schema:
-    """The schema to read lines with: every mapped path as a String, nested paths as Structs."""
+@dataclass(frozen=True)
+class Reading:
+    """Everything the native reader needs for one format: the resolved paths, the preset, the conventions."""
+
+    paths: dict[str, tuple[SourcePath, ...]]
+    preset: Preset
+    time_format: str | None
+    http_error_from: int
+
+    @classmethod
+    def of(cls, mapping: FieldMapping, preset: Preset = NATIVE) -> Reading:
+        resolved = mapping.with_paths(preset.paths).resolved(preset.time_is)
+        return cls(resolved, preset, mapping.time_format, mapping.http_error_from)
+
+    def all_paths(self) -> list[SourcePath]:
+        return [p for ps in self.paths.values() for p in ps]
+
+    def user_paths(self) -> list[tuple[str, SourcePath]]:
+        """(canonical field, path) of every path the user mapped (`--map`, aiobs.toml), in order."""
+        return [(name, p) for name, ps in self.paths.items() for p in ps if p.origin != "format"]
+
+
+class _List:
+    """A JSON array in the reader's schema tree; its elements are `item`."""
+
+    def __init__(self) -> None:
+        self.item: Any = None
+
+
+_LEAF = "leaf"
+
+
+def _add(node: Any, parts: tuple[str | int, ...]) -> Any:
+    """`node` of the schema tree with the path `parts` added. An object or array beats a leaf of the same
+    name (a leaf path on it is read as JSON text); an array and an object under one name keep the first."""
+    if not parts:
+        return _LEAF if node is None else node
+    head, rest = parts[0], parts[1:]
+    if isinstance(head, int):
+        if node is None or node is _LEAF:
+            node = _List()
+        if isinstance(node, _List):
+            node.item = _add(node.item, rest)
+        return node
+    if node is None or node is _LEAF:
+        node = {}
+    if isinstance(node, dict):
+        node[head] = _add(node.get(head), rest)
+    return node
+
+
+def _dtype(node: Any) -> pl.DataType:
+    if isinstance(node, _List):
+        return pl.List(_dtype(node.item))
+    if isinstance(node, dict):
+        return pl.Struct({name: _dtype(child) for name, child in node.items()})
+    return pl.String()
+
+
+def raw_schema(paths: list[SourcePath]) -> pl.Schema:
+    """The schema to read lines with: every mapped path as a String, objects as Structs, arrays as Lists."""
     tree: dict[str, Any] = {}
-    for path in mapping.all_paths():
-        node = tree
-        *parents, leaf = path.parts
-        for part in parents:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                # The same name is both a leaf and a parent; reading it as a struct would fail on the leaf.
-                break
-            node = child
-        else:
-            node.setdefault(leaf, None)
-
-    def to_dtype(node: dict[str, Any] | None) -> pl.DataType:
-        if node is None:
-            return pl.String()
-        return pl.Struct({name: to_dtype(child) for name, child in node.items()})
-
-    return pl.Schema({name: to_dtype(child) for name, child in tree.items()})
+    for path in paths:
+        tree = _add(tree, path.parts)
+    return pl.Schema({name: _dtype(child) for name, child in tree.items()})
 
 
 def flat_schema(schema: pl.Schema) -> pl.Schema:
@@ -96,25 +157,32 @@ def flat_schema(schema: pl.Schema) -> pl.Schema:
     return pl.Schema({name: dtype for name, dtype in schema.items() if dtype == pl.String()})
 
 
-def _path_expr(path: SourcePath, schema: pl.Schema) -> pl.Expr | None:
-    head, *rest = path.parts
+def path_expr(path: SourcePath, schema: pl.Schema) -> pl.Expr | None:
+    """The value at `path` as text (an object as its JSON), or None when the schema cannot hold it."""
+    head = path.head
     if head not in schema:
         return None
-    dtype = schema[head]
-    expr = pl.col(head)
-    for part in rest:
-        if not isinstance(dtype, pl.Struct) or part not in {f.name for f in dtype.fields}:
+    expr, dtype = pl.col(head), schema[head]
+    for part in path.parts[1:]:
+        if isinstance(part, int):
+            if not isinstance(dtype, pl.List):
+                return None
+            expr, dtype = expr.list.get(part, null_on_oob=True), dtype.inner
+            continue
+        field = next((f for f in dtype.fields if f.name == part), None) if isinstance(dtype, pl.Struct) else None
+        if field is None:
             return None
-        dtype = next(f.dtype for f in dtype.fields if f.name == part)
-        expr = expr.struct.field(part)
+        expr, dtype = expr.struct.field(part), field.dtype
+    if isinstance(dtype, pl.Struct):
+        return expr.struct.json_encode()
     return expr if dtype == pl.String() else None
 
 
-def _raw(canonical: str, mapping: FieldMapping, schema: pl.Schema, *, numeric: bool = False) -> pl.Expr:
+def _raw(canonical: str, reading: Reading, schema: pl.Schema, *, numeric: bool = False) -> pl.Expr:
     """First present source field for `canonical`, as a string (numeric fields scaled to our unit)."""
     exprs: list[pl.Expr] = []
-    for path in mapping.paths.get(canonical, ()):
-        expr = _path_expr(path, schema)
+    for path in reading.paths.get(canonical, ()):
+        expr = path_expr(path, schema)
         if expr is None:
             continue
         if numeric and path.scale != 1.0:
@@ -133,65 +201,6 @@ def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
         as_float = raw.cast(pl.Float64, strict=False)
         return pl.when(as_float == as_float.round(0)).then(as_float.cast(pl.Int64, strict=False))
     return raw.cast(pl.Float64, strict=False)
-
-
-ZONED_ISO = "%Y-%m-%dT%H:%M:%S%.f%#z"
-
-
-def _epoch(raw: pl.Expr, number: pl.Expr) -> pl.Expr:
-    magnitude = number.abs()
-    epoch_us = (
-        pl.when(magnitude >= 1e17)
-        .then(raw.cast(pl.Int64, strict=False) // 1000)  # ns: parse as an integer, a float loses precision
-        .when(magnitude >= 1e14)
-        .then(number)
-        .when(magnitude >= 1e11)
-        .then(number * 1e3)
-        .otherwise(number * 1e6)
-    )
-    return epoch_us.cast(pl.Int64, strict=False).cast(UTC_TIME)
-
-
-def _timestamp(raw: pl.Expr) -> pl.Expr:
-    """The common forms, fast: epoch seconds / ms / us / ns by magnitude, or ISO-8601 with a zone.
-
-    Parsing a date costs more than anything else per event, so only one ISO format is tried here;
-    `finish_timestamps` gives the rows it could not read the permissive parse.
-    """
-    number = raw.cast(pl.Float64, strict=False)
-    iso = raw.str.to_datetime(ZONED_ISO, strict=False, time_unit="us", time_zone="UTC")
-    return pl.when(number.is_not_null()).then(_epoch(raw, number)).otherwise(iso)
-
-
-def permissive_timestamp(raw: pl.Expr) -> pl.Expr:
-    """ISO-8601 with or without a zone (naive means UTC), `T` or a space, surrounding blanks; or epoch."""
-    text = raw.str.strip_chars()
-    number = text.cast(pl.Float64, strict=False)
-    iso = pl.coalesce(
-        text.str.to_datetime(ZONED_ISO, strict=False, time_unit="us", time_zone="UTC"),
-        text.str.replace(" ", "T", literal=True)
-        .str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
-        .dt.replace_time_zone("UTC"),
-    )
-    return pl.when(number.is_not_null()).then(_epoch(text, number)).otherwise(iso)
-
-
-def finish_timestamps(events: pl.DataFrame) -> pl.DataFrame:
-    """Retry the timestamps `to_events` could not read with the permissive parse, on those rows only.
-
-    Drops the `_raw_start` column that `to_events` keeps for this; `_bad_start` stays true only for
-    timestamps no form could read.
-    """
-    if "_raw_start" not in events.columns:
-        return events
-    bad = events.get_column("_bad_start")
-    if bad.any():
-        rows = bad.arg_true()
-        fixed = events[rows].select(permissive_timestamp(pl.col("_raw_start"))).to_series()
-        events = events.with_columns(
-            events.get_column("start").scatter(rows, fixed), bad.scatter(rows, fixed.is_null())
-        )
-    return events.drop("_raw_start")
 
 
 def _flag_word(raw: pl.Expr) -> pl.Expr:
@@ -218,61 +227,118 @@ def _feedback(raw: pl.Expr) -> pl.Expr:
     )
 
 
-def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl.LazyFrame:
+def _times(reading: Reading) -> dict[str, pl.Expr]:
+    """`start` and `end` read the fast way (the user's --time-format first), with `_naive_*` where known."""
+    columns: dict[str, pl.Expr] = {}
+    for name in ("start", "end"):
+        raw = pl.col(f"_raw_{name}")
+        value = fast_timestamp(raw)
+        if reading.time_format is not None:
+            formatted, naive = formatted_timestamp(raw, reading.time_format)
+            columns[f"_naive_{name}"] = (formatted.is_not_null() & pl.lit(naive)).fill_null(False)
+            value = pl.coalesce(formatted, value)
+        columns[name] = value
+    return columns
+
+
+def _stage_and_root(reading: Reading) -> tuple[pl.Expr, pl.Expr]:
+    event_lower = pl.col("event").str.to_lowercase().str.strip_chars()
+    named = event_lower.replace_strict(STAGE_OF_EVENT, default=None, return_dtype=pl.String)
+    explicit_root = pl.col("_raw_is_root")
+    if not reading.preset.message_events:
+        stage = named.fill_null("other")
+        root = stage == "gateway"
+    else:
+        # An access-log line ("request completed" with an HTTP status and a duration) spans the request.
+        numeric_status = pl.col("_raw_status").cast(pl.Float64, strict=False).is_not_null()
+        code = pl.col("_raw_http_status").is_not_null() | numeric_status
+        access = code & pl.col("_raw_duration_ms").is_not_null()
+        usage = pl.col("model").is_not_null() & (
+            pl.col("_raw_input_tokens").is_not_null() | pl.col("_raw_output_tokens").is_not_null()
+        )
+        stage = pl.coalesce(
+            named, pl.when(access).then(pl.lit("gateway")), stage_from_message(pl.col("event"), has_model_usage=usage)
+        )
+        root = (named == "gateway").fill_null(False) | access
+    is_root = pl.when(explicit_root.is_not_null()).then(_flag_word(explicit_root)).otherwise(root).fill_null(False)
+    return stage.cast(Stage), is_root
+
+
+def to_events(raw: pl.LazyFrame, reading: Reading, schema: pl.Schema) -> pl.LazyFrame:
     """Raw string columns (plus `source`, `line`) -> canonical events plus `_bad_<field>` flag columns.
 
     A `_bad_*` column is true where the field was present but unusable; the value itself is null.
-    `ingest` counts the flags and drops them, after `finish_timestamps` (it settles `_bad_start`). Three
-    steps (pick the source field, parse it, judge it), each a select over the previous one's columns, so
-    no expression is evaluated twice.
+    `ingest` counts the flags and drops them, after `finish_timestamps` (it settles `_bad_start` and
+    the start of events stamped at their end). Three steps (pick the source field, parse it, judge it),
+    each a select over the previous one's columns, so no expression is evaluated twice.
     """
-    text_fields = ("correlation_id", "event_id", "parent_id", "event", "model", "provider", "route", "user")
     picked = raw.select(
         "source",
         "line",
-        *(_raw(name, mapping, schema).alias(name) for name in (*text_fields, *PASSTHROUGH_TEXT)),
-        _raw("response_format", mapping, schema).alias("_raw_response_format"),
-        _raw("feedback_score", mapping, schema).alias("_raw_feedback_score"),
-        *(_raw(name, mapping, schema).alias(f"_raw_{name}") for name in ("status", "error_type", "is_root", "start")),
-        *(_raw(name, mapping, schema, numeric=True).alias(f"_raw_{name}") for name in NUMERIC),
+        *(_raw(name, reading, schema).alias(name) for name in (*TEXT_FIELDS, *PASSTHROUGH_TEXT)),
+        _raw("response_format", reading, schema).alias("_raw_response_format"),
+        _raw("feedback_score", reading, schema).alias("_raw_feedback_score"),
+        *(_raw(name, reading, schema).alias(f"_raw_{name}") for name in _CONVENTION_FIELDS),
+        *(_raw(name, reading, schema, numeric=True).alias(f"_raw_{name}") for name in NUMERIC),
         detail_of=pl.lit(None, dtype=pl.String),  # native lines are events of their own
+        **_path_hits(reading, schema),
     )
-
-    event_lower = pl.col("event").str.to_lowercase().str.strip_chars()
-    status = pl.col("_raw_status").str.to_lowercase().str.strip_chars()
-    error_type = pl.col("_raw_error_type")
-    has_error_type = _flag_word(error_type).fill_null(False)
-    explicit_root = pl.col("_raw_is_root")
+    rules = error_rules(
+        pl.col("_raw_status"),
+        pl.col("_raw_level"),
+        pl.col("_raw_http_status"),
+        pl.col("_raw_error"),
+        pl.col("event"),
+        reading.http_error_from,
+    )
+    rules["error-field"] = rules["error-field"] | truthy(pl.col("_raw_error_type")).fill_null(False)
+    is_error = pl.any_horizontal(rules.values())
+    logged = pl.any_horizontal(pl.col(f"_raw_{f}").is_not_null() for f in ("status", "level", "http_status", "error"))
+    error_type = pl.coalesce(
+        pl.when(truthy(pl.col("_raw_error_type"))).then(pl.col("_raw_error_type")), error_type_of(pl.col("_raw_error"))
+    )
+    values = {name: _number(pl.col(f"_raw_{name}"), dtype) for name, dtype in NUMERIC.items()}
+    if reading.preset.message_events:  # loggers write durations as text too: "1.5s", "250ms"
+        for name in _DURATIONS:
+            values[name] = pl.coalesce(values[name], duration_text_ms(pl.col(f"_raw_{name}")))
+    stage, is_root = _stage_and_root(reading)
     parsed = picked.with_columns(
-        stage=event_lower.replace_strict(STAGE_OF_EVENT, default="other", return_dtype=pl.String).cast(Stage),
-        is_error=(
-            status.is_in(ERROR_STATUS_WORDS).fill_null(False)
-            | (status.cast(pl.Int64, strict=False) >= 400).fill_null(False)
-            | (event_lower == "error").fill_null(False)
-            | has_error_type
-        ),
-        error_type=pl.when(has_error_type).then(error_type),
-        start=_timestamp(pl.col("_raw_start")),
+        stage=stage,
+        is_root=is_root,
+        is_error=is_error,
+        error_rule=first_rule(rules),
+        _stat_status=logged | pl.col("_raw_error_type").is_not_null(),
+        error_type=pl.when(is_error).then(error_type),
         response_format=_response_format(pl.col("_raw_response_format")),
         _value_feedback_score=_feedback(pl.col("_raw_feedback_score")),
-        **{f"_value_{name}": _number(pl.col(f"_raw_{name}"), dtype) for name, dtype in NUMERIC.items()},
-    ).with_columns(
-        pl.col("correlation_id").str.strip_chars(),
-        is_root=pl.when(explicit_root.is_not_null())
-        .then(_flag_word(explicit_root))
-        .otherwise(pl.col("stage") == "gateway")
-        .fill_null(False),
-    )
+        **_times(reading),
+        **{f"_value_{name}": value for name, value in values.items()},
+    ).with_columns(pl.col("correlation_id").str.strip_chars())
+    return _judged(parsed)
 
+
+def _path_hits(reading: Reading, schema: pl.Schema) -> dict[str, pl.Expr]:
+    """`_stat_path_<field>`: one of the paths the user mapped to `field` has a value on this line."""
+    hits: dict[str, list[pl.Expr]] = {}
+    for name, path in reading.user_paths():
+        expr = path_expr(path, schema)
+        hits.setdefault(name, []).append(expr.is_not_null() if expr is not None else pl.lit(False))
+    return {f"_stat_path_{name}": pl.any_horizontal(found) for name, found in hits.items()}
+
+
+def _judged(parsed: pl.LazyFrame) -> pl.LazyFrame:
+    """The canonical columns plus the flags: present-but-unusable values nulled and flagged."""
     columns: dict[str, pl.Expr] = {"feedback_score": pl.col("_value_feedback_score")}
     flags: dict[str, pl.Expr] = {
-        "_bad_start": pl.col("_raw_start").is_not_null() & pl.col("start").is_null(),
         "_bad_feedback_score": pl.col("_raw_feedback_score").is_not_null() & pl.col("_value_feedback_score").is_null(),
+        "_no_time": pl.col("_raw_start").is_null() & pl.col("_raw_end").is_null(),
     }
+    for name in ("start", "end"):
+        flags[f"_bad_{name}"] = pl.col(f"_raw_{name}").is_not_null() & pl.col(name).is_null()
     for name, dtype in NUMERIC.items():
         value = pl.col(f"_value_{name}")
         bad = pl.col(f"_raw_{name}").is_not_null() & value.is_null()
-        if name in ("duration_ms", "ttft_ms"):
+        if name in _DURATIONS:
             absurd = ((value < 0) | (value > MAX_DURATION_MS) | value.is_nan()).fill_null(False)
             flags[f"_absurd_{name}"] = absurd
             value = pl.when(absurd.not_()).then(value)
@@ -282,4 +348,6 @@ def to_events(raw: pl.LazyFrame, mapping: FieldMapping, schema: pl.Schema) -> pl
         flags[f"_bad_{name}"] = bad
         columns[name] = value
     keep = [c for c in EVENT_COLUMNS if c not in columns]
-    return parsed.select(*keep, **columns, **flags, _raw_start=pl.col("_raw_start"))
+    names = parsed.collect_schema().names()
+    carried = [c for c in names if c in ("_naive_start", "_naive_end") or c.startswith("_stat_")]
+    return parsed.select(*keep, "end", *carried, "_raw_start", "_raw_end", **columns, **flags)
