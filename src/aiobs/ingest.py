@@ -30,7 +30,7 @@ from aiobs.formats import EventParser, check_input_format, frame_source, make_pa
 from aiobs.formats.mapping import FieldMapping
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
-from aiobs.sources.paths import Source
+from aiobs.sources.base import Source
 from aiobs.sources.read import Chunk, iter_chunks
 
 #: One bucket per this many input bytes (compressed input counts 5x); 1 bucket stays in memory.

@@ -26,7 +26,7 @@ from aiobs.quality import QualityConfig, add_flags, flag_names
 from aiobs.reconstruct import rebuild_requests
 from aiobs.redact import Privacy
 from aiobs.schema import REQUEST_SCHEMA
-from aiobs.sources.paths import STDIN, Source
+from aiobs.sources.base import STDIN, Source
 
 SCHEMA_VERSION = "1"
 #: Flag rates are always shown by these keys, whatever `--by` asks for.

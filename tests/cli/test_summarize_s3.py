@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 import aiobs.cli.common as cli_common
 from aiobs.cli import app
 from aiobs.cli.common import ExitCode
-from aiobs.sources.paths import LOG_FILES
+from aiobs.sources.base import LOG_FILES
 from conftest import S3Bucket
 
 ROOT = Path(__file__).resolve().parents[2]

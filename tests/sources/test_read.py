@@ -12,7 +12,7 @@ import zstandard
 
 from aiobs.issues import IssueLog
 from aiobs.sources import read
-from aiobs.sources.paths import Source
+from aiobs.sources.base import Source
 from aiobs.sources.read import Chunk, detect_compression, iter_bytes, iter_chunks
 
 

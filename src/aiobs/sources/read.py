@@ -17,7 +17,7 @@ from typing import BinaryIO, Protocol
 import zstandard
 
 from aiobs.issues import InputIssue, IssueLog
-from aiobs.sources.paths import STDIN, Source, SourceUnavailable
+from aiobs.sources.base import STDIN, Source, SourceUnavailable
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"

@@ -48,8 +48,8 @@ from botocore.exceptions import (
 
 from aiobs import __version__
 from aiobs.errors import InputError, UsageError
+from aiobs.sources.base import GLOB_CHARS, LOG_FILES, Source, SourceUnavailable, is_log_file
 from aiobs.sources.partitions import PartitionTime, TimeWindow
-from aiobs.sources.paths import GLOB_CHARS, LOG_FILES, Source, SourceUnavailable, is_log_file
 
 #: Keys a list call asks for (S3's maximum); tests make it small to exercise pagination.
 LIST_PAGE_SIZE = 1000
