@@ -223,3 +223,64 @@ def cost_comparison(requests: pl.LazyFrame) -> pl.DataFrame:
         .sort("requests", descending=True)
         .collect()
     )
+
+
+#: Token columns of a call, summed per model in the per-call spend table.
+CALL_TOKENS = ("input_tokens", "output_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens")
+
+
+def spend_partial(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """Per (model, stage): calls, tokens and priced cost of the priced events of one bucket (partial).
+
+    Every call counts, embeddings and rerankers included, on the model that made it: the per-call view of
+    spend by model, which `--by model` (one answering model per request) is not.
+    """
+    has_tokens = pl.any_horizontal(pl.col(c).is_not_null() for c in CALL_TOKENS)
+    return (
+        events.lazy()
+        .filter(pl.col("model").is_not_null())
+        .group_by("model", pl.col("stage").cast(pl.String))
+        .agg(
+            calls=pl.len().cast(pl.Int64),
+            **{c: _sum_or_null(pl.col(c)) for c in CALL_TOKENS},
+            cost_usd=_sum_or_null(pl.col("cost_usd")),
+            unpriced_calls=(has_tokens & pl.col("cost_usd").is_null()).sum().cast(pl.Int64),
+        )
+    )
+
+
+def spend_by_model(partials: list[pl.DataFrame]) -> pl.DataFrame:
+    """Merge the per-bucket partials exactly (sums), then one row per model, most costly first."""
+    empty = pl.DataFrame(
+        schema={"model": pl.String, "stages": pl.List(pl.String), "calls": pl.Int64}
+        | dict.fromkeys(CALL_TOKENS, pl.Int64)
+        | {"cost_usd": pl.Float64, "unpriced_calls": pl.Int64}
+    )
+    frames = [p for p in partials if not p.is_empty()]
+    if not frames:
+        return empty
+    merged = (
+        pl.concat(frames)
+        .group_by("model")
+        .agg(
+            stages=pl.col("stage").unique().sort(),
+            calls=pl.col("calls").sum(),
+            **{c: _sum_or_null(pl.col(c)) for c in CALL_TOKENS},
+            cost_usd=_sum_or_null(pl.col("cost_usd")),
+            unpriced_calls=pl.col("unpriced_calls").sum(),
+        )
+    )
+    return merged.sort(pl.col("cost_usd").fill_null(-1.0), "calls", "model", descending=[True, True, False]).select(
+        empty.columns
+    )
+
+
+def errors_by_rule(requests: pl.LazyFrame) -> pl.DataFrame:
+    """How many failed requests each convention marked (docs/formats.md, "Errors by convention")."""
+    return (
+        requests.filter(pl.col("is_error"))
+        .group_by(pl.col("error_rule").fill_null("unknown"))
+        .agg(requests=pl.len().cast(pl.Int64))
+        .sort("requests", "error_rule", descending=[True, False])
+        .collect()
+    )

@@ -20,7 +20,15 @@ from aiobs.formats.details import merge_details
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import SPILL_BATCH_ROWS, BucketStore, Ingested, ProgressCallback, ingest
 from aiobs.issues import INFORMATIONAL, IssueLog
-from aiobs.metrics import STAGE_KEY, TIME_KEY, cost_comparison, summarize_requests
+from aiobs.metrics import (
+    STAGE_KEY,
+    TIME_KEY,
+    cost_comparison,
+    errors_by_rule,
+    spend_by_model,
+    spend_partial,
+    summarize_requests,
+)
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
 from aiobs.quality import QualityConfig, add_flags, flag_names
 from aiobs.reconstruct import rebuild_requests
@@ -67,6 +75,10 @@ class Summary:
     quality_groups: dict[str, pl.DataFrame] = field(default_factory=dict)
     #: Requests rebuilt from the input before --since/--until kept `n_requests` of them (None without a window).
     requests_read: int | None = None
+    #: Per model, every call (embeddings and rerankers included): calls, tokens, cost (metrics.spend_by_model).
+    spend: pl.DataFrame = field(default_factory=lambda: spend_by_model([]))
+    #: Failed requests per convention that marked them (`error_rule`, requests).
+    error_rules: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.
     workspace: Ingested | None = field(default=None, repr=False)
 
@@ -155,7 +167,7 @@ def summarize(
     )
     ingested.kept_events = keep_events
     try:
-        requests, n_requests, unpriced = _rebuild_buckets(
+        requests, n_requests, unpriced, spend = _rebuild_buckets(
             ingested.store,
             prices,
             issues,
@@ -217,6 +229,8 @@ def summarize(
         groups=groups,
         unpriced=_merge_unpriced(unpriced),
         cost_check=cost_comparison(lazy),
+        spend=spend,
+        error_rules=errors_by_rule(lazy),
         issues=issues,
         every=every,
         since=since,
@@ -245,8 +259,9 @@ def _rebuild_buckets(
     *,
     keep_events: bool,
     keep_texts: bool,
-) -> tuple[pl.LazyFrame, int, pl.DataFrame]:
-    """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables).
+) -> tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame]:
+    """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables;
+    sum the per-call spend by model).
 
     With a spill folder, each bucket's requests go to an IPC file, so memory holds one bucket at a
     time and metrics later read only the columns they need. Buckets are concatenated in bucket order
@@ -254,12 +269,14 @@ def _rebuild_buckets(
     """
     partials: list[pl.LazyFrame] = []
     unpriced: list[pl.DataFrame] = []
+    spend: list[pl.DataFrame] = []
     n_requests = 0
     for b in range(store.n):
         events = price_events(merge_details(store.bucket(b).collect(), issues), prices=prices).collect()
         rebuilt = rebuild_requests(events)
         issues.merge(rebuilt.issues)
         unpriced.append(unpriced_models(events))
+        spend.append(spend_partial(events).collect())
         if not keep_events:
             store.release(b)
         del events
@@ -276,7 +293,7 @@ def _rebuild_buckets(
         else:
             partials.append(bucket_requests.lazy())
     requests = pl.concat(partials) if partials else pl.LazyFrame(schema=REQUEST_SCHEMA)
-    return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame()
+    return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame(), spend_by_model(spend)
 
 
 def _check_every(every: str) -> None:

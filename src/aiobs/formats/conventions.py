@@ -23,6 +23,15 @@ NUMERIC_ERROR_LEVEL = 50
 NO_ERROR_WORDS = ("", "0", "false", "none", "null", "no", "{}", "[]", "nil")
 #: Rule names, in the order they are tried.
 ERROR_RULES = ("status", "http-status", "level", "error-field", "event")
+#: What each rule means, for summaries ("format": an adapter read the format's own status field).
+RULE_TITLES = {
+    "status": "a failure status word",
+    "http-status": "an HTTP error status",
+    "level": "an error log level",
+    "error-field": "an error field",
+    "event": "an event named error",
+    "format": "the format's own status",
+}
 
 #: Message keywords -> stage, for logger formats whose `event` is free text ("llm call finished").
 STAGE_KEYWORDS: tuple[tuple[str, str], ...] = (

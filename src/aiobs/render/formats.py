@@ -54,6 +54,21 @@ def group_title(name: str) -> str:
 
 
 THIN_NOTE = "* fewer than 10 requests lie above this percentile: treat it as a rough figure."
+SPEND_NOTE = (
+    "Every call counts, on the model that made it (embeddings and rerankers included); "
+    "--by model counts each request once, on the model that answered it."
+)
+
+
+def model_with_stages(model: str, stages: list[str]) -> str:
+    """`text-embedding-3-small (embedding)`: the stages a model served, unless it only answered (llm)."""
+    return model if stages == ["llm"] else f"{model} ({', '.join(stages)})"
+
+
+def errors_by_rule(rows: list[dict[str, Any]], titles: dict[str, str]) -> str:
+    """`errors by rule: 40 an HTTP error status (http-status), 10 a failure status word (status)`."""
+    parts = [f"{count(r['requests'])} {titles.get(r['error_rule'], 'unknown')} ({r['error_rule']})" for r in rows]
+    return "errors by rule: " + ", ".join(parts)
 
 
 def metric_value(metric: str, value: float | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiobs.formats.conventions import RULE_TITLES
 from aiobs.render import formats as f
 from aiobs.render.escape import markdown_cell
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
@@ -91,6 +92,36 @@ def _flags(record: dict[str, Any]) -> list[str]:
     return out
 
 
+def _kinds(word: str, kinds: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        [
+            f"`{k['code']}`",
+            f.count(k["count"]),
+            "<br>".join(markdown_cell(f"{e['source']}:{e['line'] or ''} {e['message']}", 160) for e in k["examples"]),
+        ]
+        for k in kinds
+    ]
+    return [*_table([word, "count", "first examples"], rows, text_at=(2,)), ""]
+
+
+def _spend(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    cells = [
+        [
+            markdown_cell(f.model_with_stages(r["model"], r["stages"])),
+            f.count(r["calls"]),
+            f.count(r["tokens"]["input"]),
+            f.count(r["tokens"]["output"]),
+            f.usd(r["cost_usd"]),
+            f.count(r["unpriced_calls"]),
+        ]
+        for r in rows
+    ]
+    header = ["model", "calls", "tokens in", "tokens out", "cost", "unpriced calls"]
+    return ["## Spend by model, per call", "", f.SPEND_NOTE, "", *_table(header, cells), ""]
+
+
 def render_markdown(summary: Summary) -> str:
     record = summary_record(summary)
     o = record["overall"]
@@ -117,8 +148,11 @@ def render_markdown(summary: Summary) -> str:
         ),
         "",
     ]
+    if record["errors_by_rule"]:
+        out += [f.errors_by_rule(record["errors_by_rule"], RULE_TITLES).replace("errors", "Errors", 1) + ".", ""]
     for name, records in record["groups"].items():
         out += _group(name, records)
+    out += _spend(record["spend_by_model_per_call"])
     if record["unpriced_models"]:
         rows = [
             [
@@ -137,22 +171,13 @@ def render_markdown(summary: Summary) -> str:
             "",
         ]
     out += _flags(record)
-    quality = record["input_quality"]
+    kinds = record["input_quality"]["by_kind"]
+    problems = [k for k in kinds if not k["informational"]]
+    notes = [k for k in kinds if k["informational"]]
     out += ["## Input quality", ""]
-    if not quality["by_kind"]:
-        out += ["No problems found.", ""]
-    else:
-        rows = [
-            [
-                f"`{k['code']}`",
-                f.count(k["count"]),
-                "<br>".join(
-                    markdown_cell(f"{e['source']}:{e['line'] or ''} {e['message']}", 120) for e in k["examples"]
-                ),
-            ]
-            for k in quality["by_kind"]
-        ]
-        out += [*_table(["problem", "count", "first examples"], rows, text_at=(2,)), ""]
+    out += _kinds("problem", problems) if problems else ["No problems found.", ""]
+    if notes:
+        out += ["### What the logs do not say (not counted as problems)", "", *_kinds("note", notes)]
     if f.any_thin([o, *(r for rs in record["groups"].values() for r in rs)]):
         out += [f"\\{f.THIN_NOTE}", ""]
     return "\n".join(out)

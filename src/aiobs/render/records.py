@@ -7,7 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from aiobs.metrics import PERCENTILES, TIME_KEY, TTFT_PERCENTILES, thin_percentiles
+from aiobs.issues import INFORMATIONAL
+from aiobs.metrics import CALL_TOKENS, PERCENTILES, TIME_KEY, TTFT_PERCENTILES, thin_percentiles
 from aiobs.redact import Privacy, redact_values, user_pseudonym
 from aiobs.summary import SCHEMA_VERSION, Summary
 
@@ -105,6 +106,7 @@ def _privatise(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         r for rs in record["quality"]["by"].values() for r in rs
     ]
     keys = [(r["key"], k) for r in rows for k, v in r["key"].items() if isinstance(v, str)]
+    keys += [(r, "model") for r in record["spend_by_model_per_call"] if isinstance(r["model"], str)]
     examples = [e for kind in record["input_quality"]["by_kind"] for e in kind["examples"]]
     if privacy.hash_users:  # before redaction: two users must not collapse into one "[email]"
         for key, name in keys:
@@ -117,6 +119,17 @@ def _privatise(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         for example, message in zip(examples, redact_values([e["message"] for e in examples]), strict=True):
             example["message"] = message
     return record
+
+
+def _spend_record(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "model": row["model"],
+        "stages": row["stages"],
+        "calls": row["calls"],
+        "tokens": {c.removesuffix("_tokens"): row[c] for c in CALL_TOKENS},
+        "cost_usd": row["cost_usd"],
+        "unpriced_calls": row["unpriced_calls"],
+    }
 
 
 def summary_record(summary: Summary) -> dict[str, Any]:
@@ -138,6 +151,8 @@ def summary_record(summary: Summary) -> dict[str, Any]:
         },
         "unpriced_models": summary.unpriced.to_dicts(),
         "cost_check": summary.cost_check.to_dicts(),
+        "errors_by_rule": summary.error_rules.to_dicts(),
+        "spend_by_model_per_call": [_spend_record(row) for row in summary.spend.iter_rows(named=True)],
         "input_quality": {
             "problems": summary.issues.failing,
             "by_kind": [
@@ -145,6 +160,7 @@ def summary_record(summary: Summary) -> dict[str, Any]:
                     "code": code,
                     "title": title,
                     "count": count,
+                    "informational": code in INFORMATIONAL,
                     "examples": [{"source": e.source, "line": e.line, "message": e.message} for e in examples],
                 }
                 for code, title, count, examples in summary.issues.rows()

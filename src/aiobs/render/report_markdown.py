@@ -300,6 +300,20 @@ def _cost(report: Report) -> list[str]:
     if per_bucket.height >= 2:
         labels = [_bucket_label(t, report.every, mermaid=True) for t in per_bucket.get_column("time")]
         out += _xychart(f"Cost per {report.every} in USD", labels, [("bar", per_bucket["cost_usd"].to_list())], "USD")
+    if report.spend:
+        rows = [
+            [
+                markdown_cell(f.model_with_stages(r["model"], r["stages"])),
+                f.count(r["calls"]),
+                f.count(r["input_tokens"]),
+                f.count(r["output_tokens"]),
+                f.usd(r["cost_usd"]),
+                f.count(r["unpriced_calls"]),
+            ]
+            for r in report.spend
+        ]
+        out += [f"Spend by model, per call. {f.SPEND_NOTE}", ""]
+        out += _table(["model", "calls", "tokens in", "tokens out", "cost", "unpriced calls"], rows)
     if report.unpriced:
         rows = [
             [
@@ -436,18 +450,25 @@ def _outliers(report: Report) -> list[str]:
 
 def _input_quality(report: Report) -> list[str]:
     out = ["## Input quality", ""]
-    if not report.issues:
-        return [*out, "No problems found: every line was used.", ""]
+    problems = [k for k in report.issues if not k["informational"]]
+    notes = [k for k in report.issues if k["informational"]]
+    out += _kinds("problem", problems) if problems else ["No problems found: every line was used.", ""]
+    if notes:
+        out += ["### What the logs do not say (not counted as problems)", "", *_kinds("note", notes)]
+    return out
+
+
+def _kinds(word: str, kinds: list[dict[str, Any]]) -> list[str]:
     rows = [
         [
             f"`{k['code']}`",
             f.count(k["count"]),
             markdown_cell(k["title"], 120),
-            "<br>".join(markdown_cell(f"{e['location']} {e['message']}", 160) for e in k["examples"]),
+            "<br>".join(markdown_cell(f"{e['location']} {e['message']}", 200) for e in k["examples"]),
         ]
-        for k in report.issues
+        for k in kinds
     ]
-    return [*out, *_table(["problem", "count", "meaning", "first examples"], rows, numeric_from=1, text_at=(2, 3))]
+    return [*_table([word, "count", "meaning", "first examples"], rows, numeric_from=1, text_at=(2, 3)), ""]
 
 
 def _provenance(report: Report) -> list[str]:

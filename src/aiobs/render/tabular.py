@@ -34,15 +34,25 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def render_csv(summary: Summary) -> str:
-    """Columns: grouping, key, then every metric flattened (latency_ms.p95, tokens.input, ...)."""
+    """Columns: grouping, key, then every metric flattened (latency_ms.p95, tokens.input, ...); the per-call
+    spend by model last (grouping `model, per call`: calls, tokens.*, cost_usd, unpriced_calls)."""
     record = summary_record(summary)
     rows = [{"grouping": "overall", "key": "", **_flatten(record["overall"])}]
     for name, records in record["groups"].items():
         for r in records:
             key = ";".join(f"{k}={v}" for k, v in r["key"].items())
             rows.append({"grouping": name, "key": key, **_flatten({k: v for k, v in r.items() if k != "key"})})
+    for r in record["spend_by_model_per_call"]:  # every call on its model: a grouping of its own
+        spend = {
+            "calls": r["calls"],
+            "tokens": r["tokens"],
+            "cost_usd": r["cost_usd"],
+            "unpriced_calls": r["unpriced_calls"],
+        }
+        rows.append({"grouping": "model, per call", "key": f"model={r['model']}", **_flatten(spend)})
+    fields = list(dict.fromkeys(name for row in rows for name in row))
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), extrasaction="ignore", lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow({k: csv_cell(v) for k, v in row.items()})

@@ -8,6 +8,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.formats.conventions import RULE_TITLES
 from aiobs.metrics import STAGE_KEY
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
@@ -65,7 +66,10 @@ def _overall(record: dict[str, Any], n_inputs: int, requests_read: int | None = 
         rows.append(("cost logged by the app", f.usd(o["logged_cost_usd"])))
     for name, value in rows:
         table.add_row(name, value)
-    return Group(head, Text(""), table)
+    parts: list[RenderableType] = [head, Text(""), table]
+    if record["errors_by_rule"]:
+        parts.append(Text(f.errors_by_rule(record["errors_by_rule"], RULE_TITLES), style="dim"))
+    return Group(*parts)
 
 
 #: Group-table columns a narrow terminal drops first (the JSON, Markdown and CSV outputs keep them all).
@@ -131,6 +135,30 @@ def _unpriced(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _spend(rows: list[dict[str, Any]]) -> RenderableType:
+    table = _table(
+        "Spend by model, per call",
+        "model",
+        "calls",
+        "tokens in",
+        "tokens out",
+        "cost",
+        "unpriced calls",
+        numeric_from=1,
+    )
+    for r in rows:
+        tokens = r["tokens"]
+        table.add_row(
+            _data(f.model_with_stages(r["model"], r["stages"]), 60),
+            f.count(r["calls"]),
+            f.count(tokens["input"]),
+            f.count(tokens["output"]),
+            f.usd(r["cost_usd"]),
+            f.count(r["unpriced_calls"]),
+        )
+    return Group(table, Text(f.SPEND_NOTE, style="dim"))
+
+
 def _cost_check(rows: list[dict[str, Any]]) -> Table:
     table = _table(
         "Cost logged by the app vs priced by aiobs",
@@ -192,21 +220,34 @@ def _group_flag_table(key: str, records: list[dict[str, Any]], shown: list[str])
 
 
 def _quality(quality: dict[str, Any]) -> RenderableType:
-    if not quality["by_kind"]:
-        return Text("Input quality: no problems found.", style="green")
-    table = _table("Input quality", "problem", "count", "meaning", numeric_from=1)
+    """Problems (what --strict fails on), then notes: what the logs do not say, each with how to say it."""
+    problems = [k for k in quality["by_kind"] if not k["informational"]]
+    notes = [k for k in quality["by_kind"] if k["informational"]]
+    parts: list[RenderableType] = []
+    if not problems:
+        parts.append(Text("Input quality: no problems found.", style="green"))
+    else:
+        parts += _kinds_table("Input quality", "problem", problems)
+    if notes:
+        parts += [Text(""), *_kinds_table("What the logs do not say (not counted as problems)", "note", notes)]
+    return Group(*parts)
+
+
+def _kinds_table(title: str, word: str, kinds: list[dict[str, Any]]) -> list[RenderableType]:
+    table = _table(title, word, "count", "meaning", numeric_from=1)
     table.columns[0].min_width = 22
     table.columns[1].min_width = 5
     table.columns[2].justify = "left"
     table.columns[2].no_wrap = False
     examples = Text("First examples:\n", style="dim")
-    for kind in quality["by_kind"]:
+    for kind in kinds:
         table.add_row(kind["code"], f.count(kind["count"]), kind["title"])
         for e in kind["examples"]:
             location = f"{e['source']}:{e['line']}" if e["line"] is not None else e["source"]
             examples.append(f"  {kind['code']}  ", style="dim")
-            examples.append(terminal_text(f"{location}  {e['message']}", 140) + "\n")
-    return Group(table, examples)
+            examples.append(terminal_text(f"{location}  {e['message']}", 200) + "\n")
+    examples.rstrip()
+    return [table, examples]
 
 
 def render_terminal(summary: Summary, console: Console) -> None:
@@ -215,6 +256,9 @@ def render_terminal(summary: Summary, console: Console) -> None:
     for name, records in record["groups"].items():
         console.print()
         console.print(_group_table(name, records, console.width))
+    if record["spend_by_model_per_call"]:
+        console.print()
+        console.print(_spend(record["spend_by_model_per_call"]))
     if record["unpriced_models"]:
         console.print()
         console.print(_unpriced(record["unpriced_models"]))

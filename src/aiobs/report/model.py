@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
 from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution, tail_sentence
 from aiobs.pricing import price_events
@@ -115,6 +116,8 @@ class Report:
     timelines_kept: bool
     unpriced: list[dict[str, Any]]
     cost_check: list[dict[str, Any]]
+    #: Per model, every call (embeddings and rerankers included): what `spend_by_model` computed.
+    spend: list[dict[str, Any]]
     issues: list[dict[str, Any]]
     problems: int
     record: dict[str, Any] = field(repr=False, default_factory=dict)
@@ -407,6 +410,7 @@ def build_report(
             "code": code,
             "title": kind_title,
             "count": count,
+            "informational": code in INFORMATIONAL,
             "examples": [{"location": clean(e.location, 120), "message": clean(e.message, 240)} for e in examples],
         }
         for code, kind_title, count, examples in summary.issues.rows()
@@ -450,6 +454,7 @@ def build_report(
             for r in summary.unpriced.to_dicts()
         ],
         cost_check=[{**r, "model": clean(r.get("model"))} for r in summary.cost_check.to_dicts()],
+        spend=[{**r, "model": clean(r["model"])} for r in summary.spend.to_dicts()],
         issues=issues,
         problems=summary.issues.failing,
         record=record,
