@@ -21,7 +21,15 @@ from aiobs.sources.read import iter_chunks
 from aiobs.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
-FORMAT_DIRS = ("otlp", "openai-batch", "bedrock", "litellm", "langfuse", *(p.name for p in PRESETS))
+FORMAT_DIRS = (
+    "otlp",
+    "openai-batch",
+    "bedrock",
+    "litellm",
+    "langfuse",
+    "provider-response",
+    *(p.name for p in PRESETS),
+)
 FIXTURE_FILES = [
     pytest.param(path, path.relative_to(FIXTURES).parts[0], id=str(path.relative_to(FIXTURES)))
     for name in FORMAT_DIRS
@@ -106,7 +114,17 @@ def test_unknown_input_format_is_a_usage_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["summarize", str(path), "--input-format", "jaeger"])
     assert result.exit_code == 2
     names = ", ".join(
-        ["auto", "native", "otlp", "openai-batch", "bedrock", "litellm", "langfuse", *(p.name for p in PRESETS)]
+        [
+            "auto",
+            "native",
+            "otlp",
+            "openai-batch",
+            "bedrock",
+            "litellm",
+            "langfuse",
+            "provider-response",
+            *(p.name for p in PRESETS),
+        ]
     )
     assert result.stderr == f"aiobs: unknown input format 'jaeger': choose from {names}\n"
     with pytest.raises(UsageError, match="unknown input format 'jaeger'"):

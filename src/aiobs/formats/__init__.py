@@ -24,6 +24,7 @@ from aiobs.formats.mapping import FieldMapping
 from aiobs.formats.native_reader import ChunkParser
 from aiobs.formats.openai_batch import OpenAIBatchAdapter
 from aiobs.formats.otlp import OtlpAdapter
+from aiobs.formats.provider_responses import ProviderResponseAdapter
 from aiobs.formats.reader import Adapter, AdapterParser
 from aiobs.issues import IssueLog
 from aiobs.sources.read import Chunk
@@ -64,6 +65,10 @@ FORMATS: dict[str, tuple[str, Callable[[FieldMapping, IssueLog], EventParser]]] 
     "bedrock": ("AWS Bedrock model invocation logs", _adapter(BedrockAdapter)),
     "litellm": ("LiteLLM StandardLoggingPayload and SpendLogs", _adapter(LiteLLMAdapter)),
     "langfuse": ("Langfuse observation exports", _adapter(LangfuseAdapter)),
+    "provider-response": (
+        "LLM provider responses logged as-is (OpenAI Chat Completions and Responses, Anthropic Messages, Gemini)",
+        _adapter(ProviderResponseAdapter),
+    ),
     **{preset.name: (preset.reads, _native(preset)) for preset in PRESETS},
 }
 FORMAT_NAMES: tuple[str, ...] = tuple(FORMATS)

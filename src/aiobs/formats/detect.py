@@ -12,6 +12,7 @@ the format listed first, `native` last. A broken first line therefore does not d
 | bedrock | `schemaType: "ModelInvocationLog"`, or `modelId` and `requestId` with `input` or `output` |
 | litellm | `call_type` with `startTime`, `response_cost`, `spend` or `litellm_call_id` |
 | langfuse | a trace id (`trace_id`, `traceId`), a start time and an observation `type` (`GENERATION`, `SPAN`, ...) |
+| provider-response | `object` `chat.completion`/`response`; Anthropic `type` `message`/`error`; Gemini `candidates` |
 
 Then the logger presets (aiobs.formats.loggers), each with its own marks (docs/formats.md): loguru, ecs,
 bunyan, pino, python-json-logger, zap, slog, zerolog, winston, structlog.
@@ -62,6 +63,17 @@ def _is_langfuse(row: dict[str, Any]) -> bool:
     return has_trace and has_start and str(row.get("type", "")).upper() in LANGFUSE_TYPES
 
 
+def _is_provider_response(row: dict[str, Any]) -> bool:
+    if row.get("object") in ("chat.completion", "response") and "model" in row:
+        return True
+    if row.get("type") == "message" and row.get("role") == "assistant" and "usage" in row:
+        return True
+    if row.get("type") == "error" and isinstance(row.get("error"), dict):
+        return set(row) <= {"type", "error", "request_id"}  # a logger line may have type "error" and an error
+    has_output = any(k in row for k in ("candidates", "usageMetadata", "usage_metadata"))
+    return has_output and ("modelVersion" in row or "model_version" in row)
+
+
 #: In the order ties are broken.
 DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "otlp": _is_otlp,
@@ -69,6 +81,7 @@ DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "bedrock": _is_bedrock,
     "litellm": _is_litellm,
     "langfuse": _is_langfuse,
+    "provider-response": _is_provider_response,
     **{preset.name: preset.detect for preset in PRESETS},
 }
 DEFAULT_FORMAT = "native"
