@@ -28,6 +28,7 @@ import polars as pl
 from aiobs.compact import owned_strings
 from aiobs.formats import EventParser, check_input_format, frame_source, make_parser
 from aiobs.formats.mapping import FieldMapping
+from aiobs.formats.run_tree import request_ids
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.base import Source
@@ -111,8 +112,12 @@ class BucketStore:
         self._files[b].append(path)
         self._frames[b], self._rows[b] = [], 0
 
+    def parts(self, b: int) -> list[pl.LazyFrame]:
+        """The bucket's spilled files and buffered frames, each a bounded piece of it."""
+        return [pl.scan_ipc(p) for p in self._files[b]] + [f.lazy() for f in self._frames[b]]
+
     def bucket(self, b: int) -> pl.LazyFrame:
-        parts = [pl.scan_ipc(p) for p in self._files[b]] + [f.lazy() for f in self._frames[b]]
+        parts = self.parts(b)
         return pl.concat(parts) if parts else pl.LazyFrame(schema=EVENT_SCHEMA)
 
     def release(self, b: int) -> None:
@@ -186,6 +191,10 @@ def ingest(
     forced = check_input_format(input_format)
     n = n_buckets if n_buckets is not None else bucket_count(sources)
     store = BucketStore(n, Path(tempfile.mkdtemp(prefix="aiobs-")) if n > 1 else None)
+    # Runs of a tree format wait here, unbucketed, until every line is read (their request is their root's).
+    runs = BucketStore(1, store.spill_dir / "runs" if store.spill_dir is not None else None)
+    if runs.spill_dir is not None:
+        runs.spill_dir.mkdir()
     parsers: dict[str, EventParser] = {}
     events = 0
     read = 0
@@ -194,19 +203,57 @@ def ingest(
         if name not in parsers:
             parsers[name] = make_parser(name, mapping, issues)
         parser = parsers[name]
+        target = runs if parser.resolves_tree else store
 
-        def parse_and_split(chunk: Chunk, parser: EventParser = parser) -> dict[int, pl.DataFrame]:
-            return store.split(parser.events(chunk))
+        def parse_and_split(
+            chunk: Chunk, parser: EventParser = parser, target: BucketStore = target
+        ) -> dict[int, pl.DataFrame]:
+            return target.split(parser.events(chunk))
 
         for chunk, parts in _in_parallel(parse_and_split, chunks):
             events += sum(part.height for part in parts.values())
             read += len(chunk.data)
-            store.add_split(parts)
+            target.add_split(parts)
             if progress is not None:
                 progress(len(chunk.data))
     for parser in parsers.values():
         parser.finish()
+    events -= _place_runs(runs, store, issues)
     return Ingested(store, issues, events, read, [s.name for s in sources])
+
+
+def _place_runs(runs: BucketStore, store: BucketStore, issues: IssueLog) -> int:
+    """Give each waiting run its request (its tree's root), then bucket it; returns the runs left out.
+
+    Only the (run, parent, correlation) edges are held at once; the runs themselves are read back one
+    spilled piece at a time.
+    """
+    parts = runs.parts(0)
+    if not parts:
+        return 0
+    edges = pl.concat([p.select("event_id", "parent_id", "correlation_id") for p in parts]).collect()
+    ids = request_ids(edges).lazy()
+    orphans = 0
+    for part in parts:
+        placed = (
+            part.join(ids, on="event_id", how="left", maintain_order="left")
+            .with_columns(correlation_id=pl.coalesce("correlation_id", "request_id"))
+            .drop("request_id")
+            .collect()
+        )
+        lost = placed.filter(pl.col("correlation_id").is_null())
+        if not lost.is_empty():
+            orphans += lost.height
+            message = "a run without a run ID or a correlation ID: it belongs to no request"
+            examples = [
+                InputIssue("missing-correlation-id", s, ln, message)
+                for s, ln in lost.head(5).select("source", "line").iter_rows()
+            ]
+            issues.add("missing-correlation-id", lost.height, examples)
+            placed = placed.filter(pl.col("correlation_id").is_not_null())
+        store.add(placed)
+    runs.release(0)
+    return orphans
 
 
 def _chunks(source: Source, issues: IssueLog) -> Iterator[Chunk]:

@@ -37,6 +37,7 @@ _IDENTITY = [
 #: Values taken from one event of the request: name -> (which events, column, last (else first) in time).
 _PICKS: dict[str, tuple[pl.Expr, str, bool]] = {
     "root_duration": (pl.col("is_root"), "duration_ms", False),
+    "any_duration": (pl.lit(True), "duration_ms", False),
     "ttft_ms": (pl.lit(True), "ttft_ms", False),
     "llm_model": (pl.col("stage") == "llm", "model", True),
     "any_model": (pl.lit(True), "model", False),
@@ -202,20 +203,24 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             input_text=pl.coalesce("llm_input", "any_input"),
             # A request that is one line is complete: that line is its root.
             has_root=pl.col("_any_root") | (pl.col("n_events") == 1),
+            # A request that is one event lasts as long as that event, timestamp or not.
+            root_duration=pl.coalesce("root_duration", pl.when(pl.col("n_events") == 1).then("any_duration")),
+            _span=_ms(pl.col("end") - pl.col("start")),
+        )
+        .with_columns(
             latency_from=pl.when(pl.col("root_duration").is_not_null())
             .then(pl.lit("root"))
-            .when(pl.col("_has_duration"))
+            .when(pl.col("_has_duration") & pl.col("_span").is_not_null())
             .then(pl.lit("events"))
             # Point events only (a "started" and a "finished" line): the span of their timestamps.
-            .when(pl.col("end") > pl.col("start"))
+            .when(pl.col("_span") > 0)
             .then(pl.lit("lines")),
         )
         .with_columns(
             # With no duration and a single timestamp (OpenAI Batch output, a raw response logged as-is) the
             # latency is unknown, not the zero-width envelope of the events' starts.
             latency_ms=pl.coalesce(
-                pl.col("root_duration"),
-                pl.when(pl.col("latency_from").is_not_null()).then(_ms(pl.col("end") - pl.col("start"))),
+                pl.col("root_duration"), pl.when(pl.col("latency_from").is_not_null()).then(pl.col("_span"))
             ),
             model=pl.coalesce("llm_model", "any_model"),
             provider=pl.coalesce("llm_provider", "any_provider"),
@@ -288,7 +293,8 @@ def _count_unknowns(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None
         (
             "unknown-latency",
             pl.col("latency_ms").is_null(),
-            "no duration logged and one timestamp: map a duration with --map duration_ms=FIELD (see aiobs inspect)",
+            "no duration logged and one timestamp: if the logs have one, map it (--map duration_ms=FIELD; aiobs "
+            "inspect lists candidates)",
         ),
         (
             "envelope-latency",

@@ -78,6 +78,14 @@ EVENT_FIELDS: tuple[Field, ...] = (
     Field("context_text", pl.String(), "", False, "Documents a retrieval or rerank step returned, as text."),
     Field("feedback_score", pl.Float64(), "0 to 1", False, "User feedback on the request (thumbs up 1, down 0)."),
     Field(
+        "phase",
+        pl.String(),
+        "",
+        False,
+        "`start` or `end` on a record that marks only one end of an event logged as two lines (LangChain's "
+        "`on_llm_start` / `on_llm_end`): merged with its partner (same event_id) before requests are rebuilt.",
+    ),
+    Field(
         "detail_of",
         pl.String(),
         "",

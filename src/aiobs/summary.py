@@ -16,7 +16,7 @@ import polars as pl
 from aiobs import __version__
 from aiobs.errors import InputError, UsageError
 from aiobs.formats import check_input_format
-from aiobs.formats.details import merge_details
+from aiobs.formats.details import merge_details, merge_phases
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import SPILL_BATCH_ROWS, BucketStore, Ingested, ProgressCallback, ingest
 from aiobs.issues import INFORMATIONAL, IssueLog
@@ -92,7 +92,9 @@ class Summary:
         if self.workspace is None or not self.kept_events:
             msg = "the events were not kept: call summarize(..., keep_events=True)"
             raise ValueError(msg)
-        return self.workspace.events_of(correlation_ids)
+        # As the requests were rebuilt: details folded into their spans, start and end halves joined (their
+        # input problems were counted when the summary was made).
+        return merge_phases(merge_details(self.workspace.events_of(correlation_ids), IssueLog()))
 
 
 def parse_time_bound(text: str, *, now: datetime | None = None) -> datetime:
@@ -272,7 +274,7 @@ def _rebuild_buckets(
     spend: list[pl.DataFrame] = []
     n_requests = 0
     for b in range(store.n):
-        events = price_events(merge_details(store.bucket(b).collect(), issues), prices=prices).collect()
+        events = price_events(merge_phases(merge_details(store.bucket(b).collect(), issues)), prices=prices).collect()
         rebuilt = rebuild_requests(events)
         issues.merge(rebuilt.issues)
         unpriced.append(unpriced_models(events))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 
-from aiobs.formats.details import merge_details
+from aiobs.formats.details import merge_details, merge_phases
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import ingest
 from aiobs.issues import IssueLog
@@ -23,7 +23,9 @@ def read_events(*paths: str | Path, input_format: str | None = None) -> tuple[pl
     issues = IssueLog(keep=20)
     ingested = ingest(expand_inputs([str(p) for p in paths]), FieldMapping(), issues=issues, input_format=input_format)
     try:
-        frames = [merge_details(ingested.store.bucket(b).collect(), issues) for b in range(ingested.store.n)]
+        frames = [
+            merge_phases(merge_details(ingested.store.bucket(b).collect(), issues)) for b in range(ingested.store.n)
+        ]
     finally:
         ingested.close()
     events = pl.concat(frames) if frames else pl.DataFrame()

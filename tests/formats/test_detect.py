@@ -28,6 +28,8 @@ FORMAT_DIRS = (
     "litellm",
     "langfuse",
     "provider-response",
+    "langsmith",
+    "langchain",
     *(p.name for p in PRESETS),
 )
 FIXTURE_FILES = [
@@ -123,6 +125,8 @@ def test_unknown_input_format_is_a_usage_error(tmp_path: Path) -> None:
             "litellm",
             "langfuse",
             "provider-response",
+            "langsmith",
+            "langchain",
             *(p.name for p in PRESETS),
         ]
     )

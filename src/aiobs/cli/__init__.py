@@ -11,6 +11,7 @@ from aiobs import __version__
 from aiobs.cli.check import check_command
 from aiobs.cli.common import ExitCode
 from aiobs.cli.history import history_command
+from aiobs.cli.inspect import inspect_command
 from aiobs.cli.outliers import outliers_command
 from aiobs.cli.report import report_command
 from aiobs.cli.sample import sample_command
@@ -41,6 +42,7 @@ def _root(
     """Offline observability for AI applications' JSONL logs."""
 
 
+app.command("inspect")(inspect_command)
 app.command("summarize")(summarize_command)
 app.command("outliers")(outliers_command)
 app.command("trace")(trace_command)

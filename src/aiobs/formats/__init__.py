@@ -17,6 +17,7 @@ from aiobs.errors import UsageError
 from aiobs.formats.bedrock import BedrockAdapter
 from aiobs.formats.detect import DEFAULT_FORMAT, detect_format
 from aiobs.formats.documents import document_chunks, looks_like_documents
+from aiobs.formats.langchain import LangChainCallbackAdapter, LangSmithRunAdapter
 from aiobs.formats.langfuse import LangfuseAdapter
 from aiobs.formats.litellm import LiteLLMAdapter
 from aiobs.formats.loggers import NATIVE, PRESET_ALIASES, PRESETS, Preset
@@ -40,6 +41,12 @@ class EventParser(Protocol):
 
     def finish(self) -> None:
         """Record what can be judged only once every chunk was read (issues about whole files)."""
+        ...
+
+    @property
+    def resolves_tree(self) -> bool:
+        """Its events name their parent, not their request: keep those without a correlation ID until the
+        whole input is read (aiobs.formats.run_tree)."""
         ...
 
 
@@ -68,6 +75,14 @@ FORMATS: dict[str, tuple[str, Callable[[FieldMapping, IssueLog], EventParser]]] 
     "provider-response": (
         "LLM provider responses logged as-is (OpenAI Chat Completions and Responses, Anthropic Messages, Gemini)",
         _adapter(ProviderResponseAdapter),
+    ),
+    "langsmith": (
+        "LangSmith runs (exports, LangChain tracers' Run objects): the run tree is the request",
+        _adapter(LangSmithRunAdapter),
+    ),
+    "langchain": (
+        "LangChain / LangGraph callback events as JSON lines (on_*_start / _end / _error)",
+        _adapter(LangChainCallbackAdapter),
     ),
     **{preset.name: (preset.reads, _native(preset)) for preset in PRESETS},
 }

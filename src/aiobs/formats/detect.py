@@ -75,6 +75,15 @@ def _is_provider_response(row: dict[str, Any]) -> bool:
 
 
 #: In the order ties are broken.
+def _is_langsmith_run(row: dict[str, Any]) -> bool:
+    return "run_type" in row and "id" in row and ("trace_id" in row or "start_time" in row or "parent_run_id" in row)
+
+
+def _is_langchain_callback(row: dict[str, Any]) -> bool:
+    event = row.get("event")
+    return isinstance(event, str) and event.startswith("on_") and "run_id" in row
+
+
 DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "otlp": _is_otlp,
     "openai-batch": _is_openai_batch,
@@ -82,6 +91,8 @@ DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "litellm": _is_litellm,
     "langfuse": _is_langfuse,
     "provider-response": _is_provider_response,
+    "langsmith": _is_langsmith_run,
+    "langchain": _is_langchain_callback,
     **{preset.name: preset.detect for preset in PRESETS},
 }
 DEFAULT_FORMAT = "native"
@@ -111,11 +122,17 @@ def _sample_rows(data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
-def detect_format(data: bytes) -> str:
-    """The format of a file whose first chunk of whole lines is `data` (`native` when nothing else fits)."""
+def detect_votes(data: bytes) -> Counter[str]:
+    """How many of the first sampled lines look like each format (the evidence `aiobs inspect` shows)."""
     votes: Counter[str] = Counter()
     for row in _sample_rows(data.removeprefix(b"\xef\xbb\xbf")):
         votes[next((name for name, matches in DETECTORS.items() if matches(row)), DEFAULT_FORMAT)] += 1
+    return votes
+
+
+def detect_format(data: bytes) -> str:
+    """The format of a file whose first chunk of whole lines is `data` (`native` when nothing else fits)."""
+    votes = detect_votes(data)
     if not votes:
         return DEFAULT_FORMAT
     best = max(votes.values())

@@ -281,6 +281,7 @@ def to_events(raw: pl.LazyFrame, reading: Reading, schema: pl.Schema) -> pl.Lazy
         *(_raw(name, reading, schema).alias(f"_raw_{name}") for name in _CONVENTION_FIELDS),
         *(_raw(name, reading, schema, numeric=True).alias(f"_raw_{name}") for name in NUMERIC),
         detail_of=pl.lit(None, dtype=pl.String),  # native lines are events of their own
+        phase=pl.lit(None, dtype=pl.String),
         **_path_hits(reading, schema),
     )
     rules = error_rules(

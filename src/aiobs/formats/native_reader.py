@@ -43,6 +43,9 @@ class ChunkParser:
     A key is therefore never skipped, whatever chunk it first appears in.
     """
 
+    #: Native lines carry their request's ID: nothing waits for a run tree.
+    resolves_tree = False
+
     def __init__(self, mapping: FieldMapping, issues: IssueLog, preset: Preset = NATIVE) -> None:
         self.reading = Reading.of(mapping, preset)
         self.issues = issues

@@ -96,10 +96,14 @@ class AdapterParser:
         if raw.is_empty():
             return pl.DataFrame(schema=EVENT_SCHEMA)
         events = self.adapter.to_events(raw, chunk.source).collect(engine=ENGINE)
-        return count_flags(events, self.issues)
+        return count_flags(events, self.issues, keep_runs=self.resolves_tree)
 
     def finish(self) -> None:
         """Nothing to judge per file: an adapter's format says where everything is."""
+
+    @property
+    def resolves_tree(self) -> bool:
+        return bool(getattr(self.adapter, "resolves_tree", False))
 
     def read(self, chunk: Chunk) -> pl.DataFrame:
         """The chunk's rows with their line numbers; bad lines recorded and left out."""
@@ -162,8 +166,12 @@ def _flag_issue(column: str) -> tuple[str, str]:
     return "wrong-type", f"{name} is not {kind} (value ignored)"
 
 
-def count_flags(events: pl.DataFrame, issues: IssueLog) -> pl.DataFrame:
-    """Record flags, non-event rows and orphans as issues; return the canonical events alone."""
+def count_flags(events: pl.DataFrame, issues: IssueLog, *, keep_runs: bool = False) -> pl.DataFrame:
+    """Record flags, non-event rows and orphans as issues; return the canonical events alone.
+
+    With `keep_runs`, an event without a correlation ID but with an event ID is kept: its request is found
+    from its parents once the whole input is read (aiobs.formats.run_tree).
+    """
     keep = issues.keep
     if "_drop" in events.columns:
         dropped = events.filter(pl.col("_drop").is_not_null())
@@ -175,6 +183,8 @@ def count_flags(events: pl.DataFrame, issues: IssueLog) -> pl.DataFrame:
         events = events.drop("_drop", "_drop_message")
     flag_columns = [c for c in events.columns if c.startswith(("_bad_", "_absurd_"))]
     orphan = pl.col("correlation_id").is_null() | (pl.col("correlation_id") == "")
+    if keep_runs:
+        orphan = orphan & pl.col("event_id").is_null()
     counts = events.select(*(pl.col(c).sum() for c in flag_columns), orphan.sum().alias("_orphan")).row(0, named=True)
     for column, count in counts.items():
         if not count:

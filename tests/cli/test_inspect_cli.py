@@ -1,0 +1,110 @@
+"""`aiobs inspect`: the format and its evidence, which path fills which field, and the fix for each gap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from aiobs.cli import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+#: A log in nobody's format: every field needs a --map, and inspect must say which.
+MYSTERY = [
+    {"when": "2026-11-20 09:00:00", "ctx": {"rid": "a1"}, "took_s": 1.25, "result": "ok", "llm": {"name": "gpt-4o"}},
+    {"when": "2026-11-20 09:00:01", "ctx": {"rid": "a2"}, "took_s": 0.5, "result": "error", "llm": {"name": "gpt-4o"}},
+]
+
+
+def inspect_json(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, ["inspect", *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc: dict[str, Any] = json.loads(result.stdout)
+    assert doc["schema"] == "aiobs.inspect/1"
+    return doc
+
+
+@pytest.fixture
+def mystery(tmp_path: Path) -> Path:
+    path = tmp_path / "mystery.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in MYSTERY))
+    return path
+
+
+def test_a_log_aiobs_cannot_read_gets_the_exact_fixes(mystery: Path) -> None:
+    (doc,) = inspect_json(str(mystery))["files"]
+    assert (doc["format"], doc["events"], doc["whole_file"]) == ("native", 0, True)
+    gaps = {g["what"]: g["options"] for g in doc["gaps"]}
+    assert gaps == {
+        "correlation ID": ["--map correlation_id=ctx.rid"],
+        "time": ["--map start=when"],
+        "latency": ["--map duration_ms=took_s:s"],  # the unit read off the name
+        "errors": ["--map status=result"],
+        "model": ["--map model=llm.name"],
+        "tokens and cost": [],
+    }
+    config = {g["what"]: g["config"] for g in doc["gaps"]}
+    assert config["latency"] == ["[mapping]", 'duration_ms = "took_s:s"']
+    assert [k["path"] for k in doc["unmapped"]] == ["ctx.rid", "llm.name", "result", "took_s", "when"]
+
+
+def test_following_the_advice_reads_the_log(mystery: Path) -> None:
+    fixes = ["correlation_id=ctx.rid", "start=when", "duration_ms=took_s:s", "status=result", "model=llm.name"]
+    args = [a for fix in fixes for a in ("--map", fix)]
+    (doc,) = inspect_json(str(mystery), *args)["files"]
+    assert {g["what"] for g in doc["gaps"]} == {"tokens and cost"}
+    fields = {f["name"]: f for f in doc["fields"]}
+    assert fields["duration_ms"]["share"] == 1.0
+    assert fields["duration_ms"]["paths"] == [{"path": "took_s:s", "share": 1.0}]
+    summary = runner.invoke(app, ["summarize", str(mystery), *args, "--format", "json"])
+    overall = json.loads(summary.stdout)["overall"]
+    assert (overall["requests"], overall["errors"], overall["latency_ms"]["max"]) == (2, 1, 1250.0)
+
+
+def test_a_logger_file_names_its_format_and_paths() -> None:
+    (doc,) = inspect_json(str(FIXTURES / "pino" / "scenario.jsonl"))["files"]
+    assert doc["format"] == "pino"
+    assert doc["evidence"] == "17 of the first 17 lines look like pino"
+    fields = {f["name"]: f for f in doc["fields"]}
+    assert fields["correlation_id"]["paths"] == [{"path": "reqId", "share": 1.0}]
+    assert fields["route"]["paths"][0]["path"] == "req.url"
+    status = {s["name"]: [p["path"] for p in s["paths"]] for s in doc["status"]}
+    assert status == {"status": [], "level": ["level"], "http_status": ["res.statusCode"], "error": ["err"]}
+    assert doc["gaps"] == []
+
+
+def test_an_adapter_format_says_there_is_nothing_to_map() -> None:
+    path = FIXTURES / "openai-batch" / "formats_md_output_and_errors.jsonl"
+    (doc,) = inspect_json(str(path))["files"]
+    assert (doc["format"], doc["mappable"]) == ("openai-batch", False)
+    assert [g["what"] for g in doc["gaps"]] == ["latency"]
+    text = runner.invoke(app, ["inspect", str(path)], env={"COLUMNS": "200"}).stdout
+    assert "openai-batch records do not carry it: nothing to map" in text
+
+
+def test_only_a_sample_is_read_and_it_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    rows = [
+        {"ts": f"2026-11-20T09:00:{i % 60:02d}Z", "request_id": f"r{i}", "latency_ms": 5, "status": 200}
+        for i in range(500)
+    ]
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    (doc,) = inspect_json(str(path), "--lines", "100")["files"]
+    assert (doc["sampled_lines"], doc["whole_file"], doc["events"]) == (100, False, 100)
+    text = runner.invoke(app, ["inspect", str(path), "-n", "100"], env={"COLUMNS": "200"}).stdout
+    assert "Read the first 100 lines" in text
+
+
+def test_bad_arguments_are_one_sentence(mystery: Path) -> None:
+    for args in (["--map", "nope=x"], ["--time-is", "middle"], ["--input-format", "jaeger"]):
+        result = runner.invoke(app, ["inspect", str(mystery), *args])
+        assert result.exit_code == 2, args
+        assert result.stderr.startswith("aiobs: ") and result.stderr.count("\n") == 1, result.stderr
+    missing = runner.invoke(app, ["inspect", str(mystery.parent / "nothing.jsonl")])
+    assert missing.exit_code == 2
