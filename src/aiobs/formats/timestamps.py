@@ -13,6 +13,8 @@ A timestamp present but unreadable is never a silent null: the `_bad_*` flag col
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import polars as pl
 
 from aiobs.errors import UsageError
@@ -79,11 +81,19 @@ def check_time_format(time_format: str | None) -> str | None:
     """A strftime format Polars can use, or a UsageError naming it."""
     if time_format is None:
         return None
+    # A format is usable when Polars reads back what it writes: unknown directives (%Q) pass Polars'
+    # own check and then match nothing, silently.
+    probe = datetime(2026, 11, 20, 9, 30, 15, tzinfo=UTC).strftime(time_format)
     try:
-        pl.Series(["x"]).str.to_datetime(time_format, strict=False)
+        parsed = pl.Series([probe]).str.to_datetime(time_format, strict=False).item()
     except (pl.exceptions.PolarsError, ValueError) as exc:
-        msg = f"--time-format '{time_format}' is not a strftime format Polars can read ({str(exc).splitlines()[0]})"
-        raise UsageError(msg) from None
+        parsed, reason = None, str(exc).splitlines()[0]
+    else:
+        reason = "it reads no date and time"
+    if parsed is None:
+        example = "%d/%b/%Y:%H:%M:%S %z"
+        msg = f"--time-format '{time_format}' is not a strftime format aiobs can read ({reason}), e.g. {example}"
+        raise UsageError(msg)
     return time_format
 
 
