@@ -171,7 +171,11 @@ def _inspect(source: Source, mapping: FieldMapping, forced: str | None, lines: i
     frames = [parser.events(chunk) for chunk in parsed]
     parser.finish()
     events = pl.concat(frames) if frames else pl.DataFrame(schema=EVENT_SCHEMA)
-    requests = rebuild_requests(events).requests if not events.is_empty() else None
+    requests = None
+    if not events.is_empty():
+        rebuilt = rebuild_requests(events)
+        issues.merge(rebuilt.issues)
+        requests = rebuilt.requests
     rows = _rows(parsed) if name in PRESET_BY_NAME else []
     reading = Reading.of(mapping, PRESET_BY_NAME[name]) if name in PRESET_BY_NAME else None
     fields, status = _field_uses(events, rows, reading)
@@ -354,6 +358,13 @@ def _gaps(
         if unknown:
             why = f"{unknown:,} of {requests.height:,} sampled requests have no duration and a single timestamp"
             gaps.append(Gap("latency", why, _candidates(unmapped, "duration_ms")))
+        from_lines = requests.filter(pl.col("latency_from") == "lines").height
+        options = _candidates(unmapped, "duration_ms")
+        if from_lines and options:  # a measured duration is there, unread
+            why = (
+                f"{from_lines:,} of {requests.height:,} sampled requests get their latency from the span of their lines"
+            )
+            gaps.append(Gap("latency", why, options))
     elif _share(fields, "duration_ms") == 0:
         gaps.append(Gap("latency", "no line has a duration", _candidates(unmapped, "duration_ms")))
     if reading is not None and not any(f.paths for f in status):

@@ -33,6 +33,8 @@ ISSUE_KINDS: dict[str, str] = {
     "no-timestamp": "event has no timestamp (not placed in time)",
     "unknown-latency": "request has no duration and a single timestamp: latency unknown",
     "envelope-latency": "latency is the span of the request's log lines (no duration logged)",
+    "longest-latency": "latency is the request's longest event (its lines have no timestamps)",
+    "assumed-unit": "a duration's unit is not in its name: read in the unit aiobs assumes",
     "unknown-status": "no line of a file has a status, level, HTTP status or error field (counted as succeeded)",
     "partial-mapping": "a path you mapped fills only part of a file's events (the format's own paths fill the rest)",
 }
@@ -47,6 +49,9 @@ INFORMATIONAL = frozenset(
         "no-timestamp",
         "unknown-latency",
         "envelope-latency",
+        "longest-latency",
+        "assumed-unit",
+        "clock-skew",
         "unknown-status",
         "partial-mapping",
     }

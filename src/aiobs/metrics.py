@@ -101,6 +101,7 @@ def request_aggregates(flags: list[str] | None = None) -> list[pl.Expr]:
         _sum_or_null(pl.col("cost_usd")).alias("cost_usd"),
         pl.col("cost_usd").count().alias("priced_requests"),
         _sum_or_null(pl.col("logged_cost_usd")).alias("logged_cost_usd"),
+        pl.col("logged_cost_usd").count().alias("logged_cost_requests"),
         pl.col("start").min().alias("first_start"),
         pl.col("start").max().alias("last_start"),
         *feedback_aggregates(),

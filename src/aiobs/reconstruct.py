@@ -182,6 +182,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             retries=pl.col("_retry").sum().cast(pl.Int64),
             n_events=pl.len().cast(pl.Int64),
             _has_duration=pl.col("duration_ms").is_not_null().any(),
+            _longest=pl.col("duration_ms").max(),
             _root_start=pl.col("_root_start").min(),
             _root_end=pl.col("_root_end").max(),
             _child_start=pl.col("_child_start").min(),
@@ -214,13 +215,18 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
             .then(pl.lit("events"))
             # Point events only (a "started" and a "finished" line): the span of their timestamps.
             .when(pl.col("_span") > 0)
-            .then(pl.lit("lines")),
+            .then(pl.lit("lines"))
+            # Durations but no timestamps to place them: the longest event covers the others.
+            .when(pl.col("_has_duration") & pl.col("_span").is_null())
+            .then(pl.lit("longest")),
         )
         .with_columns(
             # With no duration and a single timestamp (OpenAI Batch output, a raw response logged as-is) the
             # latency is unknown, not the zero-width envelope of the events' starts.
             latency_ms=pl.coalesce(
-                pl.col("root_duration"), pl.when(pl.col("latency_from").is_not_null()).then(pl.col("_span"))
+                pl.col("root_duration"),
+                pl.when(pl.col("latency_from") == "longest").then("_longest"),
+                pl.when(pl.col("latency_from").is_not_null()).then(pl.col("_span")),
             ),
             model=pl.coalesce("llm_model", "any_model"),
             provider=pl.coalesce("llm_provider", "any_provider"),
@@ -267,7 +273,8 @@ def _count_skewed_events(requests: pl.DataFrame, events: pl.LazyFrame, tolerance
 
 
 def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None:
-    no_root = requests.filter(pl.col("has_root").not_())
+    # A request whose latency comes from its lines or its longest event has a note of its own for that.
+    no_root = requests.filter(pl.col("has_root").not_() & pl.col("latency_from").is_in(["lines", "longest"]).not_())
     issues.add(
         "missing-root",
         no_root.height,
@@ -300,6 +307,11 @@ def _count_unknowns(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None
             "envelope-latency",
             pl.col("latency_from") == "lines",
             "latency is first to last log line: log a duration (duration_ms) for a measured one",
+        ),
+        (
+            "longest-latency",
+            pl.col("latency_from") == "longest",
+            "its lines have no timestamps: latency is its longest event's duration (log a timestamp to place them)",
         ),
     ]
     counts = requests.select(*(when.sum().alias(code) for code, when, _ in unknown)).row(0, named=True)

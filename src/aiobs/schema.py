@@ -112,8 +112,8 @@ REQUEST_FIELDS: tuple[Field, ...] = (
         "",
         False,
         "Where `latency_ms` comes from: `root` (the root event's duration), `events` (first start to last end "
-        "of events with durations), `lines` (first to last timestamp of point events: no duration was logged); "
-        "null when it is unknown.",
+        "of events with durations), `lines` (first to last timestamp of point events: no duration was logged), "
+        "`longest` (the longest event's duration: the lines have no timestamps); null when it is unknown.",
     ),
     Field("has_root", pl.Boolean(), "", True, "A root (gateway) event was seen, or the request is a single event."),
     *(

@@ -206,9 +206,19 @@ def summarize(
                 for word, bound in (("at or after", since), ("before", until))
                 if bound is not None
             )
-            where = f" (they start between {first:%Y-%m-%dT%H:%M:%SZ} and {last:%Y-%m-%dT%H:%M:%SZ})" if first else ""
+            if first is None:
+                msg = (
+                    f"no request has a timestamp, so none starts {span}: map one with --map start=FIELD "
+                    "(aiobs inspect shows candidates)"
+                )
+                raise InputError(msg)
+            where = f" (they start between {first:%Y-%m-%dT%H:%M:%SZ} and {last:%Y-%m-%dT%H:%M:%SZ})"
             msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window{where}"
             raise InputError(msg)
+    if every is not None and requests.select(pl.col("start").is_not_null().any()).collect().item() is False:
+        ingested.close()
+        msg = f"--every {every} needs timestamps: no request in the input has one (map one with --map start=FIELD)"
+        raise InputError(msg)
     lazy = requests
     rated = flag_names(quality) if flags else []
     groups = {

@@ -28,6 +28,8 @@ class SourcePath:
     parts: tuple[str | int, ...]
     scale: float = 1.0
     origin: str = "format"
+    #: The unit is a guess (`duration` read as seconds): a summary says so wherever it fills a value.
+    assumed: bool = False
 
     @property
     def path(self) -> str:
@@ -128,8 +130,10 @@ DEFAULT_PATHS: dict[str, tuple[SourcePath, ...]] = {
     "is_root": _paths("is_root", "root"),
     "start": _paths("ts", "timestamp", "start_time", "time", "@timestamp", "startTime", "created_at"),
     "end": _paths("end_time", "endTime", "ended_at"),
-    "duration_ms": _paths(
-        "latency_ms", "duration_ms", "elapsed_ms", "took_ms", ("duration", 1000.0), ("latency_s", 1000.0)
+    "duration_ms": (
+        *_paths("latency_ms", "duration_ms", "elapsed_ms", "took_ms"),
+        SourcePath(("duration",), 1000.0, assumed=True),  # as Python's time.perf_counter() differences are
+        *_paths(("latency_s", 1000.0)),
     ),
     "ttft_ms": _paths("ttft_ms", "time_to_first_token_ms", ("ttft_s", 1000.0)),
     "model": _paths("model", "model_name", "model_id"),

@@ -283,6 +283,7 @@ def to_events(raw: pl.LazyFrame, reading: Reading, schema: pl.Schema) -> pl.Lazy
         detail_of=pl.lit(None, dtype=pl.String),  # native lines are events of their own
         phase=pl.lit(None, dtype=pl.String),
         **_path_hits(reading, schema),
+        **_assumed_units(reading, schema),
     )
     rules = error_rules(
         pl.col("_raw_status"),
@@ -316,6 +317,23 @@ def to_events(raw: pl.LazyFrame, reading: Reading, schema: pl.Schema) -> pl.Lazy
         **{f"_value_{name}": value for name, value in values.items()},
     ).with_columns(pl.col("correlation_id").str.strip_chars())
     return _judged(parsed)
+
+
+def _assumed_units(reading: Reading, schema: pl.Schema) -> dict[str, pl.Expr]:
+    """`_stat_assumed:<field>:<path>`: the line's value came from a path whose unit is a guess (it won the
+    coalesce: every path before it was absent)."""
+    hits: dict[str, pl.Expr] = {}
+    for name in ("duration_ms", "ttft_ms"):
+        before: list[pl.Expr] = []
+        for path in reading.paths.get(name, ()):
+            expr = path_expr(path, schema)
+            if expr is None:
+                continue
+            if path.assumed:
+                won = pl.all_horizontal(expr.is_not_null(), *(e.is_null() for e in before))
+                hits[f"_stat_assumed:{name}:{path.path}:{path.scale:g}"] = won
+            before.append(expr)
+    return hits
 
 
 def _path_hits(reading: Reading, schema: pl.Schema) -> dict[str, pl.Expr]:

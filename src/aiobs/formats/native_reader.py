@@ -31,6 +31,8 @@ SPLIT_WAYS = 64
 
 _NEWLINE, _CR, _OPEN, _CLOSE = b"\n"[0], b"\r"[0], b"{"[0], b"}"[0]
 _EVENT_COLUMNS = list(EVENT_SCHEMA.names())
+#: Mapped fields every line of a log should fill: a path that fills only part of them is reported.
+EVERY_LINE = ("correlation_id", "start", "end")
 
 
 class ChunkParser:
@@ -245,9 +247,19 @@ class ChunkParser:
                     "count as failed: map one with --map status=FIELD (or level, http_status, error; see aiobs inspect)"
                 )
                 self.issues.add("unknown-status", events, [InputIssue("unknown-status", source, None, message)])
+            for stat, hits in seen.items():
+                if stat.startswith("_stat_assumed:") and hits:
+                    _, canonical, path, scale = stat.split(":")
+                    unit = {"1000": "seconds", "0.001": "microseconds", "1e-06": "nanoseconds"}.get(scale, "ms")
+                    message = (
+                        f"{canonical} read from `{path}` as {unit} on {hits:,} of {events:,} events (its name does "
+                        f"not say its unit); if it is milliseconds: --map {canonical}={path}:ms"
+                    )
+                    self.issues.add("assumed-unit", hits, [InputIssue("assumed-unit", source, None, message)])
             for canonical, paths in user.items():
                 hits = seen[f"_stat_path_{canonical}"]
-                if hits == events:
+                # Only the fields every line should have say "partial": a duration or a model is on some lines.
+                if hits == events or (hits and canonical not in EVERY_LINE):
                     continue
                 code = "unmatched-mapping" if hits == 0 else "partial-mapping"
                 share = f"{hits / events:.1%}" if hits else "0%"

@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aiobs.inspection import FieldUse, FileInspection
+from aiobs.issues import INFORMATIONAL
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
 
@@ -77,13 +78,16 @@ def _sources(paths: list[tuple[str, float]], fallback: str = "—") -> Text:
 
 def _file(i: FileInspection) -> RenderableType:
     head = Text.assemble((terminal_text(i.source, 200), "bold"), f"  {i.format}: {i.format_reads}")
+    if i.sampled_lines == 0:
+        head.append("\nThe file is empty: nothing to inspect.", style="yellow")
+        return head
     sampled = "the whole file" if i.whole_file else f"the first {f.count(i.sampled_lines)} lines"
     head.append(
         f"\n{i.evidence}. Read {sampled} ({i.sampled_bytes / 1e6:,.1f} MB): "
         f"{f.count(i.events)} events, {f.count(i.requests)} requests.",
         style="dim",
     )
-    fields = _table("Fields", "field", "filled", "from")
+    fields = _table("Fields (share of events; of lines for each source)", "field", "filled", "from")
     for use in i.fields:
         if use.share or use.paths:
             reader = "—" if i.mappable else f"{i.format} reader"
@@ -105,7 +109,21 @@ def _file(i: FileInspection) -> RenderableType:
             keys.add_row(Text(terminal_text(k.path, 80)), k.type, _share(k.share))
         parts.append(keys)
     parts.append(_gaps(i))
+    if i.issues.counts:
+        parts.append(_sample_issues(i))
     return Group(*parts)
+
+
+def _sample_issues(i: FileInspection) -> Text:
+    """What `summarize` would report about these lines (problems and notes), with the first example of each."""
+    text = Text("In the sample, aiobs summarize would also report\n", style="bold")
+    for code, title, count, examples in i.issues.rows():
+        text.append(f"  {code} ({f.count(count)}): {title}", style="yellow" if code not in INFORMATIONAL else "dim")
+        if examples:
+            text.append("  e.g. " + terminal_text(f"{examples[0].location} {examples[0].message}", 160))
+        text.append("\n")
+    text.rstrip()
+    return text
 
 
 def _gaps(i: FileInspection) -> RenderableType:

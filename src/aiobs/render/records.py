@@ -26,6 +26,7 @@ METRIC_COLUMNS = frozenset(
         "cost_usd",
         "priced_requests",
         "logged_cost_usd",
+        "logged_cost_requests",
         "cost_per_1k_requests",
         "first_start",
         "last_start",
@@ -79,6 +80,7 @@ def metrics_record(row: dict[str, Any]) -> dict[str, Any]:
         "cost_per_1k_requests": row["cost_per_1k_requests"],
         "priced_requests": row["priced_requests"],
         "logged_cost_usd": row["logged_cost_usd"],
+        "logged_cost_requests": row.get("logged_cost_requests") or 0,
         "first_start": _iso(row["first_start"]),
         "last_start": _iso(row["last_start"]),
         "feedback": {

@@ -289,7 +289,12 @@ def _stages(report: Report, images: dict[str, str], image_dir: str | None) -> li
 def _cost(report: Report) -> list[str]:
     o = report.overall
     out = ["## Cost", ""]
-    logged = f"; the application logged {f.usd(o['logged_cost_usd'])}" if o["logged_cost_usd"] is not None else ""
+    logged = (
+        f"; the application logged {f.usd(o['logged_cost_usd'])} itself, on {f.count(o['logged_cost_requests'])} "
+        "of the requests"
+        if o["logged_cost_usd"] is not None
+        else ""
+    )
     out += [f"{f.usd(o['cost_usd'])} in all, {f.usd(o['cost_per_1k_requests'])} per 1,000 requests{logged}.", ""]
     priced = report.models.filter(report.models.get_column("cost_usd").fill_null(0) > 0).head(12)
     if not priced.is_empty():

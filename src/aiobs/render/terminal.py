@@ -63,7 +63,8 @@ def _overall(record: dict[str, Any], n_inputs: int, requests_read: int | None = 
         ("cost per 1,000 requests", f.usd(o["cost_per_1k_requests"])),
     ]
     if o["logged_cost_usd"] is not None:
-        rows.append(("cost logged by the app", f.usd(o["logged_cost_usd"])))
+        logged_on = f" ({f.count(o['logged_cost_requests'])} req)" if o["logged_cost_requests"] < o["requests"] else ""
+        rows.append(("cost logged by the app", f.usd(o["logged_cost_usd"]) + logged_on))
     for name, value in rows:
         table.add_row(name, value)
     parts: list[RenderableType] = [head, Text(""), table]
@@ -180,18 +181,26 @@ def _cost_check(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _flags(record: dict[str, Any]) -> RenderableType | None:
+#: Below this width the flag table leaves out how many requests were checked and what the flagged ones cost.
+FULL_FLAG_TABLE = 100
+#: Width a flag-rate column takes (header folded on two lines), and the label, request and accepted columns.
+FLAG_COLUMN, FLAG_TABLE_FIXED = 14, 40
+
+
+def _flags(record: dict[str, Any], width: int) -> RenderableType | None:
     flags = record["overall"]["flags"]
     if not flags:
         return None
-    table = _table("Quality flags", "flag", "checked", "flagged", "rate", "cost of flagged", "meaning", numeric_from=1)
+    full = width >= FULL_FLAG_TABLE
+    extra = ("checked", "flagged", "rate", "cost of flagged") if full else ("flagged", "rate")
+    table = _table("Quality flags", "flag", *extra, "meaning", numeric_from=1)
     table.columns[-1].justify = "left"
     table.columns[-1].no_wrap = False
+    table.columns[-1].overflow = "fold"
     table.columns[-1].min_width = 20
     for row in flag_rows(flags):
-        table.add_row(
-            row.name, f.count(row.applicable), f.count(row.flagged), f.pct(row.rate), f.usd(row.cost_usd), row.meaning
-        )
+        numbers = (f.count(row.applicable), f.count(row.flagged), f.pct(row.rate), f.usd(row.cost_usd))
+        table.add_row(row.name, *(numbers if full else numbers[1:3]), row.meaning)
     parts: list[RenderableType] = [table]
     unchecked = unchecked_flags(flags)
     if unchecked:
@@ -199,10 +208,16 @@ def _flags(record: dict[str, Any]) -> RenderableType | None:
     feedback = acceptance_line(record["overall"]["feedback"])
     if feedback:
         parts.append(Text(feedback))
+    if not full:
+        parts.append(Text("checked and cost of flagged: in a wider terminal, or --format json/md/csv", style="dim"))
     shown = group_flags(flags)
+    fits = max(1, (width - FLAG_TABLE_FIXED) // FLAG_COLUMN)
     for key, records in record["quality"]["by"].items():
         if shown and records:
-            parts += [Text(""), _group_flag_table(key, records, shown)]
+            parts += [Text(""), _group_flag_table(key, records, shown[:fits])]
+            if len(shown) > fits:
+                left = ", ".join(shown[fits:])
+                parts.append(Text(f"not shown at this width: {left}", style="dim"))
     return Group(*parts)
 
 
@@ -265,7 +280,7 @@ def render_terminal(summary: Summary, console: Console) -> None:
     if record["cost_check"]:
         console.print()
         console.print(_cost_check(record["cost_check"]))
-    flags = _flags(record)
+    flags = _flags(record, console.width)
     if flags is not None:
         console.print()
         console.print(flags)
