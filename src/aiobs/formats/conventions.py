@@ -48,21 +48,36 @@ def truthy(raw: pl.Expr) -> pl.Expr:
     return raw.str.strip_chars().str.to_lowercase().is_in(NO_ERROR_WORDS).not_()
 
 
+def word(raw: pl.Expr) -> pl.Expr:
+    """Text as the rules compare it: stripped and lower-cased (computed once per column by the reader)."""
+    return raw.str.strip_chars().str.to_lowercase()
+
+
 def error_rules(
-    status: pl.Expr, level: pl.Expr, http_status: pl.Expr, error: pl.Expr, event: pl.Expr, http_error_from: int
+    status_word: pl.Expr | None,
+    level_word: pl.Expr | None,
+    http_status: pl.Expr | None,
+    errors: list[pl.Expr],
+    event_word: pl.Expr | None,
+    http_error_from: int,
 ) -> dict[str, pl.Expr]:
-    """rule name -> whether it marks the event failed (never null). Every argument is raw text."""
-    status_word = status.str.strip_chars().str.to_lowercase()
-    code = pl.coalesce(http_status.cast(pl.Float64, strict=False), status_word.cast(pl.Float64, strict=False))
-    level_word = level.str.strip_chars().str.to_lowercase()
+    """rule name -> whether it marks the event failed (never null). `*_word` arguments are `word()`s; an
+    argument the logs do not have is None (or no error field at all), and its rule is simply false: each
+    rule costs a pass over the column, so logs pay only for the fields they carry."""
+    false = pl.lit(False)
+    codes = [e.cast(pl.Float64, strict=False) for e in (http_status, status_word) if e is not None]
     return {
-        "status": status_word.is_in(ERROR_STATUS_WORDS).fill_null(False),
-        "http-status": (code >= http_error_from).fill_null(False),
+        "status": status_word.is_in(ERROR_STATUS_WORDS).fill_null(False) if status_word is not None else false,
+        "http-status": (pl.coalesce(codes) >= http_error_from).fill_null(False) if codes else false,
         "level": (
-            level_word.is_in(ERROR_LEVELS) | (level_word.cast(pl.Float64, strict=False) >= NUMERIC_ERROR_LEVEL)
-        ).fill_null(False),
-        "error-field": truthy(error).fill_null(False),
-        "event": (event.str.strip_chars().str.to_lowercase() == "error").fill_null(False),
+            (
+                level_word.is_in(ERROR_LEVELS) | (level_word.cast(pl.Float64, strict=False) >= NUMERIC_ERROR_LEVEL)
+            ).fill_null(False)
+            if level_word is not None
+            else false
+        ),
+        "error-field": pl.any_horizontal(truthy(e).fill_null(False) for e in errors) if errors else false,
+        "event": (event_word == "error").fill_null(False) if event_word is not None else false,
     }
 
 

@@ -22,6 +22,7 @@ from aiobs.formats.conventions import (
     first_rule,
     stage_from_message,
     truthy,
+    word,
 )
 from aiobs.formats.loggers import NATIVE, Preset
 from aiobs.formats.mapping import FieldMapping, SourcePath
@@ -195,6 +196,11 @@ def _raw(canonical: str, reading: Reading, schema: pl.Schema, *, numeric: bool =
     return pl.coalesce(exprs) if len(exprs) > 1 else exprs[0]
 
 
+def _present(canonical: str, reading: Reading, schema: pl.Schema) -> bool:
+    """Some path of `canonical` can be read with this schema (the logs have the field somewhere)."""
+    return any(path_expr(path, schema) is not None for path in reading.paths.get(canonical, ()))
+
+
 def _number(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype == pl.Int64():
         # "12.0" is a valid token count; "12.5" is not, and neither is text.
@@ -242,7 +248,7 @@ def _times(reading: Reading) -> dict[str, pl.Expr]:
 
 
 def _stage_and_root(reading: Reading) -> tuple[pl.Expr, pl.Expr]:
-    event_lower = pl.col("event").str.to_lowercase().str.strip_chars()
+    event_lower = pl.col("_event_word")
     named = event_lower.replace_strict(STAGE_OF_EVENT, default=None, return_dtype=pl.String)
     explicit_root = pl.col("_raw_is_root")
     if not reading.preset.message_events:
@@ -285,37 +291,48 @@ def to_events(raw: pl.LazyFrame, reading: Reading, schema: pl.Schema) -> pl.Lazy
         **_path_hits(reading, schema),
         **_assumed_units(reading, schema),
     )
+    # The words the rules and the stage compare, lower-cased once.
+    worded = picked.with_columns(
+        _status_word=word(pl.col("_raw_status")),
+        _level_word=word(pl.col("_raw_level")),
+        _event_word=word(pl.col("event")),
+    )
+
+    def given(name: str, column: str) -> pl.Expr | None:
+        return pl.col(column) if _present(name, reading, schema) else None
+
     rules = error_rules(
-        pl.col("_raw_status"),
-        pl.col("_raw_level"),
-        pl.col("_raw_http_status"),
-        pl.col("_raw_error"),
-        pl.col("event"),
+        given("status", "_status_word"),
+        given("level", "_level_word"),
+        given("http_status", "_raw_http_status"),
+        [e for e in (given("error", "_raw_error"), given("error_type", "_raw_error_type")) if e is not None],
+        given("event", "_event_word"),
         reading.http_error_from,
     )
-    rules["error-field"] = rules["error-field"] | truthy(pl.col("_raw_error_type")).fill_null(False)
-    is_error = pl.any_horizontal(rules.values())
     logged = pl.any_horizontal(pl.col(f"_raw_{f}").is_not_null() for f in ("status", "level", "http_status", "error"))
-    error_type = pl.coalesce(
-        pl.when(truthy(pl.col("_raw_error_type"))).then(pl.col("_raw_error_type")), error_type_of(pl.col("_raw_error"))
-    )
     values = {name: _number(pl.col(f"_raw_{name}"), dtype) for name, dtype in NUMERIC.items()}
     if reading.preset.message_events:  # loggers write durations as text too: "1.5s", "250ms"
         for name in _DURATIONS:
             values[name] = pl.coalesce(values[name], duration_text_ms(pl.col(f"_raw_{name}")))
     stage, is_root = _stage_and_root(reading)
-    parsed = picked.with_columns(
-        stage=stage,
-        is_root=is_root,
-        is_error=is_error,
-        error_rule=first_rule(rules),
-        _stat_status=logged | pl.col("_raw_error_type").is_not_null(),
-        error_type=pl.when(is_error).then(error_type),
-        response_format=_response_format(pl.col("_raw_response_format")),
-        _value_feedback_score=_feedback(pl.col("_raw_feedback_score")),
-        **_times(reading),
-        **{f"_value_{name}": value for name, value in values.items()},
-    ).with_columns(pl.col("correlation_id").str.strip_chars())
+    parsed = (
+        worded.with_columns(
+            stage=stage,
+            is_root=is_root,
+            error_rule=first_rule(rules),
+            _stat_status=logged | pl.col("_raw_error_type").is_not_null(),
+            response_format=_response_format(pl.col("_raw_response_format")),
+            _value_feedback_score=_feedback(pl.col("_raw_feedback_score")),
+            **_times(reading),
+            **{f"_value_{name}": value for name, value in values.items()},
+        )
+        # The error's type is read by `finish_errors`, on the failed rows only.
+        .with_columns(
+            pl.col("correlation_id").str.strip_chars(),
+            is_error=pl.col("error_rule").is_not_null(),
+            error_type=pl.lit(None, dtype=pl.String),
+        )
+    )
     return _judged(parsed)
 
 
@@ -368,5 +385,25 @@ def _judged(parsed: pl.LazyFrame) -> pl.LazyFrame:
         columns[name] = value
     keep = [c for c in EVENT_COLUMNS if c not in columns]
     names = parsed.collect_schema().names()
-    carried = [c for c in names if c in ("_naive_start", "_naive_end") or c.startswith("_stat_")]
+    carried = [
+        c
+        for c in names
+        if c in ("_naive_start", "_naive_end", "_raw_error", "_raw_error_type") or c.startswith("_stat_")
+    ]
     return parsed.select(*keep, "end", *carried, "_raw_start", "_raw_end", **columns, **flags)
+
+
+def finish_errors(events: pl.DataFrame) -> pl.DataFrame:
+    """The error type of the failed events (few), from their error type field or what they logged as the
+    error; drops the raw columns `to_events` kept for this."""
+    if "_raw_error" not in events.columns:
+        return events
+    failed = events.get_column("is_error")
+    if failed.any():
+        rows = failed.arg_true()
+        raw_type = pl.col("_raw_error_type")
+        kind = pl.coalesce(pl.when(truthy(raw_type)).then(raw_type), error_type_of(pl.col("_raw_error")))
+        events = events.with_columns(
+            events.get_column("error_type").scatter(rows, events[rows].select(kind).to_series())
+        )
+    return events.drop("_raw_error", "_raw_error_type")

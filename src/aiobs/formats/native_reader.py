@@ -17,7 +17,7 @@ import polars as pl
 
 from aiobs.formats.loggers import NATIVE, Preset
 from aiobs.formats.mapping import FieldMapping
-from aiobs.formats.native import NUMERIC, Reading, finish_timestamps, flat_schema, raw_schema, to_events
+from aiobs.formats.native import NUMERIC, Reading, finish_errors, finish_timestamps, flat_schema, raw_schema, to_events
 from aiobs.formats.reader import check_object_line, preview
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
@@ -116,14 +116,14 @@ class ChunkParser:
             line = pl.lit(pl.Series(numbers, dtype=pl.Int64)).gather(pl.col("line"))
         raw = scan.with_columns(source=pl.lit(chunk.source), line=line)
         try:
-            return finish_timestamps(to_events(raw, self.reading, schema).collect(engine="streaming"))
+            return finish_errors(finish_timestamps(to_events(raw, self.reading, schema).collect(engine="streaming")))
         except pl.exceptions.PolarsError:
             lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
             first = range(chunk.first_line, chunk.first_line + len(lines)) if numbers is None else numbers
             parsed = self._bisect(chunk.source, lines, first, schema)
             if parsed.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)  # nothing usable; no flag columns to count
-            return finish_timestamps(to_events(parsed.lazy(), self.reading, schema).collect())
+            return finish_errors(finish_timestamps(to_events(parsed.lazy(), self.reading, schema).collect()))
 
     def _set_aside(self, chunk: Chunk, suspects: list[tuple[int, int, int]]) -> tuple[bytes, list[int]]:
         """The chunk without its blank and broken lines (each recorded), and the line numbers of the rest.

@@ -133,6 +133,8 @@ def finish_timestamps(events: pl.DataFrame) -> pl.DataFrame:
         events = events.drop(raw)
     if "end" not in events.columns:
         return events
+    if events.get_column("end").null_count() == events.height:  # the common case: timestamps are starts
+        return events.drop("end", "_naive_end")
     # A line stamped when it was written: its event started `duration` before.
     back = pl.duration(microseconds=(pl.col("duration_ms") * 1000).round(0).cast(pl.Int64))
     start = pl.coalesce(pl.col("start"), pl.col("end") - back, pl.col("end"))
