@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +74,17 @@ def test_a_bug_with_a_multi_line_message_is_still_one_line(monkeypatch: pytest.M
         "aiobs: internal error (RuntimeError: projections contained duplicate output name 'start' …); "
         "set AIOBS_TRACEBACK=1 for details and please report it\n"
     )
+
+
+@pytest.mark.parametrize(
+    "args", [["summarize", "sample_logs/"], ["outliers", "sample_logs/", "-f", "json", "--limit", "200"]]
+)
+def test_a_reader_that_stops_early_ends_the_run_quietly(args: list[str]) -> None:
+    """`aiobs ... | head -1`: exit 141 as a Unix tool (or 0 when all was written first), never 1 or a traceback."""
+    root = Path(__file__).resolve().parents[2]
+    exe = shutil.which("aiobs", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    command = f"{shlex.quote(exe)} {shlex.join(args)} | head -c 10 >/dev/null; echo ${{PIPESTATUS[0]}}"
+    done = subprocess.run(["bash", "-c", command], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() in ("141", "0"), (done.stdout, done.stderr)
+    assert done.stderr == ""

@@ -15,6 +15,7 @@ from aiobs.cli.common import (
     check_output_target,
     read_logs,
     record_in_history,
+    stdout_console,
     user_errors,
     write_atomically,
 )
@@ -57,9 +58,9 @@ CI_WIDTH = 120
 
 
 def _console() -> Console:
-    console = Console(highlight=False)
+    console = stdout_console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        return Console(highlight=False, width=CI_WIDTH)
+        return stdout_console(width=CI_WIDTH)
     return console
 
 

@@ -36,6 +36,21 @@ class ExitCode(IntEnum):
     SLO_BREACHED = 1  # aiobs check: an SLO breached or a regression against the baseline
     USAGE = 2  # bad argument or configuration, unreadable input, no usable events
     INTERNAL = 3  # a bug in aiobs: please report it
+    PIPE_CLOSED = 141  # stdout closed before the output was written (`| head`), as a Unix tool killed by SIGPIPE
+
+
+class StdoutConsole(Console):
+    """The terminal: a reader that stops early (`aiobs summarize ... | head`) ends the run quietly with 141,
+    as Unix tools do, not with rich's exit code 1, which aiobs uses for --strict and breached SLOs."""
+
+    def on_broken_pipe(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not fail again
+        raise SystemExit(int(ExitCode.PIPE_CLOSED))
+
+
+def stdout_console(**options: Any) -> Console:
+    return StdoutConsole(highlight=False, **options)
 
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> typer.Exit:
@@ -115,7 +130,13 @@ def refuse_unwritten_suffix(output: Path | None, command: str, writes: dict[str,
 def write_output(output: Path | None, text: str) -> None:
     """The command's text to `--output FILE` (atomically), or to stdout without one or with `-o -`."""
     if output is None or str(output) == "-":
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `| head`: the reader has all it wanted
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(int(ExitCode.PIPE_CLOSED)) from None
     else:
         write_atomically(output, text)
 

@@ -7,10 +7,9 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from aiobs import history
-from aiobs.cli.common import user_errors
+from aiobs.cli.common import stdout_console, user_errors
 from aiobs.profiles import DIMENSIONS, OVERALL
 from aiobs.render.history import HistoryView, render_history_json, render_history_terminal
 
@@ -60,4 +59,4 @@ def history_command(
         if fmt is HistoryFormat.json:
             sys.stdout.write(render_history_json(view))
         else:
-            render_history_terminal(view, Console(highlight=False))
+            render_history_terminal(view, stdout_console())

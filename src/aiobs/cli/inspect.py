@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from aiobs.cli import options
-from aiobs.cli.common import check_output_target, read_mapping, user_errors, write_output
+from aiobs.cli.common import check_output_target, read_mapping, stdout_console, user_errors, write_output
 from aiobs.config import load_config
 from aiobs.inspection import SAMPLE_LINES, inspect_sources
 from aiobs.render.inspect import render_inspect, render_inspect_json
@@ -60,4 +60,4 @@ def inspect_command(
             render_inspect(files, Console(file=buffer, width=160, color_system=None, force_terminal=False))
             write_output(output, buffer.getvalue())
         else:
-            render_inspect(files, Console(highlight=False))
+            render_inspect(files, stdout_console())

@@ -15,6 +15,7 @@ from aiobs.cli.common import (
     fail_if_strict,
     read_logs,
     refuse_unwritten_suffix,
+    stdout_console,
     user_errors,
     write_output,
 )
@@ -119,7 +120,7 @@ def outliers_command(
             render_outliers_terminal(report, Console(file=buffer, width=160, color_system=None, force_terminal=False))
             text = buffer.getvalue()
         else:
-            render_outliers_terminal(report, Console(highlight=False))
+            render_outliers_terminal(report, stdout_console())
             text = None
         if text is not None:
             write_output(output, text)

@@ -16,6 +16,7 @@ from aiobs.cli.common import (
     read_logs,
     record_in_history,
     refuse_unwritten_suffix,
+    stdout_console,
     user_errors,
     write_output,
 )
@@ -48,7 +49,7 @@ def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None
         buffer = io.StringIO()
         render_terminal(summary, Console(file=buffer, width=160, color_system=None, force_terminal=False))
         return buffer.getvalue()
-    render_terminal(summary, Console(highlight=False))
+    render_terminal(summary, stdout_console())
     return None
 
 

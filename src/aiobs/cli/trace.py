@@ -16,6 +16,7 @@ from aiobs.cli.common import (
     fail_if_strict,
     read_logs,
     refuse_unwritten_suffix,
+    stdout_console,
     user_errors,
     write_output,
 )
@@ -114,5 +115,5 @@ def trace_command(
             render_trace_terminal(views, console, redacted=privacy.redact)
             write_output(output, buffer.getvalue())
         else:
-            render_trace_terminal(views, Console(highlight=False), redacted=privacy.redact)
+            render_trace_terminal(views, stdout_console(), redacted=privacy.redact)
         fail_if_strict(summary, strict)
