@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,18 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(args: list[str]) -> None
     done = subprocess.run(["bash", "-c", command], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.stdout.strip() in ("141", "0"), (done.stdout, done.stderr)
     assert done.stderr == ""
+
+
+def test_ctrl_c_exits_130(tmp_path: Path) -> None:
+    """SIGINT during a run: one line and the shell's code for it, not a traceback."""
+    root = Path(__file__).resolve().parents[2]
+    exe = shutil.which("aiobs", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    reader = subprocess.Popen(
+        [exe, "summarize", "-"], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    time.sleep(1.5)  # imports done, waiting on stdin
+    reader.send_signal(signal.SIGINT)
+    _, err = reader.communicate(timeout=60)
+    assert reader.returncode == 130, err
+    assert err.decode().strip() == "aiobs: interrupted"

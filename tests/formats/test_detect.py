@@ -135,3 +135,19 @@ def test_unknown_input_format_is_a_usage_error(tmp_path: Path) -> None:
         summarize(expand_inputs([str(path)]), input_format="jaeger")
     assert check_input_format(" OTLP ") == "otlp"
     assert check_input_format("auto") is None
+
+
+def test_files_of_every_format_in_one_run(tmp_path: Path) -> None:
+    """A folder of logs from several services in several formats: one run reads them all (before: exit 3,
+    the formats' event tables had their columns in different orders)."""
+    paths = [
+        ROOT / "sample_logs" / "chatbot.jsonl",
+        FIXTURES / "otlp" / "formats_md_traces.jsonl",
+        FIXTURES / "openai-batch" / "formats_md_output_and_errors.jsonl",
+        FIXTURES / "pino" / "scenario.jsonl",
+        FIXTURES / "langchain" / "callbacks.jsonl",
+        FIXTURES / "provider-response" / "openai_chat.jsonl",
+    ]
+    alone = [summarize(expand_inputs([str(p)]), flags=False).n_requests for p in paths]
+    together = summarize(expand_inputs([str(p) for p in paths]), flags=False, n_buckets=3)
+    assert together.n_requests == sum(alone)

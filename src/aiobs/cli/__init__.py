@@ -66,7 +66,7 @@ def main() -> None:
         code = command.main(prog_name="aiobs", standalone_mode=False)
     except typer.Abort:
         typer.echo("aiobs: interrupted", err=True)
-        sys.exit(int(ExitCode.USAGE))
+        sys.exit(int(ExitCode.INTERRUPTED))
     except TyperException as exc:  # typer's own click errors: bad option values, unknown commands
         ctx = getattr(exc, "ctx", None)
         if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:

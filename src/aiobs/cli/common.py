@@ -36,6 +36,7 @@ class ExitCode(IntEnum):
     SLO_BREACHED = 1  # aiobs check: an SLO breached or a regression against the baseline
     USAGE = 2  # bad argument or configuration, unreadable input, no usable events
     INTERNAL = 3  # a bug in aiobs: please report it
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
     PIPE_CLOSED = 141  # stdout closed before the output was written (`| head`), as a Unix tool killed by SIGPIPE
 
 
@@ -66,7 +67,7 @@ def user_errors() -> Iterator[None]:
     except AiobsError as exc:
         raise fail(str(exc)) from None
     except KeyboardInterrupt:
-        raise fail("interrupted", ExitCode.USAGE) from None
+        raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
