@@ -20,6 +20,7 @@ ISSUE_KINDS: dict[str, str] = {
     "invalid-duration": "negative or absurd duration (value ignored)",
     "missing-correlation-id": "event has no correlation ID (orphan, not in any request)",
     "truncated-archive": "compressed file ends early (read up to the cut)",
+    "corrupt-archive": "compressed member fails its checksum (its data was read, and may be damaged)",
     "unreadable-chunk": "part of a file could not be read",
     "missing-object": "S3 object listed but gone when read (deleted during the run)",
     "unreadable-object": "S3 object could not be read (access denied, archived, ...)",

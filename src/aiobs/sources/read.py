@@ -67,36 +67,125 @@ def detect_compression(head: bytes) -> str:
 
 
 def _new_decompressor(kind: str) -> _Decompressor:
-    if kind == "gzip":
-        return zlib.decompressobj(wbits=47)  # 32 + 15: gzip or zlib header, auto-detected
     return zstandard.ZstdDecompressor().decompressobj()  # type: ignore[return-value]
+
+
+#: Compressed bytes given to a zstd decompressor at once: a frame whose checksum fails loses what this much
+#: input decompressed to (zstd raises instead of returning it), so it is kept small.
+ZSTD_FEED = 4 << 10
+_FTEXT, _FHCRC, _FEXTRA, _FNAME, _FCOMMENT = 1, 2, 4, 8, 16
+
+
+def _gzip_header_length(data: bytes) -> int | None:
+    """Bytes of the gzip member header at the start of `data` (RFC 1952), None if `data` does not hold all of it;
+    raises zlib.error when it is not a gzip header."""
+    if len(data) < 10:
+        return None
+    if data[:2] != GZIP_MAGIC or data[2] != 8:
+        raise zlib.error("not a gzip member header")
+    flags, at = data[3], 10
+    if flags & _FEXTRA:
+        if len(data) < at + 2:
+            return None
+        at += 2 + int.from_bytes(data[at : at + 2], "little")
+    for flag in (_FNAME, _FCOMMENT):
+        if flags & flag:
+            end = data.find(b"\0", at)
+            if end < 0:
+                return None
+            at = end + 1
+    if flags & _FHCRC:
+        at += 2
+    return at if len(data) >= at else None
+
+
+def _gunzipped(stream: BinaryIO, head: bytes, source: Source, issues: IssueLog) -> Iterator[bytes]:
+    """Concatenated gzip members, inflated raw so that a bad CRC or length loses nothing: zlib's own gzip
+    mode raises on the trailer and drops everything the call inflated (megabytes). The trailer is checked
+    here instead and a mismatch reported, with the member's data kept."""
+    buffer, member, eof = head, 0, False
+    while True:
+        header = _gzip_header_length(buffer)
+        while header is None and not eof:
+            more = stream.read(READ_BYTES)
+            eof = not more
+            buffer += more
+            header = _gzip_header_length(buffer)
+        if header is None:
+            if buffer.strip(b"\x00"):
+                issues.record(
+                    InputIssue("truncated-archive", source.name, None, "gzip stream ends early; read up to the cut")
+                )
+            return
+        member += 1
+        inflate, crc, size = zlib.decompressobj(-15), 0, 0
+        data = buffer[header:]
+        while not inflate.eof:
+            out = inflate.decompress(data)
+            crc, size = zlib.crc32(out, crc), size + len(out)
+            if out:
+                yield out
+            if inflate.eof:
+                break
+            data = stream.read(READ_BYTES)
+            if not data:
+                issues.record(
+                    InputIssue("truncated-archive", source.name, None, "gzip stream ends early; read up to the cut")
+                )
+                return
+        trailer = inflate.unused_data
+        while len(trailer) < 8 and (more := stream.read(READ_BYTES)):
+            trailer += more
+        if len(trailer) < 8:
+            issues.record(
+                InputIssue("truncated-archive", source.name, None, "gzip member has no trailer; read up to the cut")
+            )
+            return
+        expected_crc, expected_size = int.from_bytes(trailer[:4], "little"), int.from_bytes(trailer[4:8], "little")
+        if (expected_crc, expected_size) != (crc, size & 0xFFFFFFFF):
+            message = (
+                f"gzip member {member} fails its check (CRC or length): its {size:,} bytes were read, maybe damaged"
+            )
+            issues.record(InputIssue("corrupt-archive", source.name, None, message))
+        buffer = trailer[8:]
+        if not buffer.strip(b"\x00"):  # trailing zero padding is not a new member
+            buffer = stream.read(READ_BYTES)
+            if not buffer.strip(b"\x00"):
+                return
 
 
 def _decompressed(stream: BinaryIO, kind: str, head: bytes, source: Source, issues: IssueLog) -> Iterator[bytes]:
     """Yield decompressed bytes; concatenated members (gzip) or frames (zstd) are read one after another."""
+    if kind == "gzip":
+        try:
+            yield from _gunzipped(stream, head, source, issues)
+        except zlib.error as exc:
+            message = f"corrupt gzip data, read up to it: {exc}"
+            issues.record(InputIssue("truncated-archive", source.name, None, message))
+        return
     decompressor = _new_decompressor(kind)
-    mid_member = False  # input consumed by a member whose end we have not seen yet
-    data = head
+    mid_frame = False  # input consumed by a frame whose end we have not seen yet
+    buffer = head
     try:
-        while data:
-            mid_member = True
-            out = decompressor.decompress(data)
+        while True:
+            if not buffer and not (buffer := stream.read(READ_BYTES)):
+                break
+            # Small pieces: a frame whose checksum fails raises, losing what that call decompressed.
+            piece, buffer = buffer[:ZSTD_FEED], buffer[ZSTD_FEED:]
+            mid_frame = True
+            out = decompressor.decompress(piece)
             if out:
                 yield out
-            while decompressor.eof:
-                rest = decompressor.unused_data
+            if decompressor.eof:
+                rest = decompressor.unused_data + buffer
                 decompressor = _new_decompressor(kind)
-                mid_member = bool(rest.strip(b"\x00"))  # trailing zero padding is not a new member
-                if not mid_member:
-                    break
-                out = decompressor.decompress(rest)
-                if out:
-                    yield out
-            data = stream.read(READ_BYTES)
-    except (zlib.error, zstandard.ZstdError) as exc:
-        issues.record(InputIssue("truncated-archive", source.name, None, f"corrupt {kind} data, read up to it: {exc}"))
+                mid_frame = bool(rest.strip(b"\x00"))  # trailing zero padding is not a new frame
+                buffer = rest if mid_frame else b""
+    except zstandard.ZstdError as exc:
+        message = f"corrupt {kind} data, read up to it (at most {ZSTD_FEED >> 10} KB of input lost): {exc}"
+        issues.record(InputIssue("truncated-archive", source.name, None, message))
         return
-    if mid_member:
+    if mid_frame:
         issues.record(
             InputIssue("truncated-archive", source.name, None, f"{kind} stream ends early; read up to the cut")
         )
