@@ -11,6 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from aiobs.formats.native import MAX_DURATION_MS, NUMERIC, _number, permissive_timestamp
+from aiobs.formats.timestamps import plausible
 from aiobs.schema import EVENT_SCHEMA, UTC_TIME
 
 #: Adapters work on one chunk at a time; on frames that size the in-memory engine is 2-10x cheaper than
@@ -86,8 +87,11 @@ def finish(picked: pl.LazyFrame) -> pl.LazyFrame:
     values: dict[str, pl.Expr] = {}
     flags: dict[str, pl.Expr] = {}
     if "_raw_start" in names:
-        values["start"] = timestamp(pl.col("_raw_start"))
+        values["start"] = plausible(timestamp(pl.col("_raw_start")))
         flags["_bad_start"] = pl.col("_raw_start").is_not_null() & values["start"].is_null()
+    elif "start" in names:  # read by the adapter itself (OTLP nanoseconds): still only plausible times
+        values["start"] = plausible(pl.col("start"))
+        flags["_bad_start"] = pl.col("start").is_not_null() & values["start"].is_null()
     for name, dtype in NUMERIC.items():
         if f"_raw_{name}" in names:
             raw = pl.col(f"_raw_{name}")

@@ -9,6 +9,7 @@ conventions: whether a line's timestamp is its event's start or end, and whether
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -321,6 +322,7 @@ def to_events(raw: pl.LazyFrame, reading: Reading, schema: pl.Schema) -> pl.Lazy
             is_root=is_root,
             error_rule=first_rule(rules),
             _stat_status=logged | pl.col("_raw_error_type").is_not_null(),
+            **_shapeless(given),
             response_format=_response_format(pl.col("_raw_response_format")),
             _value_feedback_score=_feedback(pl.col("_raw_feedback_score")),
             **_times(reading),
@@ -334,6 +336,21 @@ def to_events(raw: pl.LazyFrame, reading: Reading, schema: pl.Schema) -> pl.Lazy
         )
     )
     return _judged(parsed)
+
+
+SHAPELESS_FLAGS = ("_bad_status", "_bad_level", "_bad_http_status", "_bad_event")
+
+
+def _shapeless(given: Callable[[str, str], pl.Expr | None]) -> dict[str, pl.Expr]:
+    """`_bad_<field>`: a status, level, HTTP status or event logged as an object or array, which no rule can
+    read (the event would count as ok without a word)."""
+    flags = {}
+    for name, column in (("status", "_raw_status"), ("level", "_raw_level"), ("http_status", "_raw_http_status"),
+                         ("event", "event")):  # fmt: skip
+        if (expr := given(name, column)) is not None:
+            text = expr.str.strip_chars_start()
+            flags[f"_bad_{name}"] = (text.str.starts_with("{") | text.str.starts_with("[")).fill_null(False)
+    return flags
 
 
 def _assumed_units(reading: Reading, schema: pl.Schema) -> dict[str, pl.Expr]:
@@ -388,7 +405,8 @@ def _judged(parsed: pl.LazyFrame) -> pl.LazyFrame:
     carried = [
         c
         for c in names
-        if c in ("_naive_start", "_naive_end", "_raw_error", "_raw_error_type") or c.startswith("_stat_")
+        if c in ("_naive_start", "_naive_end", "_raw_error", "_raw_error_type", *SHAPELESS_FLAGS)
+        or c.startswith("_stat_")
     ]
     return parsed.select(*keep, "end", *carried, "_raw_start", "_raw_end", **columns, **flags)
 

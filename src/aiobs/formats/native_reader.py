@@ -305,7 +305,15 @@ def _flag_issue(column: str) -> tuple[str, str]:
     if column.startswith("_absurd_"):
         return "invalid-duration", f"{name} is negative or longer than a day"
     if name in ("start", "end"):
-        return "invalid-timestamp", "timestamp is neither ISO-8601 nor epoch seconds/ms/us/ns; see --time-format"
+        return (
+            "invalid-timestamp",
+            "timestamp is not ISO-8601 or epoch s/ms/us/ns (see --time-format), or not in 1970-2099",
+        )
+    if name in ("status", "level", "http_status", "event"):
+        return (
+            "wrong-type",
+            f"{name} is an object or array, not a word or code (the event's status is not read from it)",
+        )
     if name == "feedback_score":
         return "wrong-type", "feedback is neither a score from 0 to 1 nor a thumbs word (up/down, true/false)"
     kind = "a whole number >= 0" if NUMERIC[name] == pl.Int64() else "a number >= 0"

@@ -151,7 +151,7 @@ class AdapterParser:
 
 #: flag column -> (issue code, message); `{field}` is replaced by the canonical field's name.
 FLAG_ISSUES: dict[str, tuple[str, str]] = {
-    "_bad_start": ("invalid-timestamp", "start time cannot be read as a timestamp"),
+    "_bad_start": ("invalid-timestamp", "start time cannot be read as a timestamp, or is not in 1970-2099"),
     "_absurd_duration_ms": ("invalid-duration", "duration is negative or longer than a day"),
     "_absurd_ttft_ms": ("invalid-duration", "time to first token is negative or longer than a day"),
 }

@@ -21,6 +21,9 @@ from aiobs.errors import UsageError
 from aiobs.schema import UTC_TIME
 
 ZONED_ISO = "%Y-%m-%dT%H:%M:%S%.f%#z"
+#: A time outside these is a broken clock or a placeholder (Go's zero time 0001-01-01, 9999-12-31), not an
+#: event: an input problem, never a point on a chart or a day in the history store.
+EARLIEST, LATEST = datetime(1970, 1, 2, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
 NAIVE_ISO = "%Y-%m-%dT%H:%M:%S%.f"
 #: Timestamp columns a parser reads: the event's start and, for logger formats, the moment it ended.
 TIME_COLUMNS = ("start", "end")
@@ -77,6 +80,11 @@ def permissive_parts(raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     return value, number.is_null() & zoned.is_null() & naive.is_not_null()
 
 
+def plausible(time: pl.Expr) -> pl.Expr:
+    """`time` where it lies between EARLIEST and LATEST, else null."""
+    return pl.when(time.is_between(EARLIEST, LATEST, "left")).then(time)
+
+
 def check_time_format(time_format: str | None) -> str | None:
     """A strftime format Polars can use, or a UsageError naming it."""
     if time_format is None:
@@ -131,6 +139,14 @@ def finish_timestamps(events: pl.DataFrame) -> pl.DataFrame:
                 events.get_column(naive_name).scatter(rows, fixed.get_column("n")),
             )
         events = events.drop(raw)
+        implausible = events.get_column(column).is_not_null() & ~events.get_column(column).is_between(
+            EARLIEST, LATEST, "left"
+        )
+        if implausible.any():
+            events = events.with_columns(
+                pl.when(implausible).then(None).otherwise(pl.col(column)).alias(column),
+                (pl.col(f"_bad_{column}") | implausible).alias(f"_bad_{column}"),
+            )
     if "end" not in events.columns:
         return events
     if events.get_column("end").null_count() == events.height:  # the common case: timestamps are starts

@@ -72,7 +72,9 @@ def _xychart(title: str, labels: list[str], series: list[tuple[str, list[float |
     return [*lines, "```", ""]
 
 
-def _bucket_label(value: datetime, every: str, *, mermaid: bool = False) -> str:
+def _bucket_label(value: datetime | None, every: str, *, mermaid: bool = False) -> str:
+    if value is None:  # requests without a timestamp (counted as input problems) have no place in time
+        return "no time"
     if every.endswith("d"):
         return value.strftime("%m-%d")
     return value.strftime("%m-%d %Hh%M" if mermaid else "%m-%d %H:%M")

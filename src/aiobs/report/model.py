@@ -437,7 +437,8 @@ def build_report(
         models_hidden=max(0, per_model.height - TABLE_MODELS),
         latency_box=labelled(_latency_box(requests, top)),
         latency_hist=labelled(_latency_hist(requests, top)),
-        over_time=summarize_requests(requests, [], every=every),
+        # Requests without a timestamp (each counted as an input problem) have no place on a time axis.
+        over_time=summarize_requests(requests.filter(pl.col("start").is_not_null()), [], every=every),
         cost_over_time=labelled(_cost_over_time(requests, top, every)),
         stages=summarize_requests(requests, [STAGE_KEY]),
         tail=tail,

@@ -20,6 +20,7 @@ from aiobs.issues import InputIssue, IssueLog
 from aiobs.sources.base import STDIN, Source, SourceUnavailable
 
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_BYTES = 4 << 20
 CHUNK_BYTES = 16 << 20  # with PARSE_THREADS in flight: best measured on 2 cores
@@ -247,6 +248,8 @@ def iter_chunks(source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES
     carry = b""
     line = 1
     for block in iter_bytes(source, issues, chunk_bytes):
+        if line == 1 and not carry:
+            block = block.removeprefix(UTF8_BOM)  # Windows editors start a file with one: not part of line 1
         data = carry + block if carry else block
         cut = data.rfind(b"\n") + 1
         if cut == 0:  # one very long line: keep reading
