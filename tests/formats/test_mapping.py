@@ -53,7 +53,7 @@ def test_path_grammar(text: str, parts: tuple[object, ...]) -> None:
     assert parse_path(text) == parts
 
 
-@pytest.mark.parametrize("text", ["", "a..b", ".a", "a.", "[0]", "0.a", "a[", "a[x]", 'a["b]'])
+@pytest.mark.parametrize("text", ["", "a..b", ".a", "a.", "[0]", "0.a", "a[", "a[x]", 'a["b]', ".".join(["a"] * 500)])
 def test_bad_paths_are_one_sentence(text: str) -> None:
     with pytest.raises(UsageError) as info:
         parse_source_path("output_text", text)

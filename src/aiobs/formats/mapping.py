@@ -50,6 +50,8 @@ class SourcePath:
         return str(self.parts[0])
 
 
+#: Deeper than any log nests: the reader's schema is a struct per level, and Polars' is recursive.
+MAX_PATH_PARTS = 32
 _SEGMENT = re.compile(r"""\[\s*(\d+)\s*\]|\[\s*"([^"]*)"\s*\]|\[\s*'([^']*)'\s*\]|([^.\[\]"']+)""")
 
 
@@ -75,7 +77,7 @@ def parse_path(text: str) -> tuple[str | int, ...]:
         else:
             parts.append(double if double is not None else single)
         at, need_separator = match.end(), True
-    if not parts or isinstance(parts[0], int) or text.endswith("."):
+    if not parts or isinstance(parts[0], int) or text.endswith(".") or len(parts) > MAX_PATH_PARTS:
         raise ValueError(text)
     return tuple(parts)
 
@@ -246,9 +248,10 @@ def parse_source_path(canonical: str, spec: str) -> SourcePath:
     try:
         parts = parse_path(path)
     except ValueError:
+        shown = spec if len(spec) <= 60 else spec[:60] + "…"
         msg = (
-            f"invalid field path '{spec}' for {canonical}: use a dotted path such as usage.prompt_tokens, "
-            'choices[0].message.content or ["log.level"]'
+            f"invalid field path '{shown}' for {canonical}: use a dotted path such as usage.prompt_tokens, "
+            f'choices[0].message.content or ["log.level"], at most {MAX_PATH_PARTS} levels deep'
         )
         raise UsageError(msg) from None
     return SourcePath(parts, UNIT_SCALES[unit] if unit else 1.0)
