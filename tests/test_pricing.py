@@ -436,6 +436,7 @@ def test_json_price_book(tmp_path: Path) -> None:
         ("text.toml", '[models.a]\ninput_per_mtok = "0.5"\noutput_per_mtok = 1', "non-negative number"),
         ("bool.json", '{"models": {"a": {"input_per_mtok": true, "output_per_mtok": 1}}}', "non-negative number"),
         ("nan.toml", "[models.a]\ninput_per_mtok = nan\noutput_per_mtok = 1", "non-negative number"),
+        ("huge.toml", "[models.a]\ninput_per_mtok = 1e308\noutput_per_mtok = 1", "no model costs more than"),
         ("typo.toml", "[models.a]\ninput_per_mtoks = 1\noutput_per_mtok = 1", "unknown key 'input_per_mtoks'"),
         ("scalar.toml", "[models]\na = 3", "must be a table of prices"),
         (

@@ -59,6 +59,8 @@ TOKEN_COLUMNS: tuple[str, ...] = (
 )
 
 _MTOK = 1_000_000.0
+#: A user price above this (USD per million tokens) is a typo, and large enough ones overflow the cost sums.
+MAX_PRICE_PER_MTOK = 100_000.0
 _UTC_TIME = pl.Datetime("us", "UTC")
 
 
@@ -174,6 +176,10 @@ def _book_from_document(document: object, where: str) -> PriceBook:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise PriceFileError(f"{label} has {key} = {value!r}; expected a non-negative number (USD per MTok).")
+            if value > MAX_PRICE_PER_MTOK:  # beyond any real price, and costs would overflow to nothing
+                raise PriceFileError(
+                    f"{label} has {key} = {value!r}; no model costs more than ${MAX_PRICE_PER_MTOK:,.0f} per MTok."
+                )
             values[key] = float(value)
         provider = entry.get("provider")
         if provider is not None and (not isinstance(provider, str) or not provider.strip()):
