@@ -32,7 +32,7 @@ from aiobs.metrics import (
 from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
 from aiobs.quality import QualityConfig, add_flags, flag_names
 from aiobs.reconstruct import rebuild_requests
-from aiobs.redact import Privacy
+from aiobs.redact import LABEL_COLUMNS, Privacy, private_labels
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.base import STDIN, Source
 
@@ -41,6 +41,8 @@ SCHEMA_VERSION = "1"
 QUALITY_GROUPS = ("model", "route")
 #: Canonical fields read only for the quality flags.
 TEXT_FIELDS = ("input_text", "output_text", "context_text", "response_format", "max_tokens")
+#: Label columns of the request table, made private as each bucket is rebuilt.
+REQUEST_LABELS = (*LABEL_COLUMNS, "models")
 #: Free-text request columns: every request has its own value, so a group per value says nothing (and is huge).
 FREE_TEXT_COLUMNS = ("input_text", "output_text", "context_text")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
@@ -94,7 +96,8 @@ class Summary:
             raise ValueError(msg)
         # As the requests were rebuilt: details folded into their spans, start and end halves joined (their
         # input problems were counted when the summary was made).
-        return merge_phases(merge_details(self.workspace.events_of(correlation_ids), IssueLog()))
+        events = merge_phases(merge_details(self.workspace.events_of(correlation_ids), IssueLog()))
+        return private_labels(events, self.privacy)
 
 
 def parse_time_bound(text: str, *, now: datetime | None = None) -> datetime:
@@ -142,8 +145,12 @@ def summarize(
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
     input_format: str | None = None,
+    privacy: Privacy | None = None,
 ) -> Summary:
     """Read the sources and compute the full summary. Raises InputError when no usable event was found.
+
+    `privacy` (redact by default) rewrites the labels from the logs (model, route, user, ...) as each
+    bucket is rebuilt, so everything computed from the summary is private (aiobs.redact).
 
     `flags=False` skips the quality flags (and reading the texts they need); `keep_events` keeps every
     event on disk (or in memory for small inputs) so `Summary.events_of` can rebuild a request's timeline.
@@ -164,6 +171,7 @@ def summarize(
     if not flags:
         mapping = mapping.without(TEXT_FIELDS)  # nothing reads them: do not parse and carry them
     quality = quality or QualityConfig()
+    privacy = privacy or Privacy()
     ingested = ingest(
         sources, mapping, n_buckets=n_buckets, progress=progress, issues=issues, input_format=input_format
     )
@@ -174,6 +182,7 @@ def summarize(
             prices,
             issues,
             quality if flags else None,
+            privacy,
             keep_events=keep_events,
             keep_texts=keep_texts,
         )
@@ -249,6 +258,7 @@ def summarize(
         until=until,
         price_data=price_data_version(),
         flags=rated,
+        privacy=privacy,
         quality_groups=quality_groups,
         workspace=ingested,
     )
@@ -268,6 +278,7 @@ def _rebuild_buckets(
     prices: PriceBook | None,
     issues: IssueLog,
     quality: QualityConfig | None,
+    privacy: Privacy,
     *,
     keep_events: bool,
     keep_texts: bool,
@@ -287,14 +298,16 @@ def _rebuild_buckets(
         events = price_events(merge_phases(merge_details(store.bucket(b).collect(), issues)), prices=prices).collect()
         rebuilt = rebuild_requests(events)
         issues.merge(rebuilt.issues)
-        unpriced.append(unpriced_models(events))
-        spend.append(spend_partial(events).collect())
+        # Priced and flagged from the logs as they are; everything kept from here on is private.
+        unpriced.append(private_labels(unpriced_models(events), privacy, ("model", "provider")))
+        spend.append(private_labels(spend_partial(events).collect(), privacy, ("model",)))
         if not keep_events:
             store.release(b)
         del events
         bucket_requests = rebuilt.requests
         if quality is not None:
             bucket_requests = add_flags(bucket_requests, quality).collect()
+        bucket_requests = private_labels(bucket_requests, privacy, REQUEST_LABELS)
         if not keep_texts:
             bucket_requests = bucket_requests.drop(FREE_TEXT_COLUMNS, strict=False)
         n_requests += bucket_requests.height

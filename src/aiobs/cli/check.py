@@ -25,6 +25,7 @@ from aiobs.gates.baseline import Baseline, is_summary_document, load_summary_bas
 from aiobs.gates.check import baseline_from_summary, check
 from aiobs.gates.expressions import Gate, Slo, parse_gate, parse_slo
 from aiobs.history import check_store_target
+from aiobs.redact import Privacy
 from aiobs.render.check import render_check_markdown, render_check_terminal
 from aiobs.render.junit import render_junit
 
@@ -122,6 +123,8 @@ def check_command(
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
+    no_redact: bool = options.NO_REDACT,
+    hash_users: bool = options.HASH_USERS,
 ) -> None:
     """Check SLOs (and regressions against a baseline) for CI: exit 0 when all hold, 1 when any is breached.
 
@@ -156,6 +159,8 @@ def check_command(
             "time_format": time_format,
             "http_error_from": http_error_from,
             "keep_texts": False,  # gates read aggregates and flags, never the texts
+            # CI logs are often public: group labels (users, routes, models) are private by default.
+            "privacy": Privacy(redact=not no_redact, hash_users=hash_users),
         }
         summary = read_logs(paths, since=since, until=until, **read)
         if summary.n_requests == 0:

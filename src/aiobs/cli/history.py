@@ -9,8 +9,10 @@ from pathlib import Path
 import typer
 
 from aiobs import history
+from aiobs.cli import options
 from aiobs.cli.common import stdout_console, user_errors
 from aiobs.profiles import DIMENSIONS, OVERALL
+from aiobs.redact import Privacy, private_keys
 from aiobs.render.history import HistoryView, render_history_json, render_history_terminal
 
 
@@ -34,6 +36,8 @@ def history_command(
         help="First remove the days before the last N days (today, UTC, is one).",
     ),
     fmt: HistoryFormat = typer.Option(HistoryFormat.terminal, "--format", "-f", help="terminal or json."),
+    no_redact: bool = options.NO_REDACT,
+    hash_users: bool = options.HASH_USERS,
 ) -> None:
     """List what a history store holds, the trend over the last days, and anomalous hours.
 
@@ -43,12 +47,14 @@ def history_command(
     """
     with user_errors():
         removed = history.prune(store, keep_days=keep_days) if keep_days is not None else []
-        everything = history.anomalies(store, days=days, everything=True)
+        # The store holds the keys as the recording run showed them; shown again here under this run's policy.
+        privacy = Privacy(redact=not no_redact, hash_users=hash_users)
+        everything = private_keys(history.anomalies(store, days=days, everything=True), privacy)
         view = HistoryView(
             store=str(store),
             days=history.days(store),
             runs=history.runs(store),
-            trends=history.trends(store, days=days, by=by, every=every),
+            trends=private_keys(history.trends(store, days=days, by=by, every=every), privacy, dimension=by),
             anomalies=everything.filter(everything["anomaly"]),
             scored=everything.height,
             window_days=days,

@@ -107,8 +107,8 @@ def outliers_command(
             time_is=time_is,
             time_format=time_format,
             http_error_from=http_error_from,
+            privacy=Privacy(redact=not no_redact, hash_users=hash_users),
         )
-        report.summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         if chosen is OutlierFormat.json:
             text: str | None = render_outliers_json(report)
         elif chosen is OutlierFormat.md:

@@ -128,8 +128,8 @@ def report_command(
             time_format=time_format,
             http_error_from=http_error_from,
             keep_events=bool(outliers),  # the outliers' timelines are drawn from their events
+            privacy=Privacy(redact=not no_redact, hash_users=hash_users),
         )
-        summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         trends = None
         if history is not None:
             recorded = record_in_history(history, summary)

@@ -113,8 +113,8 @@ def summarize_command(
             time_format=time_format,
             http_error_from=http_error_from,
             keep_texts=False,  # every output of summarize is aggregates
+            privacy=Privacy(redact=not no_redact, hash_users=hash_users),
         )
-        summary.privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         text = _render(summary, chosen, to_file=output is not None and str(output) != "-")
         if text is not None:
             write_output(output, text)

@@ -74,6 +74,7 @@ def trace_command(
             refuse_unwritten_suffix(output, "trace", {".json": "json"})
         suffix = TraceFormat.json if output is not None and output.suffix.lower() == ".json" else None
         chosen = fmt or (TraceFormat.json if json_output else suffix) or TraceFormat.terminal
+        privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         summary = read_logs(
             paths,
             field_map=field_map,
@@ -87,8 +88,8 @@ def trace_command(
             time_format=time_format,
             http_error_from=http_error_from,
             keep_events=True,
+            privacy=privacy,
         )
-        privacy = Privacy(redact=not no_redact, hash_users=hash_users)
         wanted = list(dict.fromkeys(ids))
         if from_outliers:
             worst = select_outliers(summary.requests, OutlierQuery(p=p, limit=limit), flags=summary.flags)

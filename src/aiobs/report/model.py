@@ -378,12 +378,17 @@ def build_report(
     p: float = 99.0,
     outlier_limit: int = 200,
     every: str | None = None,
-    redact_pii: bool = True,
+    redact_pii: bool | None = None,
     command_line: str = "",
     title: str = "aiobs report",
     history: HistoryFrames | None = None,
 ) -> Report:
-    """Aggregate the summary into everything the HTML and Markdown reports show (and `history`'s trends)."""
+    """Aggregate the summary into everything the HTML and Markdown reports show (and `history`'s trends).
+
+    Privacy is the summary's (`summarize(privacy=...)`): its labels are private already, and the texts
+    shown are redacted as it says; `redact_pii=True` redacts them even so.
+    """
+    redact_pii = summary.privacy.redact if redact_pii is None else redact_pii or summary.privacy.redact
     clean = Cleaner(redact_pii=redact_pii)
     requests = summary.requests
     record = summary_record(summary)
