@@ -132,7 +132,20 @@ def test_usage_and_input_errors_are_exit_2(args: list[str], message: str) -> Non
 
 
 def test_no_data_passes_unless_strict(tmp_path: Path) -> None:
-    args = ["check", str(SAMPLE), "--slo", "p95(latency_ms, model=not-in-these-logs) < 1000", "--slo", "requests > 0"]
+    filtered = [
+        "check",
+        str(SAMPLE),
+        "--slo",
+        "p95(latency_ms, model=not-in-these-logs) < 1000",
+        "--slo",
+        "requests > 0",
+    ]
+    # A filter that matches no request fails (a typo must not pass CI forever) unless allowed ...
+    unmatched = invoke(*filtered)
+    assert unmatched.exit_code == ExitCode.SLO_BREACHED
+    assert "UNMATCHED" in unmatched.output and "not-in-these-logs" in unmatched.output
+    # ... and then it is "no data", which passes unless --strict.
+    args = [*filtered, "--allow-unmatched"]
     relaxed = invoke(*args)
     assert relaxed.exit_code == ExitCode.OK
     assert "no data" in relaxed.output and "not-in-these-logs" in relaxed.output
@@ -294,8 +307,10 @@ def test_a_misspelt_flag_is_a_usage_error_not_no_data() -> None:
 
 def test_a_filter_value_the_logs_lack_suggests_the_closest() -> None:
     result = CliRunner().invoke(app, ["check", str(SAMPLE), "--slo", "p95(latency_ms, model=gpt-4oo) < 2500"])
-    assert result.exit_code == 0  # no data is not a breach (a canary may not call every model) ...
+    assert result.exit_code == 1  # a filter that matches nothing fails, with the likely fix ...
     assert "did you mean" in result.output and "model=gpt-4o?" in result.output.replace("\n", " ")
+    allowed = ["check", str(SAMPLE), "--slo", "p95(latency_ms, model=gpt-4oo) < 2500", "--allow-unmatched"]
+    assert CliRunner().invoke(app, allowed).exit_code == 0  # ... unless a canary may not call every model
 
 
 @pytest.mark.parametrize("width", [80, 100])

@@ -14,8 +14,8 @@ from synthetic import make_requests
 REQUESTS = make_requests(3000, seed=7, flags={"refusal": 0.03, "truncated": 0.01}, error_rate=0.02)
 
 
-def evaluate(*texts: str, frame: pl.DataFrame = REQUESTS) -> list:
-    return evaluate_slos(frame.lazy(), [parse_slo(t) for t in texts])
+def evaluate(*texts: str, frame: pl.DataFrame = REQUESTS, allow_unmatched: bool = False) -> list:
+    return evaluate_slos(frame.lazy(), [parse_slo(t) for t in texts], allow_unmatched=allow_unmatched)
 
 
 def column(name: str, frame: pl.DataFrame = REQUESTS) -> np.ndarray:
@@ -113,6 +113,7 @@ def test_no_data_says_why() -> None:
         "p95(latency_ms, model=gpt-5) < 100",
         "cost_per_1k(stage=llm) < 1",
         frame=plain,
+        allow_unmatched=True,
     )
     assert all(r.status is Status.NO_DATA for r in (refusal, acceptance, nobody, stage_cost))
     assert "no 'refusal' flag (no flag_refusal column)" in refusal.note
@@ -124,6 +125,19 @@ def test_no_data_says_why() -> None:
     assert unrated.status is Status.NO_DATA and unrated.note == "no request has feedback"
     (empty_by,) = evaluate("error_rate < 1% by model", frame=plain.head(0))
     assert empty_by.status is Status.NO_DATA
+
+
+def test_a_filter_that_matches_no_request_fails_unless_allowed() -> None:
+    """A misspelt model must not pass CI forever as "no data"."""
+    (typo,) = evaluate("p95(latency_ms, model=gpt-5) < 100")
+    assert typo.status is Status.UNMATCHED and typo.status.fails
+    assert typo.note.startswith("model=gpt-5 matches no request")
+    assert "pass --allow-unmatched" in typo.note
+    (allowed,) = evaluate("p95(latency_ms, model=gpt-5) < 100", allow_unmatched=True)
+    assert allowed.status is Status.NO_DATA and not allowed.status.fails
+    # A filter that matches, on a metric with no values there, stays "no data".
+    (no_values,) = evaluate("acceptance_rate(model=gpt-4o) > 50%", frame=REQUESTS.with_columns(feedback_score=None))
+    assert no_values.status is Status.NO_DATA
 
 
 def test_a_flag_column_with_only_nulls_is_no_data() -> None:

@@ -112,6 +112,9 @@ def check_command(
         None, "--history", metavar="DIR", help="Also record this run in a history store folder."
     ),
     show_all: bool = typer.Option(False, "--all", help="List every baseline comparison, not only those not ok."),
+    allow_unmatched: bool = typer.Option(
+        False, "--allow-unmatched", help="Let an SLO whose filter matches no request pass as no data."
+    ),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     field_map: list[str] = options.FIELD_MAP,
@@ -167,7 +170,9 @@ def check_command(
             # A gate must not pass because the window held nothing to judge.
             raise InputError(f"no requests in {', '.join(paths)} between --since and --until: nothing to check")
         reference = _baseline(baseline, **read) if baseline else None
-        report = check(summary, slos=slos, baseline=reference, gates=gates, confidence=level)
+        report = check(
+            summary, slos=slos, baseline=reference, gates=gates, confidence=level, allow_unmatched=allow_unmatched
+        )
         render_check_terminal(report, _console(), show_all=show_all)
         if junit is not None:
             write_atomically(junit, render_junit(report))

@@ -25,6 +25,7 @@ def check(
     gates: Sequence[Gate] = (),
     confidence: float = 0.95,
     seed: int = 0,
+    allow_unmatched: bool = False,
 ) -> CheckReport:
     """Evaluate every SLO; with a baseline, every gate (the defaults when none is given)."""
     report = CheckReport(
@@ -33,7 +34,7 @@ def check(
         confidence=confidence,
         input_problems=summary.issues.failing,
     )
-    report.slos = evaluate_slos(summary.requests, slos)
+    report.slos = evaluate_slos(summary.requests, slos, allow_unmatched=allow_unmatched)
     if baseline is not None:
         current = profile_requests(summary.requests)
         comparisons, tested, level = compare(

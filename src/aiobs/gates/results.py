@@ -15,10 +15,11 @@ class Status(StrEnum):
     REGRESSED = "regressed"  # worse than the baseline by more than the gate allows, beyond noise
     IMPROVED = "improved"  # better than the baseline, beyond noise (never fails)
     NO_DATA = "no data"  # nothing to compute the metric from (see the note)
+    UNMATCHED = "unmatched"  # a filter value (model=gpt-5) no request has: a typo must not pass CI forever
 
     @property
     def fails(self) -> bool:
-        return self in (Status.BREACHED, Status.REGRESSED)
+        return self in (Status.BREACHED, Status.REGRESSED, Status.UNMATCHED)
 
 
 Group = tuple[tuple[str, str | None], ...]

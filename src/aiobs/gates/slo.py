@@ -19,6 +19,7 @@ from aiobs.gates.results import SloResult, Status
 from aiobs.metrics import STAGE_KEY, is_thin, stage_rows
 from aiobs.profiles import ACCEPTED_SCORE, FEEDBACK, FLAG_PREFIX
 from aiobs.quality import BUILTIN_FLAGS
+from aiobs.schema import STAGES
 
 #: A rate over fewer requests than this is marked rough (1 error in 12 requests is 8 %).
 ROUGH_RATE_BELOW = 30
@@ -130,6 +131,19 @@ def _filter_hints(requests: pl.LazyFrame, slo: Slo) -> dict[str, str]:
     return hints
 
 
+def _unmatched_filters(requests: pl.LazyFrame, slo: Slo) -> list[tuple[str, str]]:
+    """The filters whose value no request (no stage) has at all."""
+    missing = []
+    for key, wanted in slo.metric.filters:
+        if key == STAGE_KEY:
+            known = set(STAGES)
+        else:
+            known = set(requests.select(pl.col(key).cast(pl.String).drop_nulls().unique()).collect().to_series())
+        if wanted not in known:
+            missing.append((key, wanted))
+    return missing
+
+
 def _result(
     slo: Slo,
     group: tuple[tuple[str, str | None], ...],
@@ -138,9 +152,15 @@ def _result(
     requests: pl.LazyFrame,
     *,
     priced: int | None = None,
+    allow_unmatched: bool = False,
 ) -> SloResult:
     if value is None or value != value or n == 0:  # NaN: a mean over no values
         reason = _no_values_reason(slo, _filter_hints(requests, slo) if slo.metric.filters else None)
+        unmatched = _unmatched_filters(requests, slo)
+        if unmatched and not allow_unmatched:
+            named = ", ".join(f"{k}={v}" for k, v in unmatched)
+            reason = f"{named} matches no request ({reason}); pass --allow-unmatched if that is expected"
+            return SloResult(slo, group, None, n, Status.UNMATCHED, reason)
         return SloResult(slo, group, None, n, Status.NO_DATA, reason)
     note = ""
     q = slo.metric.quantile
@@ -154,8 +174,12 @@ def _result(
     return SloResult(slo, group, value, n, Status.OK if slo.holds(value) else Status.BREACHED, note)
 
 
-def evaluate_slos(requests: pl.LazyFrame, slos: Sequence[Slo]) -> list[SloResult]:
-    """One result per SLO, or per group of an SLO with `by`, in the order given."""
+def evaluate_slos(requests: pl.LazyFrame, slos: Sequence[Slo], *, allow_unmatched: bool = False) -> list[SloResult]:
+    """One result per SLO, or per group of an SLO with `by`, in the order given.
+
+    An SLO whose filter value no request has (`model=gpt-5`) fails as `unmatched` unless `allow_unmatched`:
+    a misspelt model or route would otherwise pass CI forever as "no data".
+    """
     schema = requests.collect_schema()
     planned: list[tuple[Slo, pl.LazyFrame | str]] = []
     for slo in slos:
@@ -174,5 +198,15 @@ def evaluate_slos(requests: pl.LazyFrame, slos: Sequence[Slo]) -> list[SloResult
             results.append(SloResult(slo, (), None, 0, Status.NO_DATA, _no_values_reason(slo)))
         for row in frame.iter_rows(named=True):
             group = tuple((k, row[k]) for k in slo.by)
-            results.append(_result(slo, group, row["value"], row["n"], requests, priced=row.get("priced")))
+            results.append(
+                _result(
+                    slo,
+                    group,
+                    row["value"],
+                    row["n"],
+                    requests,
+                    priced=row.get("priced"),
+                    allow_unmatched=allow_unmatched,
+                )
+            )
     return results

@@ -18,8 +18,16 @@ _STYLE = {
     Status.BREACHED: "bold red",
     Status.REGRESSED: "bold red",
     Status.NO_DATA: "yellow",
+    Status.UNMATCHED: "bold red",
 }
-_MARK = {Status.OK: "✅", Status.IMPROVED: "✅", Status.BREACHED: "❌", Status.REGRESSED: "❌", Status.NO_DATA: "⚠️"}
+_MARK = {
+    Status.OK: "✅",
+    Status.IMPROVED: "✅",
+    Status.BREACHED: "❌",
+    Status.REGRESSED: "❌",
+    Status.NO_DATA: "⚠️",
+    Status.UNMATCHED: "❌",
+}
 
 
 # -- numbers ---------------------------------------------------------------------------------------------
@@ -77,6 +85,8 @@ def headline(report: CheckReport) -> str:
         parts.append(f"{counts[Status.BREACHED]} of {len(report.slos)} SLO result(s) breached")
     if report.comparisons:
         parts.append(f"{counts[Status.REGRESSED]} regression(s) in {report.tested} comparison(s)")
+    if counts[Status.UNMATCHED]:
+        parts.append(f"{counts[Status.UNMATCHED]} filter(s) matching no request")
     if counts[Status.NO_DATA]:
         parts.append(f"{counts[Status.NO_DATA]} without data")
     verdict = "FAILED" if report.failed else "passed"

@@ -29,8 +29,8 @@ def _slo_case(result: SloResult) -> tuple[str, str, Status, str]:
     if slo.name and slo.name != slo.text:
         name = f"{slo.name}: {name}"
     detail = f"{slo.metric.label} = {metric_value(result.value, slo.metric.unit)}, required {slo_limit(result)}"
-    if result.status is Status.NO_DATA:
-        detail = f"no data: {result.note}"
+    if result.status in (Status.NO_DATA, Status.UNMATCHED):
+        detail = f"{result.status.value}: {result.note}"
     elif result.note:
         detail += f" ({result.note})"
     return "aiobs.slo", name, result.status, detail
