@@ -88,13 +88,13 @@ def test_cost_metrics_are_over_every_request_and_say_how_many_are_unpriced() -> 
     per_1k, total = evaluate("cost_per_1k < 1", "cost < 1", frame=frame)
     assert per_1k.n == total.n == n
     assert per_1k.value == pytest.approx(column("cost_usd", frame).sum() / n * 1000)
-    assert per_1k.note == f"{unpriced:,} unpriced, counted as $0"
-    assert total.note == f"{unpriced:,} unpriced, not in the total"
+    assert per_1k.note == f"{unpriced:,} unpriced: a lower bound"
+    assert total.note == f"{unpriced:,} unpriced: a lower bound"
     for result in evaluate("cost_per_1k < 1 by model", frame=frame):
         rows = frame.filter(pl.col("model") == result.group[0][1])
         assert result.n == rows.height
         assert result.value == pytest.approx(column("cost_usd", rows).sum() / rows.height * 1000)
-        assert result.note == f"{rows['cost_usd'].null_count():,} unpriced, counted as $0"
+        assert result.note == f"{rows['cost_usd'].null_count():,} unpriced: a lower bound"
     (priced,) = evaluate("cost_per_1k < 1")
     assert priced.n == REQUESTS.height and priced.note == ""
 

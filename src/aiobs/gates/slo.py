@@ -165,8 +165,8 @@ def _result(
     note = ""
     q = slo.metric.quantile
     if priced is not None and priced < n:
-        counted = "counted as $0" if slo.metric.name == "cost_per_1k" else "not in the total"
-        note = f"{n - priced:,} unpriced, {counted}"
+        # Their cost is unknown, never $0: the figure is what the priced requests cost, a lower bound.
+        note = f"{n - priced:,} unpriced: a lower bound"
     elif q is not None and is_thin(n, q):
         note = f"{slo.metric.name} from {n:,} values: rough (fewer than 10 above it)"
     elif slo.metric.unit is Unit.FRACTION and n < ROUGH_RATE_BELOW:
