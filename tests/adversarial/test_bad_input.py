@@ -77,3 +77,42 @@ def test_a_status_or_event_that_is_an_object_is_said(tmp_path: Path, field: str,
     row = {"request_id": "a", "ts": "2026-11-20T09:00:00Z", "latency_ms": 5, "status": "ok", field: value}
     doc = summary(write(tmp_path, [row]))
     assert kinds(doc) == {"wrong-type": [1]}
+
+
+INVISIBLE = ["\u202e", "\u2066", "\u200b", "\u200f", "\ufeff", "\u2028"]
+
+
+def test_invisible_characters_are_shown_not_obeyed(tmp_path: Path) -> None:
+    """A route written backwards with a bidi override, a zero-width space in a model name: every output
+    shows them as escapes (JSON keeps the same data, as `\\u202e` escapes), none passes them raw."""
+    rows = [
+        {
+            "request_id": f"r{i}",
+            "ts": "2026-11-28T10:00:00Z",
+            "event": "llm",
+            "route": f"/a{char}b",
+            "model": f"gpt{char}4o",
+            "user_id": f"u{char}1",
+            "status": "error",
+            "error_type": f"E{char}",
+            "latency_ms": 5 + i,
+        }
+        for i, char in enumerate(INVISIBLE)
+    ]
+    path = write(tmp_path, rows)
+    junit = tmp_path / "j.xml"
+    runs = [
+        ["summarize", str(path), "--by", "route"],
+        ["summarize", str(path), "--by", "route", "-f", "json", "--no-redact"],
+        ["outliers", str(path), "--p", "0", "-f", "json", "--no-redact"],
+        ["trace", str(path), "--id", "r0", "-f", "json", "--no-redact"],
+        ["check", str(path), "--slo", "error_rate < 1% by route", "--junit", str(junit), "--no-redact"],
+    ]
+    for args in runs:
+        result = runner.invoke(app, args, env={"COLUMNS": "200"})
+        assert result.exit_code in (0, 1), result.output
+        assert not any(char in result.stdout for char in INVISIBLE), args
+    assert not any(char in junit.read_text() for char in INVISIBLE)
+    assert "\\u202e" in junit.read_text()
+    doc = json.loads(runner.invoke(app, runs[1]).stdout)  # the same data, escaped in the raw text
+    assert "/a\u202eb" in {g["key"]["route"] for g in doc["groups"]["route"]}

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
+#: Characters that change what a reader sees without being seen: bidi marks, embeddings, overrides and
+#: isolates (a label can read backwards), zero-width spaces and joiners, word joiner, BOM, line and
+#: paragraph separators.
+INVISIBLE = "\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff"
+_INVISIBLE = re.compile(f"[{INVISIBLE}]")
 # C0 controls (tab and newline included: a table cell is one line), DEL, C1 controls (0x9b is a CSI
-# introducer on some terminals), and the Unicode bidi overrides that can reorder what a reader sees.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# introducer on some terminals), and the invisible characters above.
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{INVISIBLE}]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!~|<>&])")
 _CSV_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
@@ -21,7 +26,7 @@ def terminal_text(value: object, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_CONTROL_NOT_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_NOT_NEWLINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{INVISIBLE}]")
 
 
 def terminal_block(value: object, limit: int = 20_000) -> str:
@@ -50,3 +55,14 @@ def csv_cell(value: object) -> object:
         return value
     text = _CONTROL_NOT_NEWLINE.sub(_visible, value)
     return "'" + text if text.startswith(_CSV_FORMULA) else text
+
+
+def json_text(document: str) -> str:
+    """A JSON document with every invisible character written as its `\\uXXXX` escape: the same data, but
+    a reader of the raw file (a CI log, `cat`) sees it. Such characters can only be inside strings."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
+
+
+def visible(text: str) -> str:
+    """`text` with invisible characters shown as `\\u202e`-style escapes (for XML, where they would act)."""
+    return _INVISIBLE.sub(_visible, text)

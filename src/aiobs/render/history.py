@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aiobs.render import formats as f
-from aiobs.render.escape import terminal_text
+from aiobs.render.escape import json_text, terminal_text
 from aiobs.render.fit import fit_columns
 
 
@@ -217,4 +217,4 @@ def render_history_json(view: HistoryView) -> str:
         "trends": {"every": view.every, "by": view.by, "days": view.window_days, "rows": records(view.trends)},
         "anomalies": records(view.anomalies),
     }
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return json_text(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()) + "\n"

@@ -17,7 +17,7 @@ from rich.text import Text
 from aiobs.inspection import FieldUse, FileInspection
 from aiobs.issues import INFORMATIONAL
 from aiobs.render import formats as f
-from aiobs.render.escape import terminal_text
+from aiobs.render.escape import json_text, terminal_text
 
 SCHEMA = "aiobs.inspect/1"
 
@@ -55,7 +55,7 @@ def inspect_record(files: list[FileInspection]) -> dict[str, Any]:
 
 
 def render_inspect_json(files: list[FileInspection]) -> str:
-    return orjson.dumps(inspect_record(files), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return json_text(orjson.dumps(inspect_record(files), option=orjson.OPT_INDENT_2).decode()) + "\n"
 
 
 def _share(value: float | None) -> str:

@@ -14,13 +14,15 @@ from datetime import UTC, datetime
 
 from aiobs.gates.results import CheckReport, Comparison, SloResult, Status, group_label
 from aiobs.render.check import allowed, change, interval, metric_value, slo_limit
+from aiobs.render.escape import visible
 
 # Characters XML 1.0 forbids outright (C0 controls but tab, newline, carriage return; U+FFFE/FFFF).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _clean(text: str) -> str:
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Characters XML cannot hold, and invisible ones (bidi overrides, zero-width), as visible escapes."""
+    return visible(_NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
 
 
 def _slo_case(result: SloResult) -> tuple[str, str, Status, str]:

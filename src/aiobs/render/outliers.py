@@ -20,7 +20,7 @@ from rich.text import Text
 from aiobs.outliers import METRICS, OutlierQuery, tail_sentence
 from aiobs.redact import apply_privacy
 from aiobs.render import formats as f
-from aiobs.render.escape import csv_cell, markdown_cell, terminal_text
+from aiobs.render.escape import csv_cell, json_text, markdown_cell, terminal_text
 from aiobs.render.records import summary_record
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
@@ -107,7 +107,7 @@ def outliers_record(report: OutlierReport) -> dict[str, Any]:
 
 
 def render_outliers_json(report: OutlierReport) -> str:
-    return orjson.dumps(outliers_record(report), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return json_text(orjson.dumps(outliers_record(report), option=orjson.OPT_INDENT_2).decode()) + "\n"
 
 
 def _stages(stages: dict[str, float]) -> str:

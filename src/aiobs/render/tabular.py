@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from aiobs.profiles import profile_requests, to_records
-from aiobs.render.escape import csv_cell
+from aiobs.render.escape import csv_cell, json_text
 from aiobs.render.records import summary_record
 from aiobs.summary import Summary
 
@@ -17,7 +17,7 @@ from aiobs.summary import Summary
 def render_json(summary: Summary) -> str:
     """The summary document, with `profiles` (per-group distributions: what a --baseline needs)."""
     record = {**summary_record(summary), "profiles": to_records(profile_requests(summary.requests))}
-    return orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    return json_text(orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()) + "\n"
 
 
 def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -14,7 +14,7 @@ from rich.text import Text
 from aiobs.outliers import raised_flags
 from aiobs.redact import Privacy, apply_privacy
 from aiobs.render import formats as f
-from aiobs.render.escape import terminal_block, terminal_text
+from aiobs.render.escape import json_text, terminal_block, terminal_text
 from aiobs.schema import CHILD_STAGES
 from aiobs.trace import TraceLine, trace_lines, trace_span_ms
 
@@ -187,4 +187,4 @@ def trace_record(view: TraceView) -> dict[str, Any]:
 
 def render_trace_json(views: list[TraceView]) -> str:
     document = {"schema": SCHEMA, "requests": [trace_record(v) for v in views]}
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
+    return json_text(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()) + "\n"
