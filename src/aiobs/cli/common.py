@@ -21,6 +21,7 @@ from aiobs.errors import AiobsError, UsageError
 from aiobs.formats.mapping import FieldMapping, check_http_error_from, check_time_is, parse_map_options
 from aiobs.formats.timestamps import check_time_format
 from aiobs.pricing import load_price_book
+from aiobs.sources.partitions import TimeWindow
 from aiobs.sources.paths import Source, expand_inputs
 from aiobs.summary import Summary, parse_time_bound, summarize
 
@@ -204,8 +205,10 @@ def read_logs(
     start, end = (parse_time_bound(t) if t else None for t in (since, until))
     if start and end and start >= end:
         raise UsageError("--since must be before --until")
-    # The window also prunes date-partitioned s3:// prefixes before they are listed.
-    sources = expand_inputs(paths, since=start, until=end, endpoint_url=endpoint_url)
+    # The window also prunes date-partitioned s3:// prefixes before they are listed, with a slack at each
+    # edge so that the requests at the edges are seen whole (as a read of every file sees them).
+    edges = TimeWindow.around(start, end)
+    sources = expand_inputs(paths, since=edges.since, until=edges.until, endpoint_url=endpoint_url)
     with progress_bar(sources) as progress:
         return summarize(
             sources,

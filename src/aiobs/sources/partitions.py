@@ -16,7 +16,10 @@ follow the bare number above it. A segment that is not a date leaves the time as
 `dt=2026-11-28/region=eu/part-0.jsonl` is still inside that day.
 
 A folder whose time range does not overlap the window `[since, until)` is skipped; one that lies
-wholly inside it (or is an hour, the finest level) needs no further pruning below it.
+wholly inside it (or is an hour, the finest level) needs no further pruning below it. Commands list
+with `TimeWindow.around(since, until)`, widened by `EDGE_SLACK` on each side, so the result equals a
+read of every file: a request that started just before `since` has later events in the first folder
+kept, and must be seen whole to be left out.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+#: How far a request's events may lie from its start and still be read whole at a window's edge (a request
+#: lasts seconds to minutes; a single event longer than a day is already rejected as absurd).
+EDGE_SLACK = timedelta(hours=1)
 #: Bare four-digit folders are taken as years only in this range (a folder `1234/` is not a year).
 YEARS = range(1990, 2200)
 
@@ -69,6 +75,13 @@ class TimeWindow:
 
     def covers(self, start: datetime, end: datetime) -> bool:
         return (self.since is None or start >= self.since) and (self.until is None or end <= self.until)
+
+    @classmethod
+    def around(cls, since: datetime | None, until: datetime | None) -> TimeWindow:
+        """The folders to read for requests that start in `[since, until)`: with EDGE_SLACK on each side,
+        since a request's events reach past its start (a request that began just before `since` must
+        be seen whole to be left out, one that began just before `until` to be counted whole)."""
+        return cls(since - EDGE_SLACK if since else None, until + EDGE_SLACK if until else None)
 
 
 @dataclass(frozen=True)
