@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -181,3 +184,70 @@ def test_missing_path_after_good_ones_still_fails(tmp_path: Path, write_jsonl: W
 def test_no_inputs_is_a_usage_error() -> None:
     with pytest.raises(UsageError):
         expand_inputs([])
+
+
+# -- links, loops, pipes and devices ------------------------------------------------------------------
+
+
+@pytest.fixture
+def looped(tmp_path: Path, write_jsonl: WriteJsonl) -> Path:
+    """logs/a/b/x.jsonl with three links back up (loops that `glob(recursive=True)` follows for ever),
+    and two links to one folder outside the tree."""
+    root = tmp_path / "logs"
+    write_jsonl(root / "a" / "b" / "x.jsonl", [ROW])
+    for name, target in (("up", ".."), ("up2", "../.."), ("top", str(root))):
+        (root / "a" / "b" / name).symlink_to(target)
+    outside = tmp_path / "elsewhere"
+    write_jsonl(outside / "y.jsonl", [ROW])
+    (root / "a" / "today").symlink_to(outside)
+    (root / "a" / "again").symlink_to(outside)
+    return root
+
+
+def _give_up(signum: int, frame: object) -> None:
+    raise TimeoutError("expanding the inputs did not end: a link loop was followed")
+
+
+@pytest.mark.parametrize("pattern", ["{root}", "{root}/**/*.jsonl", "{root}/**", "{root}/*/**/*.jsonl"])
+def test_links_are_followed_once_and_loops_end(looped: Path, pattern: str) -> None:
+    previous = signal.signal(signal.SIGALRM, _give_up)
+    signal.alarm(20)
+    try:
+        found = expand_inputs([pattern.format(root=looped)])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert sorted(p.name for p in resolved(found)) == ["x.jsonl", "y.jsonl"]
+
+
+def test_a_glob_matches_as_glob_does(tree: Path) -> None:
+    assert sorted(p.name for p in resolved(expand_inputs([f"{tree}/sub/*/*.ndjson.zst"]))) == ["f.ndjson.zst"]
+    assert sorted(p.name for p in resolved(expand_inputs([f"{tree}/*.js*"]))) == ["a.jsonl", "c.json"]
+
+
+def test_hidden_folders_are_skipped_by_a_glob_unless_named(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    write_jsonl(tmp_path / ".cache" / "x.jsonl", [ROW])
+    write_jsonl(tmp_path / "y.jsonl", [ROW])
+    assert names(expand_inputs([f"{tmp_path}/**/*.jsonl"])) == [str(tmp_path / "y.jsonl")]
+    assert names(expand_inputs([f"{tmp_path}/.*/*.jsonl"])) == [str(tmp_path / ".cache" / "x.jsonl")]
+
+
+def test_a_named_pipe_is_read_as_a_stream(tmp_path: Path) -> None:
+    pipe = tmp_path / "fifo"
+    os.mkfifo(pipe)
+    [source] = expand_inputs([str(pipe)])
+    assert source.path == pipe
+    assert source.size is None
+
+
+def test_a_character_device_is_read_as_a_stream() -> None:
+    [source] = expand_inputs(["/dev/null"])
+    assert source.name == "/dev/null"
+
+
+def test_a_socket_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "s"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        with pytest.raises(InputError, match=r"^cannot read .*/s: it is a socket; pass log files"):
+            expand_inputs([str(path)])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,8 +31,84 @@ def _file_source(path: Path) -> Source:
     return Source(str(path), path, path.stat().st_size)
 
 
+def _stream_source(path: Path) -> Source:
+    """A named pipe (`<(zcat logs.gz)`) or a character device (`/dev/stdin`): read as a stream, like `-`."""
+    return Source(str(path), path, None)
+
+
+def _special_file(path: Path) -> Source:
+    """An existing path that is neither a file nor a folder: streams are read, anything else is refused."""
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
+        return _stream_source(path)
+    kind = "a socket" if stat.S_ISSOCK(mode) else "a block device" if stat.S_ISBLK(mode) else "not a regular file"
+    msg = f"cannot read {path}: it is {kind}; pass log files, folders, named pipes or - for stdin"
+    raise InputError(msg)
+
+
+def _tree(folder: Path, *, hidden: bool = True) -> Iterator[tuple[Path, bool]]:
+    """(path, is a folder) for everything under `folder`, following links to folders but never into one twice.
+
+    Linked log folders are common (`logs/today -> /var/log/app/2026-12-03`), and so are links that
+    loop (`current -> ..`): `glob(recursive=True)` follows those forever, and `rglob` skips links.
+    """
+    seen: set[tuple[int, int]] = set()
+    stack = [folder]
+    while stack:
+        here = stack.pop()
+        try:
+            info = here.stat()
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
+            entries = sorted(os.scandir(here), key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue  # a dangling link or an unreadable folder holds nothing we can read
+        for entry in entries:
+            if not hidden and entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if entry.is_dir():
+                stack.append(path)
+                yield path, True
+            elif entry.is_file():
+                yield path, False
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Every file under `folder`."""
+    return (path for path, is_folder in _tree(folder) if not is_folder)
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Paths matching a glob, with `**` for any number of folders (walked by `_tree`: no loops)."""
+    parts = [p for p in pattern.split("/") if p]
+    return sorted(set(_match(Path("/") if pattern.startswith("/") else Path(), parts)))
+
+
+def _match(base: Path, parts: list[str]) -> Iterator[Path]:
+    """Paths under `base` matching the pattern `parts`; hidden names match only a pattern that starts with `.`."""
+    if not parts:
+        yield base
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "**":
+        for folder in [base, *(path for path, is_folder in _tree(base, hidden=False) if is_folder)]:
+            yield from _match(folder, rest)
+    elif glob.has_magic(head):
+        try:
+            names = sorted(p.name for p in base.iterdir())
+        except OSError:
+            return
+        for name in fnmatch.filter(names, head):
+            if head.startswith(".") or not name.startswith("."):
+                yield from _match(base / name, rest)
+    elif (base / head).exists():
+        yield from _match(base / head, rest)
+
+
 def _folder_sources(folder: Path) -> list[Source]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and is_log_file(p))
+    files = sorted(p for p in _walk(folder) if is_log_file(p))
     if not files:
         msg = f"no log files ({LOG_FILES}) in folder {folder}"
         raise InputError(msg)
@@ -67,10 +145,12 @@ def expand_inputs(
             found = _folder_sources(Path(spec))
         elif Path(spec).is_file():
             found = [_file_source(Path(spec))]
+        elif Path(spec).exists():
+            found = [_special_file(Path(spec))]
         elif GLOB_CHARS & set(spec):
-            matches = sorted(Path(m) for m in glob.glob(spec, recursive=True))  # noqa: PTH207 (absolute patterns too)
+            matches = _glob(spec)
             files = [m for m in matches if m.is_file()] + [
-                f for m in matches if m.is_dir() for f in sorted(m.rglob("*")) if f.is_file() and is_log_file(f)
+                f for m in matches if m.is_dir() for f in sorted(_walk(m)) if is_log_file(f)
             ]
             if not files:
                 msg = f"no files match {spec}"
