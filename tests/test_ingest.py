@@ -256,7 +256,13 @@ def test_blank_lines_keep_line_numbers_right(tmp_path: Path, write_jsonl: WriteJ
     events, issues = run_ingest([path])
     assert events["line"].to_list() == [2, 5, 9]
     assert events["correlation_id"].to_list() == ["a", "a", "b"]
-    assert where(issues) == {"not-an-object": [(str(path), 7)], "wrong-type": [(str(path), 9)]}
+    assert issues.counts["blank-line"] == 6  # lines 1, 3, 4, 6, 8 and 10: counted, a note only
+    assert where(issues) == {
+        "blank-line": [(str(path), 1)],
+        "not-an-object": [(str(path), 7)],
+        "wrong-type": [(str(path), 9)],
+    }
+    assert issues.failing == 2
 
 
 def test_blank_lines_on_the_fast_path(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
@@ -269,7 +275,8 @@ def test_blank_lines_on_the_fast_path(tmp_path: Path, write_jsonl: WriteJsonl) -
         lines += [b""] * (i % 3)
     path = write_jsonl(tmp_path / "x.jsonl", lines)
     events, issues = run_ingest([path])
-    assert not issues.counts
+    assert dict(issues.counts) == {"blank-line": sum(i % 3 for i in range(50))}
+    assert not issues.failing
     assert events["line"].to_list() == expected
     assert events["duration_ms"].to_list() == [float(i) for i in range(50)]
 
@@ -329,13 +336,14 @@ def test_one_of_each_malformed_kind_in_one_file(tmp_path: Path, write_jsonl: Wri
         b'{"request_id":"a","event":"llm","ts":"2026-11-28T10:00:00Z","m":"\xfe"}',  # 7 invalid-utf8
         ev("a", "llm", 4, ts="yesterday-ish"),  # 8 invalid-timestamp
         ev("a", "llm", 5, usage="x"),  # 9 wrong-type (nested)
-        b"",  # 10
+        b"",  # 10 blank-line (a note)
         GOOD[1],  # 11
     ]
     path = write_jsonl(tmp_path / "x.jsonl", lines)
     events, issues = run_ingest([path])
     p = str(path)
     assert where(issues) == {
+        "blank-line": [(p, 10)],
         "invalid-json": [(p, 2)],
         "not-an-object": [(p, 3)],
         "wrong-type": [(p, 4), (p, 9)],
@@ -427,7 +435,8 @@ KEPT_KINDS = {"invalid-utf8", "wrong-type", "invalid-duration"}
 
 
 def scattered_lines(n: int, seed: int = 1) -> tuple[list[bytes], dict[str, list[int]], list[int]]:
-    """n lines, a bad one every 23 to 41 lines; returns (lines, kind -> bad line numbers, event line numbers)."""
+    """n lines, a bad one every 23 to 41 lines and a blank one every 97; returns (lines, kind -> bad (or blank)
+    line numbers, event line numbers)."""
     rng = random.Random(seed)
     lines: list[bytes] = []
     bad: dict[str, list[int]] = {}
@@ -446,11 +455,23 @@ def scattered_lines(n: int, seed: int = 1) -> tuple[list[bytes], dict[str, list[
             next_bad += rng.randint(23, 41)
         elif number % 97 == 0:
             lines.append(b"")
+            bad.setdefault("blank-line", []).append(number)
         else:
             row = ev(f"r{number // 4}", "llm" if number % 4 else "gateway", number, latency_ms=number % 500)
             lines.append(orjson.dumps(row))
             kept.append(number)
     return lines, bad, kept
+
+
+def assert_where(issues: IssueLog, bad: dict[str, list[int]], source: str, offset: int = 0) -> None:
+    """Every bad line is an example of its kind; blank lines are counted with (at least) one example each chunk."""
+    found = where(issues)
+    blank = found.pop("blank-line")
+    assert {(source, n + offset) for n in bad["blank-line"]} >= set(blank)
+    assert (source, bad["blank-line"][0] + offset) in blank
+    assert found == {
+        kind: [(source, n + offset) for n in numbers] for kind, numbers in bad.items() if kind != "blank-line"
+    }
 
 
 def small_chunks(monkeypatch: pytest.MonkeyPatch, chunk_bytes: int, read_bytes: int) -> list[Chunk]:
@@ -481,8 +502,7 @@ def test_scattered_malformed_lines_across_chunks(
     assert len(seen) > 5
     assert events["line"].to_list() == kept
     assert events.height == len(kept)
-    expected = {kind: sorted((str(path), n) for n in numbers) for kind, numbers in bad.items()}
-    assert where(issues) == expected
+    assert_where(issues, bad, str(path))
     assert dict(issues.counts) == {kind: len(numbers) for kind, numbers in bad.items()}
     # good lines keep their values
     good = events.filter(pl.col("correlation_id").str.starts_with("r"))
@@ -496,7 +516,7 @@ def test_scattered_malformed_lines_in_one_gzip_member_and_one_chunk(tmp_path: Pa
     events, issues = run_ingest([path])
     assert events["line"].to_list() == kept
     assert dict(issues.counts) == {kind: len(numbers) for kind, numbers in bad.items()}
-    assert where(issues) == {kind: sorted((str(path), n) for n in numbers) for kind, numbers in bad.items()}
+    assert_where(issues, bad, str(path))
 
 
 def test_chunk_parser_directly_with_offset_first_line() -> None:
@@ -505,7 +525,7 @@ def test_chunk_parser_directly_with_offset_first_line() -> None:
     parser = ChunkParser(FieldMapping(), issues)
     events = parser.events(Chunk("src", b"\n".join(lines) + b"\n", 1001))
     assert sorted(events["line"].to_list()) == [n + 1000 for n in kept]
-    assert where(issues) == {k: [("src", n + 1000) for n in v] for k, v in bad.items()}
+    assert_where(issues, bad, "src", offset=1000)
 
 
 def test_two_files_line_numbers_are_per_file(tmp_path: Path, write_jsonl: WriteJsonl) -> None:

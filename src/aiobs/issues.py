@@ -22,6 +22,7 @@ ISSUE_KINDS: dict[str, str] = {
     "truncated-archive": "compressed file ends early (read up to the cut)",
     "corrupt-archive": "compressed member fails its checksum (its data was read, and may be damaged)",
     "unreadable-chunk": "part of a file could not be read",
+    "line-too-long": "line is longer than the limit (left out; max_line_mb in [input] raises it)",
     "missing-object": "S3 object listed but gone when read (deleted during the run)",
     "unreadable-object": "S3 object could not be read (access denied, archived, ...)",
     "duplicate-event": "the same event appears more than once (counted once)",
@@ -38,6 +39,7 @@ ISSUE_KINDS: dict[str, str] = {
     "assumed-unit": "a duration's unit is not in its name: read in the unit aiobs assumes",
     "unknown-status": "no line of a file has a status, level, HTTP status or error field (counted as succeeded)",
     "partial-mapping": "a path you mapped fills only part of a file's events (the format's own paths fill the rest)",
+    "blank-line": "blank line (skipped)",
 }
 
 #: Kinds that describe how requests were rebuilt, or what the logs do not say, rather than broken input:
@@ -55,6 +57,7 @@ INFORMATIONAL = frozenset(
         "clock-skew",
         "unknown-status",
         "partial-mapping",
+        "blank-line",
     }
 )
 

@@ -486,6 +486,7 @@ def test_a_malformed_line_in_the_middle_is_counted_and_the_rest_kept(tmp_path: P
         "not-an-object": [(str(path), 4)],
         "wrong-type": [(str(path), 5)],
         "unknown-record": [(str(path), 6)],
+        "blank-line": [(str(path), 7)],
         "skipped-record": [(str(path), 8)],
     }
 

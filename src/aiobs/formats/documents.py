@@ -141,10 +141,10 @@ def document_chunks(chunks: Iterable[Chunk], issues: IssueLog, *, chunk_bytes: i
     for line, record in _records(text, source, issues):
         line = max(line, next_line)  # two documents on one line: the second goes on the next free line
         if size >= chunk_bytes:
-            yield Chunk(source, b"".join(out), first_line, next_line - first_line)
+            yield Chunk(source, b"".join(out), first_line, next_line - first_line, count_blank=False)
             out, size, first_line = [], 0, next_line
         out.append(b"\n" * (line - next_line) + record + b"\n")
         size += len(out[-1])
         next_line = line + 1
     if out:
-        yield Chunk(source, b"".join(out), first_line, next_line - first_line)
+        yield Chunk(source, b"".join(out), first_line, next_line - first_line, count_blank=False)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
+from aiobs.formats.lines import OBJECT, line_table, sort_out_lines
 from aiobs.formats.loggers import NATIVE, Preset
 from aiobs.formats.mapping import FieldMapping
 from aiobs.formats.native import NUMERIC, Reading, finish_errors, finish_timestamps, flat_schema, raw_schema, to_events
@@ -29,7 +30,6 @@ BISECT_LINES = 2048
 #: A failing range is cut into this many pieces, each parsed again.
 SPLIT_WAYS = 64
 
-_NEWLINE, _CR, _OPEN, _CLOSE = b"\n"[0], b"\r"[0], b"{"[0], b"}"[0]
 _EVENT_COLUMNS = list(EVENT_SCHEMA.names())
 #: Mapped fields every line of a log should fill: a path that fills only part of them is reported.
 EVERY_LINE = ("correlation_id", "start", "end")
@@ -98,55 +98,49 @@ class ChunkParser:
 
         The fast path parses and converts in one query. Lines that cannot be objects (they do not start
         with `{` and end with `}`: cut-off writes, arrays, blank lines) are found first with vectorised
-        byte checks and set aside, so one truncated line does not cost a failed parse of the chunk; only
+        byte checks (aiobs.formats.lines) and blanked out, so one truncated line does not cost a failed
+        parse of the chunk; only
         a chunk Polars still rejects is bisected. Safe to call from several threads: Polars releases the
         GIL, so chunks parse side by side.
         """
         schema = self._widen_for(chunk.data)
         data, numbers = chunk.data, None
-        suspects = _suspect_lines(data)
-        if suspects:
-            data, numbers = self._set_aside(chunk, suspects)
-            if not data:
+        lines = line_table(data)
+        if lines.filter(pl.col("kind") != OBJECT).height:
+            data, numbers = sort_out_lines(
+                data,
+                lines,
+                keep=self._checker(chunk),
+                issues=self.issues if chunk.count_blank else None,
+                source=chunk.source,
+                first_line=chunk.first_line,
+            )
+            if numbers.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)
+        del lines
         scan = pl.scan_ndjson(data, schema=schema, row_index_name="line", row_index_offset=0)
         if numbers is None:
             line = pl.col("line").cast(pl.Int64) + chunk.first_line
         else:
-            line = pl.lit(pl.Series(numbers, dtype=pl.Int64)).gather(pl.col("line"))
+            line = pl.lit(numbers).gather(pl.col("line"))
         raw = scan.with_columns(source=pl.lit(chunk.source), line=line)
         try:
             return finish_errors(finish_timestamps(to_events(raw, self.reading, schema).collect(engine="streaming")))
         except pl.exceptions.PolarsError:
+            # Every line, blank ones too (the bisection skips them), so a line's number is its position.
             lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
-            first = range(chunk.first_line, chunk.first_line + len(lines)) if numbers is None else numbers
-            parsed = self._bisect(chunk.source, lines, first, schema)
+            parsed = self._bisect(chunk.source, lines, range(chunk.first_line, chunk.first_line + len(lines)), schema)
             if parsed.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)  # nothing usable; no flag columns to count
             return finish_errors(finish_timestamps(to_events(parsed.lazy(), self.reading, schema).collect()))
 
-    def _set_aside(self, chunk: Chunk, suspects: list[tuple[int, int, int]]) -> tuple[bytes, list[int]]:
-        """The chunk without its blank and broken lines (each recorded), and the line numbers of the rest.
+    def _checker(self, chunk: Chunk) -> Callable[[bytes, int], bool]:
+        """Whether a suspect line (0-based `index` in the chunk) is a JSON object; if not, why is recorded."""
 
-        Suspects are few, so checking each with orjson and cutting them out by byte range is cheap.
-        """
-        data = chunk.data
-        dropped: list[tuple[int, int, int]] = []
-        for index, start, end in suspects:
-            text = data[start:end]
-            if not text.strip() or check_object_line(self.issues, chunk.source, text, chunk.first_line + index) is None:
-                dropped.append((index, start, end))
-        if not dropped:
-            return data, list(range(chunk.first_line, chunk.first_line + chunk.line_count))
-        pieces, numbers, at, line = [], [], 0, 0
-        for index, start, end in dropped:
-            pieces.append(data[at:start])
-            numbers.extend(range(chunk.first_line + line, chunk.first_line + index))
-            at, line = end + 1, index + 1
-        pieces.append(data[at:])
-        total = data.count(b"\n", at) + (0 if data.endswith(b"\n") or at >= len(data) else 1)
-        numbers.extend(range(chunk.first_line + line, chunk.first_line + line + total))
-        return b"".join(pieces), numbers
+        def keep(text: bytes, index: int) -> bool:
+            return check_object_line(self.issues, chunk.source, text, chunk.first_line + index) is not None
+
+        return keep
 
     # -- parsing -----------------------------------------------------------------------------------------
 
@@ -265,33 +259,6 @@ class ChunkParser:
                 share = f"{hits / events:.1%}" if hits else "0%"
                 message = f"{canonical} = {' | '.join(paths)} matched {hits:,} of {events:,} events ({share})"
                 self.issues.add(code, 1, [InputIssue(code, source, None, message)])
-
-
-def _suspect_lines(data: bytes) -> list[tuple[int, int, int]]:
-    """(0-based index, start, end byte) of the lines that cannot be a JSON object on their own, blank ones included.
-
-    A line is a suspect unless its first byte is `{` and its last (before an optional `\\r`) is `}`.
-    Vectorised over the bytes (a few ms for 16 MB), so clean chunks pay almost nothing for it.
-    """
-    if not data:
-        return []
-    import pyarrow as pa  # here, not at the top: only for a zero-copy byte view, and it takes ~0.3 s to import
-
-    size = len(data)
-    buf = pl.Series(pa.Array.from_buffers(pa.uint8(), size, [None, pa.py_buffer(data)]))
-    ends = (buf == _NEWLINE).arg_true().cast(pl.Int64)
-    if not data.endswith(b"\n"):
-        ends = ends.append(pl.Series([size], dtype=pl.Int64))
-    starts = pl.concat([pl.Series([0], dtype=pl.Int64), ends.head(-1) + 1])
-    frame = pl.DataFrame({"start": starts, "end": ends}).with_columns(
-        first=pl.lit(buf).gather(pl.col("start").clip(upper_bound=size - 1)),
-        last=pl.lit(buf).gather((pl.col("end") - 1).clip(lower_bound=0)),
-        before_last=pl.lit(buf).gather((pl.col("end") - 2).clip(lower_bound=0)),
-    )
-    closing = pl.when(pl.col("last") == _CR).then(pl.col("before_last")).otherwise(pl.col("last"))
-    ok = (pl.col("end") > pl.col("start")) & (pl.col("first") == _OPEN) & (closing == _CLOSE)
-    suspects = frame.with_row_index("index").filter(ok.not_()).select("index", "start", "end")
-    return [(int(i), int(a), int(b)) for i, a, b in suspects.iter_rows()]
 
 
 def _flag_issue(column: str) -> tuple[str, str]:

@@ -21,6 +21,7 @@ import polars as pl
 import pyarrow as pa
 
 from aiobs.formats.exprs import ENGINE
+from aiobs.formats.lines import OBJECT, line_table, sort_out_lines
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.read import Chunk
@@ -52,12 +53,16 @@ class _RowCountMismatch(Exception):
     """The reader returned a different number of rows than the chunk has lines (two objects on a line)."""
 
 
-def line_numbers(data: bytes, first_line: int) -> list[int]:
-    """1-based numbers of the non-blank lines of `data` (readers skip blank lines)."""
-    if b"\n\n" not in data and b"\n\r\n" not in data and not data.startswith((b"\n", b"\r\n")):
-        count = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-        return list(range(first_line, first_line + count))
-    return [first_line + i for i, text in enumerate(data.split(b"\n")) if text.strip()]
+def line_numbers(data: bytes, first_line: int, issues: IssueLog | None = None, source: str = "") -> pl.Series:
+    """1-based numbers of the non-blank lines of `data` (readers skip blank lines); blank ones are counted
+    in `issues` when given."""
+    table = line_table(data)
+    if not table.filter(pl.col("kind") != OBJECT).height:
+        return pl.int_range(first_line, first_line + table.height, dtype=pl.Int64, eager=True)
+    _, numbers = sort_out_lines(
+        data, table, keep=lambda text, index: True, issues=issues, source=source, first_line=first_line
+    )
+    return numbers
 
 
 def preview(text: bytes, limit: int = 60) -> str:
@@ -107,8 +112,9 @@ class AdapterParser:
 
     def read(self, chunk: Chunk) -> pl.DataFrame:
         """The chunk's rows with their line numbers; bad lines recorded and left out."""
-        numbers = line_numbers(chunk.data, chunk.first_line)
-        if not numbers:
+        counted = self.issues if chunk.count_blank else None
+        numbers = line_numbers(chunk.data, chunk.first_line, counted, chunk.source)
+        if numbers.is_empty():
             return pl.DataFrame()
         for lenient in (False, True):
             try:
@@ -117,7 +123,7 @@ class AdapterParser:
                 continue
         return self._salvage(chunk)
 
-    def _numbered(self, frame: pl.DataFrame, numbers: list[int]) -> pl.DataFrame:
+    def _numbered(self, frame: pl.DataFrame, numbers: pl.Series | list[int]) -> pl.DataFrame:
         if frame.height != len(numbers):
             raise _RowCountMismatch
         return frame.with_columns(line=pl.Series(numbers, dtype=pl.Int64))

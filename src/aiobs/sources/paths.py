@@ -83,7 +83,8 @@ def _walk(folder: Path) -> Iterator[Path]:
 def _glob(pattern: str) -> list[Path]:
     """Paths matching a glob, with `**` for any number of folders (walked by `_tree`: no loops)."""
     parts = [p for p in pattern.split("/") if p]
-    return sorted(set(_match(Path("/") if pattern.startswith("/") else Path(), parts)))
+    found = set(_match(Path("/") if pattern.startswith("/") else Path(), parts))
+    return sorted(p for p in found if p.is_dir()) if pattern.endswith("/") else sorted(found)  # `x/*/`: folders
 
 
 def _match(base: Path, parts: list[str]) -> Iterator[Path]:
@@ -93,6 +94,10 @@ def _match(base: Path, parts: list[str]) -> Iterator[Path]:
         return
     head, rest = parts[0], parts[1:]
     if head == "**":
+        if not rest:  # a trailing `**` matches everything under `base`, files too, as glob's does
+            yield base
+            yield from (path for path, _ in _tree(base, hidden=False))
+            return
         for folder in [base, *(path for path, is_folder in _tree(base, hidden=False) if is_folder)]:
             yield from _match(folder, rest)
     elif glob.has_magic(head):

@@ -24,6 +24,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_BYTES = 4 << 20
 CHUNK_BYTES = 16 << 20  # with PARSE_THREADS in flight: best measured on 2 cores
+#: The longest line read (a prompt with a 1M-token context is about 4 MB); longer ones are left out.
+MAX_LINE_BYTES = 64 << 20
 
 
 # glibc's mallopt parameters (malloc.h).
@@ -122,12 +124,16 @@ def _gunzipped(stream: BinaryIO, head: bytes, source: Source, issues: IssueLog) 
         inflate, crc, size = zlib.decompressobj(-15), 0, 0
         data = buffer[header:]
         while not inflate.eof:
-            out = inflate.decompress(data)
+            # At most READ_BYTES out per call: a gzip of zeros inflates 1,000-fold, and memory must not.
+            out = inflate.decompress(data, READ_BYTES)
+            data = inflate.unconsumed_tail
             crc, size = zlib.crc32(out, crc), size + len(out)
             if out:
                 yield out
             if inflate.eof:
                 break
+            if data or len(out) == READ_BYTES:  # input left, or output still inside zlib
+                continue
             data = stream.read(READ_BYTES)
             if not data:
                 issues.record(
@@ -236,29 +242,87 @@ class Chunk:
     data: bytes
     first_line: int
     n_lines: int | None = None  # counted by the reader when it knows
+    #: False when blank lines stand for lines already read (a pretty-printed document written as one line).
+    count_blank: bool = True
 
     @property
     def line_count(self) -> int:
         return self.n_lines if self.n_lines is not None else self.data.count(b"\n")
 
 
-def iter_chunks(source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
-    """Chunks of whole lines; the partial line at the end of a block is carried into the next."""
+def iter_chunks(
+    source: Source, issues: IssueLog, chunk_bytes: int = CHUNK_BYTES, max_line_bytes: int = MAX_LINE_BYTES
+) -> Iterator[Chunk]:
+    """Chunks of whole lines; the partial line at the end of a block is carried into the next.
+
+    A line longer than `max_line_bytes` is left out (recorded as `line-too-long`, with its number) and
+    its bytes are dropped as they arrive: memory holds at most one capped line and one block, whatever
+    the input (`/dev/zero`, a gzip of zeros).
+    """
     keep_freed_chunks()
+    cap = max_line_bytes
     carry = b""
     line = 1
+    dropping = 0  # bytes so far of an over-long line whose end has not come yet
     for block in iter_bytes(source, issues, chunk_bytes):
-        if line == 1 and not carry:
+        if line == 1 and not carry and not dropping:
             block = block.removeprefix(UTF8_BOM)  # Windows editors start a file with one: not part of line 1
+        if dropping:
+            end = block.find(b"\n")
+            if end < 0:
+                dropping += len(block)
+                continue
+            _record_too_long(issues, source, line, dropping + end, cap)
+            line, dropping, block = line + 1, 0, block[end + 1 :]
         data = carry + block if carry else block
         cut = data.rfind(b"\n") + 1
-        if cut == 0:  # one very long line: keep reading
-            carry = data
-            continue
-        chunk = data if cut == len(data) else data[:cut]
-        carry = data[cut:]
-        n_lines = chunk.count(b"\n")
-        yield Chunk(source.name, chunk, line, n_lines)
-        line += n_lines
-    if carry:
+        whole, carry = (data if cut == len(data) else data[:cut]), data[cut:]
+        if len(carry) > cap:
+            carry, dropping = b"", len(carry)
+        if whole:
+            yield from _whole_lines(source, issues, whole, line, cap)
+            line += whole.count(b"\n")
+    if dropping:
+        _record_too_long(issues, source, line, dropping, cap)
+    elif carry:
         yield Chunk(source.name, carry + b"\n", line, 1)
+
+
+def _whole_lines(source: Source, issues: IssueLog, data: bytes, first_line: int, cap: int) -> Iterator[Chunk]:
+    """`data` (whole lines) as chunks, leaving out the lines longer than `cap` (each recorded)."""
+    at = 0
+    for start, end in _long_lines(data, cap):
+        number = first_line + data.count(b"\n", 0, start)
+        if start > at:
+            yield Chunk(source.name, data[at:start], first_line + data.count(b"\n", 0, at))
+        _record_too_long(issues, source, number, end - start, cap)
+        at = end + 1
+    if at == 0:
+        yield Chunk(source.name, data, first_line, data.count(b"\n"))
+    elif at < len(data):
+        yield Chunk(source.name, data[at:], first_line + data.count(b"\n", 0, at))
+
+
+def _long_lines(data: bytes, cap: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each line of `data` (whole lines) longer than `cap` bytes.
+
+    Looks back for a newline in each window of `cap` bytes, so a clean chunk costs a few `rfind`s,
+    not a loop over its lines.
+    """
+    at = 0  # always the start of a line
+    while at + cap < len(data):
+        newline = data.rfind(b"\n", at, at + cap + 1)
+        if newline >= 0:
+            at = newline + 1
+            continue
+        end = data.find(b"\n", at + cap)
+        yield at, end
+        at = end + 1
+
+
+def _record_too_long(issues: IssueLog, source: Source, line: int, size: int, cap: int) -> None:
+    message = (
+        f"a line of {size:,} bytes, over the {cap >> 20} MB limit: left out "
+        "(raise it with max_line_mb in [input] of aiobs.toml)"
+    )
+    issues.record(InputIssue("line-too-long", source.name, line, message))
