@@ -14,7 +14,9 @@ never erases a fuller earlier bucket. The price: two runs over *different* logs 
 
 A run's id is a fingerprint of what it read (input names, bytes, events, filters), so re-recording
 the same run rewrites the same rows. Appends take a lock file, and every file is written to a
-temporary name and renamed, so a cron job killed halfway leaves each day file whole.
+temporary name and renamed, so a cron job killed halfway leaves each day file whole (the files
+themselves, and what happens to a damaged one: aiobs.history_store). Every function takes `warn`, which
+gets one sentence per damaged file skipped or kept aside (default: a StoreWarning).
 
 For `aiobs report --history DIR`: call `record_run(DIR, summary)` once, then `trends(DIR, ...)` and
 `anomalies(DIR, ...)` for the frames to show.
@@ -22,12 +24,8 @@ For `aiobs report --history DIR`: call `record_run(DIR, summary)` once, then `tr
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import re
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -38,29 +36,32 @@ import polars as pl
 from aiobs import __version__, sketch
 from aiobs.anomaly import AnomalyRules, hourly_series, score_series
 from aiobs.errors import UsageError
-from aiobs.profiles import BUCKET, DIMENSIONS, OVERALL, PROFILE_SCHEMA, profile_requests
-from aiobs.schema import UTC_TIME
+from aiobs.history_store import BUCKET_EVERY as BUCKET_EVERY
+from aiobs.history_store import DAYS as DAYS
+from aiobs.history_store import FORMAT as FORMAT
+from aiobs.history_store import MANIFEST as MANIFEST
+from aiobs.history_store import RUNS as RUNS
+from aiobs.history_store import RUNS_SCHEMA as RUNS_SCHEMA
+from aiobs.history_store import STORE_SCHEMA as STORE_SCHEMA
+from aiobs.history_store import StoreWarning as StoreWarning
+from aiobs.history_store import Warn as Warn
+from aiobs.history_store import check_store_target as check_store_target
+from aiobs.history_store import (
+    day_files,
+    day_path,
+    load_for_merge,
+    locked,
+    read_or_skip,
+    remove_leftovers,
+    repair_manifest,
+    set_aside_days,
+    warner,
+    write_parquet,
+)
+from aiobs.history_store import open_store as open_store
+from aiobs.profiles import BUCKET, DIMENSIONS, OVERALL, profile_requests
 from aiobs.summary import Summary
 
-FORMAT = "aiobs.history/1"
-BUCKET_EVERY = "1h"
-MANIFEST = "aiobs-history.json"
-RUNS = "runs.parquet"
-DAYS = "days"
-
-STORE_SCHEMA = pl.Schema({BUCKET: UTC_TIME, **PROFILE_SCHEMA, "run_id": pl.String()})
-RUNS_SCHEMA = pl.Schema(
-    {
-        "run_id": pl.String(),
-        "recorded_at": UTC_TIME,
-        "inputs": pl.List(pl.String()),
-        "requests": pl.Int64(),
-        "first_bucket": UTC_TIME,
-        "last_bucket": UTC_TIME,
-        "buckets": pl.Int64(),
-        "aiobs_version": pl.String(),
-    }
-)
 _DIMENSION_ORDER = {OVERALL: 0, **{d: i + 1 for i, d in enumerate(DIMENSIONS)}}
 
 
@@ -72,98 +73,6 @@ class RunRecord:
     buckets: int
     #: Of those, the buckets where the store kept an earlier run that saw more requests.
     kept_earlier: int
-
-
-# -- the store's files -------------------------------------------------------------------------------------
-
-
-def _manifest() -> dict[str, object]:
-    return {"format": FORMAT, "bucket": BUCKET_EVERY, "sketch_alpha": sketch.ALPHA}
-
-
-def check_store_target(store: Path) -> None:
-    """Fail early (before reading any log) when `store` can neither be read nor created as a store."""
-    store = store.expanduser()
-    if (store / MANIFEST).is_file():
-        open_store(store, create=False)
-    elif store.exists() and (not store.is_dir() or any(store.iterdir())):
-        msg = f"{store} exists and is not an aiobs history store: give an empty or new folder for --history"
-        raise UsageError(msg)
-
-
-def open_store(store: Path, *, create: bool) -> Path:
-    """Check (or create) a store folder. Refuses a folder that holds other things."""
-    store = store.expanduser()
-    manifest = store / MANIFEST
-    if manifest.is_file():
-        try:
-            found = orjson.loads(manifest.read_bytes())
-        except orjson.JSONDecodeError:
-            found = None
-        if not isinstance(found, dict) or found.get("format") != FORMAT or found.get("sketch_alpha") != sketch.ALPHA:
-            msg = f"{store} is a history store this aiobs cannot read ({MANIFEST} says {found!r}, expected {FORMAT})"
-            raise UsageError(msg)
-        return store
-    if not create:
-        msg = f"{store} is not an aiobs history store (no {MANIFEST}); record a run with --history {store} first"
-        raise UsageError(msg)
-    if store.exists() and (not store.is_dir() or any(store.iterdir())):
-        msg = f"{store} exists and is not an aiobs history store: give an empty or new folder for --history"
-        raise UsageError(msg)
-    store.mkdir(parents=True, exist_ok=True)
-    (store / DAYS).mkdir(exist_ok=True)
-    _write_bytes(manifest, orjson.dumps(_manifest(), option=orjson.OPT_INDENT_2) + b"\n")
-    return store
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_parquet(path: Path, frame: pl.DataFrame) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        frame.write_parquet(tmp, compression="zstd", statistics=True)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-@contextlib.contextmanager
-def _locked(store: Path) -> Iterator[None]:
-    """One writer at a time (two cron jobs on one store). POSIX only; elsewhere writers must not overlap."""
-    try:
-        import fcntl
-    except ImportError:  # Windows
-        yield
-        return
-    with (store / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _day_path(store: Path, day: date) -> Path:
-    return store / DAYS / f"{day.isoformat()}.parquet"
-
-
-def _day_files(store: Path) -> list[tuple[date, Path]]:
-    found = []
-    for path in sorted((store / DAYS).glob("*.parquet")):
-        with contextlib.suppress(ValueError):
-            found.append((date.fromisoformat(path.stem), path))
-    return found
 
 
 def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
@@ -181,29 +90,47 @@ def run_fingerprint(summary: Summary) -> str:
     return hashlib.sha256(orjson.dumps(what)).hexdigest()[:16]
 
 
-def record_run(store: Path, summary: Summary, *, now: datetime | None = None) -> RunRecord:
-    """Append a run's hourly profiles to the store (creating it). The call `--history DIR` makes."""
+def record_run(store: Path, summary: Summary, *, now: datetime | None = None, warn: Warn | None = None) -> RunRecord:
+    """Append a run's hourly profiles to the store (creating it). The call `--history DIR` makes.
+
+    `warn` gets one sentence per damaged file kept aside or leftover tidied (default: a StoreWarning).
+    """
     profiles = profile_requests(summary.requests, every=BUCKET_EVERY)
-    return append(store, profiles, run_id=run_fingerprint(summary), inputs=summary.inputs, now=now)
+    return append(store, profiles, run_id=run_fingerprint(summary), inputs=summary.inputs, now=now, warn=warn)
 
 
 def append(
-    store: Path, profiles: pl.DataFrame, *, run_id: str, inputs: list[str], now: datetime | None = None
+    store: Path,
+    profiles: pl.DataFrame,
+    *,
+    run_id: str,
+    inputs: list[str],
+    now: datetime | None = None,
+    warn: Warn | None = None,
 ) -> RunRecord:
-    """Merge hourly profiles (`profile_requests(..., every="1h")`) into the store, bucket by bucket."""
+    """Merge hourly profiles (`profile_requests(..., every="1h")`) into the store, bucket by bucket.
+
+    A day file it would merge into that is damaged is kept aside (`NAME.damaged-<time>`, reported) and
+    replaced by this run's hours of that day: never overwritten, and the store heals.
+    """
+    report = warner(warn)
     store = open_store(store, create=True)
+    bucket = profiles.schema[BUCKET]
+    naive = isinstance(bucket, pl.Datetime) and bucket.time_zone is None
     rows = profiles.with_columns(
-        pl.col(BUCKET).dt.replace_time_zone("UTC") if profiles.schema[BUCKET].time_zone is None else pl.col(BUCKET),
+        pl.col(BUCKET).dt.replace_time_zone("UTC") if naive else pl.col(BUCKET),
         run_id=pl.lit(run_id),
     ).select(pl.col(name).cast(dtype) for name, dtype in STORE_SCHEMA.items())
     totals = rows.filter(pl.col("dimension") == OVERALL).select(BUCKET, "requests")
     kept_earlier = 0
-    with _locked(store):
+    with locked(store) as exclusive:
+        _tidy(store, exclusive=exclusive, warn=report)
         for (day,), new in rows.group_by(pl.col(BUCKET).dt.date(), maintain_order=True):
-            path = _day_path(store, day)
+            path = day_path(store, day)
             new_totals = totals.filter(pl.col(BUCKET).dt.date() == day)
-            if path.is_file():
-                old = pl.read_parquet(path).select(pl.col(n).cast(t) for n, t in STORE_SCHEMA.items())
+            then = f"wrote this run's hours of {day} to a new {path.name}"
+            old = load_for_merge(path, STORE_SCHEMA, report, then=then) if path.is_file() else None
+            if old is not None:
                 old_totals = old.filter(pl.col("dimension") == OVERALL).select(BUCKET, old_requests="requests")
                 verdict = new_totals.join(old_totals, on=BUCKET, how="left")
                 wins = verdict.filter(pl.col("old_requests").is_null() | (pl.col("requests") >= pl.col("old_requests")))
@@ -214,12 +141,21 @@ def append(
                 )
             else:
                 merged = new
-            _write_parquet(path, _sorted(merged))
-        _record_in_runs(store, rows, run_id=run_id, inputs=inputs, now=now or datetime.now(UTC))
+            write_parquet(path, _sorted(merged))
+        _record_in_runs(store, rows, run_id=run_id, inputs=inputs, now=now or datetime.now(UTC), warn=report)
     return RunRecord(run_id, int(totals["requests"].sum()), totals.height, kept_earlier)
 
 
-def _record_in_runs(store: Path, rows: pl.DataFrame, *, run_id: str, inputs: list[str], now: datetime) -> None:
+def _tidy(store: Path, *, exclusive: bool, warn: Warn) -> None:
+    """What every write run does first, under the lock: remove killed writers' leftovers, mend the manifest."""
+    (store / DAYS).mkdir(exist_ok=True)
+    remove_leftovers(store, exclusive=exclusive, warn=warn)
+    repair_manifest(store, warn)
+
+
+def _record_in_runs(
+    store: Path, rows: pl.DataFrame, *, run_id: str, inputs: list[str], now: datetime, warn: Warn
+) -> None:
     overall = rows.filter(pl.col("dimension") == OVERALL)
     entry = pl.DataFrame(
         {
@@ -234,30 +170,42 @@ def _record_in_runs(store: Path, rows: pl.DataFrame, *, run_id: str, inputs: lis
         },
         schema=RUNS_SCHEMA,
     )
-    earlier = runs(store).filter(pl.col("run_id") != run_id)
-    _write_parquet(store / RUNS, pl.concat([earlier, entry]).sort("recorded_at", maintain_order=True))
+    path = store / RUNS
+    earlier = load_for_merge(path, RUNS_SCHEMA, warn, then="started a new list of runs") if path.is_file() else None
+    if earlier is not None:
+        entry = pl.concat([earlier.filter(pl.col("run_id") != run_id), entry])
+    write_parquet(path, entry.sort("recorded_at", maintain_order=True))
 
 
 # -- reading -----------------------------------------------------------------------------------------------
 
 
-def runs(store: Path) -> pl.DataFrame:
-    path = store / RUNS
-    return pl.read_parquet(path) if path.is_file() else pl.DataFrame(schema=RUNS_SCHEMA)
+def runs(store: Path, *, warn: Warn | None = None) -> pl.DataFrame:
+    """One row per recorded run (empty, reported, when runs.parquet is damaged)."""
+    path = store.expanduser() / RUNS
+    found = read_or_skip(path, RUNS_SCHEMA, warner(warn)) if path.is_file() else None
+    return found if found is not None else pl.DataFrame(schema=RUNS_SCHEMA)
 
 
-def read_store(store: Path, *, since: datetime | None = None, until: datetime | None = None) -> pl.DataFrame:
-    """Every stored profile row (or those of buckets in [since, until)), in bucket order."""
-    store = open_store(store, create=False)
+def read_store(
+    store: Path, *, since: datetime | None = None, until: datetime | None = None, warn: Warn | None = None
+) -> pl.DataFrame:
+    """Every stored profile row (or those of buckets in [since, until)), in bucket order.
+
+    A damaged day file is skipped and reported to `warn` (default: a StoreWarning), one sentence each.
+    """
+    report = warner(warn)
+    store = open_store(store, create=False, warn=report)
     files = [
         path
-        for day, path in _day_files(store)
+        for day, path in day_files(store)
         if (since is None or day >= since.astimezone(UTC).date())
         and (until is None or day <= until.astimezone(UTC).date())
     ]
-    if not files:
+    frames = [frame for path in files if (frame := read_or_skip(path, STORE_SCHEMA, report)) is not None]
+    if not frames:
         return pl.DataFrame(schema=STORE_SCHEMA)
-    frame = pl.concat(pl.read_parquet(p).select(pl.col(n).cast(t) for n, t in STORE_SCHEMA.items()) for p in files)
+    frame = pl.concat(frames)
     if since is not None:
         frame = frame.filter(pl.col(BUCKET) >= since)
     if until is not None:
@@ -265,14 +213,16 @@ def read_store(store: Path, *, since: datetime | None = None, until: datetime | 
     return frame
 
 
-def days(store: Path) -> pl.DataFrame:
-    """What the store holds, per day: hour buckets, requests, runs, file size."""
-    store = open_store(store, create=False)
+def days(store: Path, *, warn: Warn | None = None) -> pl.DataFrame:
+    """What the store holds, per day: hour buckets, requests, runs, file size (damaged days skipped, reported)."""
+    report = warner(warn)
+    store = open_store(store, create=False, warn=report)
     rows = []
-    for day, path in _day_files(store):
-        overall = pl.read_parquet(path, columns=["dimension", "requests", "run_id"]).filter(
-            pl.col("dimension") == OVERALL
-        )
+    for day, path in day_files(store):
+        frame = read_or_skip(path, STORE_SCHEMA, report)
+        if frame is None:
+            continue
+        overall = frame.filter(pl.col("dimension") == OVERALL)
         rows.append(
             {
                 "day": day,
@@ -286,23 +236,29 @@ def days(store: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema)
 
 
-def prune(store: Path, *, keep_days: int, now: datetime | None = None) -> list[date]:
-    """Remove the days before the last `keep_days` (today, UTC, counts as one), and runs wholly before them."""
+def prune(store: Path, *, keep_days: int, now: datetime | None = None, warn: Warn | None = None) -> list[date]:
+    """Remove the days before the last `keep_days` (today, UTC, counts as one), and runs wholly before them.
+
+    Damaged day files kept aside go with their day. A damaged runs.parquet is left as it is (reported).
+    """
     if keep_days < 1:
         msg = "--keep-days must be at least 1"
         raise UsageError(msg)
-    store = open_store(store, create=False)
+    report = warner(warn)
+    store = open_store(store, create=False, warn=report)
     cutoff = (now or datetime.now(UTC)).astimezone(UTC).date() - timedelta(days=keep_days - 1)
     removed = []
-    with _locked(store):
-        for day, path in _day_files(store):
+    with locked(store) as exclusive:
+        _tidy(store, exclusive=exclusive, warn=report)
+        for day, path in [*day_files(store), *set_aside_days(store)]:
             if day < cutoff:
                 path.unlink()
                 removed.append(day)
-        kept = runs(store).filter(pl.col("last_bucket").dt.date() >= cutoff)
         if (store / RUNS).is_file():
-            _write_parquet(store / RUNS, kept)
-    return removed
+            kept = read_or_skip(store / RUNS, RUNS_SCHEMA, report)
+            if kept is not None:
+                write_parquet(store / RUNS, kept.filter(pl.col("last_bucket").dt.date() >= cutoff))
+    return sorted(set(removed))
 
 
 # -- trends and anomalies ----------------------------------------------------------------------------------
@@ -313,7 +269,8 @@ TREND_PERCENTILES = {"latency_p50": 0.50, "latency_p95": 0.95, "latency_p99": 0.
 def _window(frame: pl.DataFrame, days: int, end: datetime | None) -> tuple[datetime, datetime] | None:
     if frame.is_empty():
         return None
-    last = end or (frame[BUCKET].max() + timedelta(hours=1))  # type: ignore[operator]
+    newest: datetime = frame[BUCKET].max()  # type: ignore[assignment]
+    last = end or newest + timedelta(hours=1)
     return last - timedelta(days=days), last
 
 
@@ -335,16 +292,16 @@ def rollup(frame: pl.DataFrame, *, every: str, by_key: bool) -> pl.DataFrame:
         .agg(pl.col("hits", "n").sum())
         .with_columns(rate=pl.col("hits") / pl.col("n"))
     )
-    out, latency, flags = pl.collect_all([sums, latency.drop("n"), flags])
-    out = out.join(latency, on=keys, how="left", nulls_equal=True).with_columns(
+    out, per_latency, per_flag = pl.collect_all([sums, latency.drop("n"), flags])
+    out = out.join(per_latency, on=keys, how="left", nulls_equal=True).with_columns(
         error_rate=pl.col("errors") / pl.col("requests"),
         latency_mean=pl.col("latency_sum") / pl.col("latency_n"),
         cost_usd=pl.when(pl.col("priced") > 0).then(pl.col("cost_usd")),
         cost_per_1k_requests=pl.when(pl.col("priced") > 0).then(pl.col("cost_usd") / pl.col("requests") * 1000),
         acceptance_rate=pl.when(pl.col("feedback_n") > 0).then(pl.col("feedback_accepted") / pl.col("feedback_n")),
     )
-    if not flags.is_empty():
-        wide = flags.with_columns(pl.format("rate_{}", "name").alias("name")).pivot(
+    if not per_flag.is_empty():
+        wide = per_flag.with_columns(pl.format("rate_{}", "name").alias("name")).pivot(
             "name", index=keys, values="rate", aggregate_function="first"
         )
         out = out.join(wide, on=keys, how="left", nulls_equal=True)
@@ -364,17 +321,24 @@ def rollup(frame: pl.DataFrame, *, every: str, by_key: bool) -> pl.DataFrame:
 
 
 def trends(
-    store: Path, *, days: int = 7, by: str = OVERALL, every: str = "1d", end: datetime | None = None
+    store: Path,
+    *,
+    days: int = 7,
+    by: str = OVERALL,
+    every: str = "1d",
+    end: datetime | None = None,
+    warn: Warn | None = None,
 ) -> pl.DataFrame:
     """Per period (default: day) over the last `days` days of data (ending at the newest bucket, or `end`).
 
     `by`: overall, model, route or stage. Columns: period, key (when grouped), requests, errors,
     error_rate, latency_p50/p95/p99 (from the merged sketches, within 1 %), latency_mean, cost_usd,
-    cost_per_1k_requests, acceptance_rate, and rate_<flag> for each quality flag.
+    cost_per_1k_requests, acceptance_rate, and rate_<flag> for each quality flag. Damaged day files are
+    skipped and reported to `warn` (as `read_store` does).
     """
     _check_by(by)
     _check_every(every)
-    frame = read_store(store).filter(pl.col("dimension") == by)
+    frame = read_store(store, warn=warn).filter(pl.col("dimension") == by)
     window = _window(frame, days, end)
     if window is None:
         return rollup(frame, every=every, by_key=by != OVERALL)
@@ -390,12 +354,13 @@ def anomalies(
     rules: AnomalyRules | None = None,
     end: datetime | None = None,
     everything: bool = False,
+    warn: Warn | None = None,
 ) -> pl.DataFrame:
     """Hour buckets of the last `days` days where a metric jumped (aiobs.anomaly); all scored ones with everything."""
     rules = rules or AnomalyRules()
     for name in by:
         _check_by(name)
-    frame = read_store(store).filter(pl.col("dimension").is_in(list(by)))
+    frame = read_store(store, warn=warn).filter(pl.col("dimension").is_in(list(by)))
     window = _window(frame, days, end)
     if window is None:
         return score_series(hourly_series(frame), rules).head(0)

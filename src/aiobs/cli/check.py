@@ -16,6 +16,7 @@ from aiobs.cli.common import (
     read_logs,
     record_in_history,
     stdout_console,
+    store_warnings,
     user_errors,
     write_atomically,
 )
@@ -24,7 +25,7 @@ from aiobs.errors import InputError, UsageError
 from aiobs.gates.baseline import Baseline, is_summary_document, load_summary_baseline
 from aiobs.gates.check import baseline_from_summary, check
 from aiobs.gates.expressions import Gate, Slo, parse_gate, parse_slo
-from aiobs.history import check_store_target
+from aiobs.history_store import check_store_target
 from aiobs.redact import Privacy
 from aiobs.render.check import render_check_markdown, render_check_terminal
 from aiobs.render.junit import render_junit
@@ -137,6 +138,7 @@ def check_command(
     $GITHUB_STEP_SUMMARY when it is set. Exit codes: 0 all hold; 1 any breached or regressed (with
     --strict also input problems or no data); 2 bad arguments, expressions or input. See docs/ci.md.
     """
+    warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():
         settings = load_config(config)
         slos = _slos(settings, slo)
@@ -151,8 +153,8 @@ def check_command(
         if junit is not None:
             check_output_target(junit)  # before the logs are read: a breach must not end as exit 2 at the end
         if history is not None:
-            check_store_target(history)
-        read = {
+            check_store_target(history, warn=warn)
+        read: dict[str, Any] = {
             "field_map": field_map,
             "prices": prices,
             "config": config,
@@ -178,7 +180,7 @@ def check_command(
             write_atomically(junit, render_junit(report))
         _append_step_summary(render_check_markdown(report))
         if history is not None:
-            record_in_history(history, summary)
+            record_in_history(history, summary, warn=warn)
     if report.failed:
         raise typer.Exit(int(ExitCode.SLO_BREACHED))
     if strict and (summary.issues.failing or report.slos_without_data):

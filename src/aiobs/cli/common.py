@@ -251,10 +251,25 @@ def fail_if_strict(summary: Summary, strict: bool) -> None:
         raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))
 
 
-def record_in_history(store: Path, summary: Summary) -> RunRecord:
+def store_warnings() -> Callable[[str], None]:
+    """Where a history store's warnings go (a damaged file skipped or kept aside): stderr, each once.
+
+    One command reads the store several times (days, runs, trends, anomalies): a damaged file is named once.
+    """
+    seen: set[str] = set()
+
+    def warn(message: str) -> None:
+        if message not in seen:
+            seen.add(message)
+            typer.echo(f"aiobs: warning: {message}", err=True)
+
+    return warn
+
+
+def record_in_history(store: Path, summary: Summary, *, warn: Callable[[str], None] | None = None) -> RunRecord:
     """`--history DIR`: append this run's hourly aggregates to the store (aiobs.history)."""
     from aiobs.history import record_run  # only when asked: it needs numpy
 
-    run = record_run(store, summary)
+    run = record_run(store, summary, warn=warn or store_warnings())
     typer.echo(f"aiobs: recorded run {run.run_id} in {store} ({run.buckets} hour bucket(s))", err=True)
     return run

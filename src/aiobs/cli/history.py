@@ -10,7 +10,7 @@ import typer
 
 from aiobs import history
 from aiobs.cli import options
-from aiobs.cli.common import stdout_console, user_errors
+from aiobs.cli.common import stdout_console, store_warnings, user_errors
 from aiobs.profiles import DIMENSIONS, OVERALL
 from aiobs.redact import Privacy, private_keys
 from aiobs.render.history import HistoryView, render_history_json, render_history_terminal
@@ -43,18 +43,22 @@ def history_command(
 
     Anomalies: an hour whose p95 latency, error rate, cost per 1,000 requests, flag rate or
     acceptance rate is worse than the same hour on earlier days by a robust z-score of 3.5 or more
-    (median and MAD; see docs/ci.md). --keep-days N deletes older days. Exit codes: 0 ok; 2 not a store.
+    (median and MAD; see docs/ci.md). --keep-days N deletes older days. A damaged file in the store is
+    skipped with a warning on stderr. Exit codes: 0 ok; 2 not a store.
     """
     with user_errors():
-        removed = history.prune(store, keep_days=keep_days) if keep_days is not None else []
+        # A damaged file is skipped (or, by --keep-days, left or pruned) and named on stderr: the rest is shown.
+        warn = store_warnings()
+        removed = history.prune(store, keep_days=keep_days, warn=warn) if keep_days is not None else []
         # The store holds the keys as the recording run showed them; shown again here under this run's policy.
         privacy = Privacy(redact=not no_redact, hash_users=hash_users)
-        everything = private_keys(history.anomalies(store, days=days, everything=True), privacy)
+        everything = private_keys(history.anomalies(store, days=days, everything=True, warn=warn), privacy)
+        trends = history.trends(store, days=days, by=by, every=every, warn=warn)
         view = HistoryView(
             store=str(store),
-            days=history.days(store),
-            runs=history.runs(store),
-            trends=private_keys(history.trends(store, days=days, by=by, every=every), privacy, dimension=by),
+            days=history.days(store, warn=warn),
+            runs=history.runs(store, warn=warn),
+            trends=private_keys(trends, privacy, dimension=by),
             anomalies=everything.filter(everything["anomaly"]),
             scored=everything.height,
             window_days=days,

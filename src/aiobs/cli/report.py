@@ -10,9 +10,16 @@ from pathlib import Path
 import typer
 
 from aiobs.cli import options
-from aiobs.cli.common import fail_if_strict, read_logs, record_in_history, user_errors, write_atomically
+from aiobs.cli.common import (
+    fail_if_strict,
+    read_logs,
+    record_in_history,
+    store_warnings,
+    user_errors,
+    write_atomically,
+)
 from aiobs.errors import UsageError
-from aiobs.history import check_store_target
+from aiobs.history_store import check_store_target
 from aiobs.redact import Privacy
 
 
@@ -96,6 +103,7 @@ def report_command(
     and adds the trend per day over the last --days days and the hours whose metrics jumped.
     Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
     """
+    warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():
         # Imported here: Altair and vl-convert take half a second to import, which other commands need not pay.
         from aiobs.render.charts import render_charts
@@ -113,7 +121,7 @@ def report_command(
         if days is not None and history is None:
             raise UsageError("--days needs --history DIR: the trends come from a history store")
         if history is not None:
-            check_store_target(history)  # before reading any log
+            check_store_target(history, warn=warn)  # before reading any log
         summary = read_logs(
             paths,
             field_map=field_map,
@@ -132,8 +140,8 @@ def report_command(
         )
         trends = None
         if history is not None:
-            recorded = record_in_history(history, summary)
-            trends = read_history(history, days=days or DEFAULT_DAYS, recorded=recorded)
+            recorded = record_in_history(history, summary, warn=warn)
+            trends = read_history(history, days=days or DEFAULT_DAYS, recorded=recorded, warn=warn)
         report = build_report(
             summary,
             p=p,

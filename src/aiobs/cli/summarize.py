@@ -17,10 +17,11 @@ from aiobs.cli.common import (
     record_in_history,
     refuse_unwritten_suffix,
     stdout_console,
+    store_warnings,
     user_errors,
     write_output,
 )
-from aiobs.history import check_store_target
+from aiobs.history_store import check_store_target
 from aiobs.redact import Privacy
 from aiobs.render.markdown import render_markdown
 from aiobs.render.tabular import render_csv, render_json
@@ -89,6 +90,7 @@ def summarize_command(
 
     Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
     """
+    warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():
         if output is not None:
             check_output_target(output)  # before the logs are read
@@ -96,7 +98,7 @@ def summarize_command(
             refuse_unwritten_suffix(output, "summarize", {k: v.value for k, v in _SUFFIX_FORMATS.items()})
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutputFormat.terminal
         if history is not None:
-            check_store_target(history)
+            check_store_target(history, warn=warn)
         summary = read_logs(
             paths,
             field_map=field_map,
@@ -119,5 +121,5 @@ def summarize_command(
         if text is not None:
             write_output(output, text)
         if history is not None:
-            record_in_history(history, summary)
+            record_in_history(history, summary, warn=warn)
         fail_if_strict(summary, strict)

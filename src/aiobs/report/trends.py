@@ -10,7 +10,7 @@ model names and routes from the logs: they go through the report's Cleaner like 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -52,21 +52,27 @@ class HistoryFrames:
     recorded: RunRecord | None = None
 
 
-def read_history(store: Path, *, days: int, recorded: RunRecord | None = None) -> HistoryFrames:
-    """The trend and the scored hours of the last `days` whole days of data in `store`."""
-    stored = history.days(store)
+def read_history(
+    store: Path, *, days: int, recorded: RunRecord | None = None, warn: history.Warn | None = None
+) -> HistoryFrames:
+    """The trend and the scored hours of the last `days` whole days of data in `store`.
+
+    `warn` gets one sentence per damaged store file skipped (aiobs.history_store); the rest is shown.
+    """
+    stored = history.days(store, warn=warn)
     end = None
     if not stored.is_empty():
-        end = datetime.combine(stored.get_column("day").max() + timedelta(days=1), time(), tzinfo=UTC)  # type: ignore[operator]
+        last: date = stored.get_column("day").max()  # type: ignore[assignment]
+        end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
     return HistoryFrames(
         store=str(store),
         days=days,
         window_start=end - timedelta(days=days) if end is not None else None,
         window_end=end,
-        trend=history.trends(store, days=days, every=TREND_EVERY, end=end),
-        by_model=history.trends(store, days=days, by="model", every=TREND_EVERY, end=end),
-        scored=history.anomalies(store, days=days, end=end, everything=True),
-        runs=history.runs(store).height,
+        trend=history.trends(store, days=days, every=TREND_EVERY, end=end, warn=warn),
+        by_model=history.trends(store, days=days, by="model", every=TREND_EVERY, end=end, warn=warn),
+        scored=history.anomalies(store, days=days, end=end, everything=True, warn=warn),
+        runs=history.runs(store, warn=warn).height,
         stored_days=stored.height,
         recorded=recorded,
     )
