@@ -10,6 +10,7 @@ format = "structlog"           # instead of detecting each file's format
 time_is = "end"                # a line's timestamp is when its event ended (start: when it began)
 time_format = "%d/%b/%Y:%H:%M:%S %z"   # strftime, for timestamps no built-in form reads
 http_error_from = 400          # HTTP statuses from this one up are errors (default 500)
+max_line_mb = 64               # longer lines are left out as line-too-long (bounds memory on hostile input)
 
 [pricing]
 prices = "prices.toml"         # extra or overriding model prices
@@ -38,6 +39,7 @@ from aiobs.formats.mapping import HTTP_ERROR_FROM, check_http_error_from, check_
 from aiobs.formats.timestamps import check_time_format
 from aiobs.gates.expressions import ExpressionError, parse_gate, parse_slo
 from aiobs.quality.config import QualityConfig, parse_quality_config
+from aiobs.sources.read import MAX_LINE_BYTES
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Config:
     time_is: str | None = None
     time_format: str | None = None
     http_error_from: int = HTTP_ERROR_FROM
+    max_line_bytes: int = MAX_LINE_BYTES
     prices: Path | None = None
     quality: QualityConfig = field(default_factory=QualityConfig)
     origin: Path | None = None
@@ -84,6 +87,7 @@ def _parse(data: dict[str, Any], origin: Path) -> Config:
         time_is=reading.get("time_is"),
         time_format=reading.get("time_format"),
         http_error_from=reading["http_error_from"],
+        max_line_bytes=reading["max_line_mb"] << 20,
         prices=(origin.parent / prices) if prices else None,
         quality=quality,
         origin=origin,
@@ -111,10 +115,12 @@ def _mapping_section(section: dict[str, Any], origin: Path) -> dict[str, list[st
 
 
 def _input_section(section: dict[str, Any], origin: Path) -> dict[str, Any]:
-    """[input]: format, time_is, time_format, http_error_from; each checked as its command-line option is."""
-    unknown = sorted(set(section) - {"format", "time_is", "time_format", "http_error_from"})
+    """[input]: format, time_is, time_format, http_error_from, each checked as its command-line option is;
+    max_line_mb."""
+    known = ("format", "time_is", "time_format", "http_error_from", "max_line_mb")
+    unknown = sorted(set(section) - set(known))
     if unknown:
-        msg = f"{origin}: unknown key input.{unknown[0]} (known: format, time_is, time_format, http_error_from)"
+        msg = f"{origin}: unknown key input.{unknown[0]} (known: {', '.join(known)})"
         raise UsageError(msg)
     for key in ("format", "time_is", "time_format"):
         if key in section and not isinstance(section[key], str):
@@ -122,13 +128,16 @@ def _input_section(section: dict[str, Any], origin: Path) -> dict[str, Any]:
     http = section.get("http_error_from", HTTP_ERROR_FROM)
     if isinstance(http, bool) or not isinstance(http, int):
         raise UsageError(f"{origin}: input.http_error_from must be a whole number such as 400 or 500")
+    max_line_mb = section.get("max_line_mb", MAX_LINE_BYTES >> 20)
+    if isinstance(max_line_mb, bool) or not isinstance(max_line_mb, int) or not 1 <= max_line_mb <= 2048:
+        raise UsageError(f"{origin}: input.max_line_mb must be a whole number of megabytes from 1 to 2048")
     try:
         check_time_is(section.get("time_is"))
         check_time_format(section.get("time_format"))
         check_http_error_from(http)
     except UsageError as exc:
         raise UsageError(f"{origin}: [input]: {exc}") from None
-    return {**section, "http_error_from": http}
+    return {**section, "http_error_from": http, "max_line_mb": max_line_mb}
 
 
 def _slo_section(

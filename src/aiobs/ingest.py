@@ -32,7 +32,7 @@ from aiobs.formats.run_tree import request_ids
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.base import Source
-from aiobs.sources.read import Chunk, iter_chunks
+from aiobs.sources.read import MAX_LINE_BYTES, Chunk, iter_chunks
 
 #: One bucket per this many input bytes (compressed input counts 5x); 1 bucket stays in memory.
 BYTES_PER_BUCKET = 128 << 20
@@ -181,11 +181,13 @@ def ingest(
     progress: ProgressCallback | None = None,
     issues: IssueLog | None = None,
     input_format: str | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Ingested:
     """Read every source into a bucketed event store; never raises on bad lines.
 
     Each source's format is `input_format` when given, else detected from its first lines
-    (`aiobs.formats.frame_source`); one parser per format serves every source in it.
+    (`aiobs.formats.frame_source`); one parser per format serves every source in it. A line longer than
+    `max_line_bytes` is left out and recorded (`line-too-long`).
     """
     issues = issues if issues is not None else IssueLog()
     forced = check_input_format(input_format)
@@ -199,7 +201,7 @@ def ingest(
     events = 0
     read = 0
     for source in sources:
-        name, chunks = frame_source(_chunks(source, issues), issues, forced)
+        name, chunks = frame_source(_chunks(source, issues, max_line_bytes), issues, forced)
         if name not in parsers:
             parsers[name] = make_parser(name, mapping, issues)
         parser = parsers[name]
@@ -256,8 +258,8 @@ def _place_runs(runs: BucketStore, store: BucketStore, issues: IssueLog) -> int:
     return orphans
 
 
-def _chunks(source: Source, issues: IssueLog) -> Iterator[Chunk]:
+def _chunks(source: Source, issues: IssueLog, max_line_bytes: int) -> Iterator[Chunk]:
     try:
-        yield from iter_chunks(source, issues)
+        yield from iter_chunks(source, issues, max_line_bytes=max_line_bytes)
     except OSError as exc:
         issues.record(InputIssue("unreadable-chunk", source.name, None, f"read failed: {exc.strerror or exc}"))

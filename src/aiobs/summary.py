@@ -35,6 +35,7 @@ from aiobs.reconstruct import rebuild_requests
 from aiobs.redact import LABEL_COLUMNS, Privacy, private_labels
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.base import STDIN, Source
+from aiobs.sources.read import MAX_LINE_BYTES
 
 SCHEMA_VERSION = "1"
 #: Flag rates are always shown by these keys, whatever `--by` asks for.
@@ -146,6 +147,7 @@ def summarize(
     progress: ProgressCallback | None = None,
     input_format: str | None = None,
     privacy: Privacy | None = None,
+    max_line_bytes: int = MAX_LINE_BYTES,
 ) -> Summary:
     """Read the sources and compute the full summary. Raises InputError when no usable event was found.
 
@@ -157,7 +159,7 @@ def summarize(
     `keep_texts=False` drops the input, output and context texts from the request table once the flags
     are computed, for callers that only read aggregates (a third less work to spill and read back).
     `input_format` forces one format (`aiobs.formats.FORMAT_NAMES`) for every source; by default each
-    file's format is detected from its first lines.
+    file's format is detected from its first lines. A line over `max_line_bytes` is left out and recorded.
     """
     check_input_format(input_format)
     key_sets = validate_group_keys(list(by or []))
@@ -173,7 +175,13 @@ def summarize(
     quality = quality or QualityConfig()
     privacy = privacy or Privacy()
     ingested = ingest(
-        sources, mapping, n_buckets=n_buckets, progress=progress, issues=issues, input_format=input_format
+        sources,
+        mapping,
+        n_buckets=n_buckets,
+        progress=progress,
+        issues=issues,
+        input_format=input_format,
+        max_line_bytes=max_line_bytes,
     )
     ingested.kept_events = keep_events
     try:

@@ -335,3 +335,74 @@ def test_a_zstd_frame_whose_checksum_fails_loses_at_most_a_few_kb(tmp_path: Path
     assert lines.startswith(got)
     assert len(got) > len(lines) * 0.5  # zstd raises on the checksum: the last piece fed is lost
     assert issues.counts["truncated-archive"] == 1
+
+
+# -- hostile input: over-long lines, bombs, millions of lines ---------------------------------------------
+
+
+def lines_of(chunks: list[Chunk]) -> dict[int, bytes]:
+    """line number -> text of every line the chunks hold."""
+    found = {}
+    for chunk in chunks:
+        for offset, text in enumerate(chunk.data.split(b"\n")[:-1]):
+            found[chunk.first_line + offset] = text
+    return found
+
+
+@pytest.mark.parametrize(("read_bytes", "chunk_bytes"), [(64, 64), (100, 300), (4096, 10_000), (1 << 20, 1 << 20)])
+@pytest.mark.parametrize("where", ["first", "middle", "last", "last-without-newline"])
+def test_a_line_over_the_cap_is_left_out_and_recorded_with_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_bytes: int, chunk_bytes: int, where: str
+) -> None:
+    monkeypatch.setattr(read, "READ_BYTES", read_bytes)
+    cap = 2000
+    lines = [b'{"i":%d}' % i for i in range(40)]
+    lines.insert(10, b'{"just":"' + b"y" * (cap - 11) + b'"}')  # exactly the cap: kept
+    at = {"first": 0, "middle": 20, "last": 41, "last-without-newline": 41}[where]
+    lines.insert(at, b'{"long":"' + b"x" * 5000 + b'"}')
+    data = b"\n".join(lines) + (b"" if where == "last-without-newline" else b"\n")
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(data)
+    issues = IssueLog()
+    found = lines_of(list(iter_chunks(source_of(path), issues, chunk_bytes=chunk_bytes, max_line_bytes=cap)))
+    expected = dict(enumerate(lines, start=1))
+    long_number = at + 1
+    assert len(expected.pop(long_number)) > cap
+    assert found == expected
+    assert issues.counts == {"line-too-long": 1}
+    [example] = issues.examples["line-too-long"]
+    assert example.line == long_number
+    assert "5,011 bytes" in example.message
+
+
+def test_lines_over_the_cap_inside_one_large_block_are_each_left_out() -> None:
+    """Decompressed blocks can hold several over-long lines: each is found, the lines between are kept."""
+    cap = 1000
+    data = b"".join([b'{"a":1}\n', b"z" * 3000 + b"\n", b'{"b":2}\n', b"q" * 1001 + b"\n", b"w" * 1000 + b"\n"])
+    issues = IssueLog()
+    chunks = list(read._whole_lines(Source("s"), issues, data, 10, cap))
+    assert lines_of(chunks) == {10: b'{"a":1}', 12: b'{"b":2}', 14: b"w" * 1000}
+    assert sorted(e.line for e in issues.examples["line-too-long"]) == [11, 13]
+
+
+def test_a_chunk_of_millions_of_lines_is_cut_by_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(read, "CHUNK_LINES", 1000)
+    data = b"\n" * 2500 + b'{"x":1}\n' + b"\n" * 2499
+    chunks = list(read._whole_lines(Source("s"), IssueLog(), data, 1, 1 << 20))
+    assert len(chunks) >= 5
+    assert all(c.line_count <= 1100 for c in chunks)
+    assert lines_of(chunks)[2501] == b'{"x":1}'
+    assert b"".join(c.data for c in chunks) == data
+
+
+def test_a_gzip_of_zeros_is_inflated_a_bounded_piece_at_a_time(tmp_path: Path) -> None:
+    """64 MB of zeros in 64 KB of gzip: no piece larger than one read, and every byte accounted for."""
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(b"\0" * (64 << 20), compresslevel=9))
+    assert path.stat().st_size < 100_000
+    issues = IssueLog()
+    with path.open("rb") as stream:
+        sizes = [len(piece) for piece in read._decompressed(stream, "gzip", b"", source_of(path), issues)]
+    assert max(sizes) <= read.READ_BYTES
+    assert sum(sizes) == 64 << 20
+    assert not issues.counts

@@ -219,6 +219,7 @@ def read_logs(
             quality=settings.quality,
             progress=progress,
             input_format=input_format or settings.input_format,
+            max_line_bytes=settings.max_line_bytes,
             **options,
         )
 

@@ -20,6 +20,7 @@ bunyan, pino, python-json-logger, zap, slog, zerolog, winston, structlog.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -96,12 +97,20 @@ DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
     **{preset.name: preset.detect for preset in PRESETS},
 }
 DEFAULT_FORMAT = "native"
+#: Lines tried for a sample at most: a file of garbage must not cost a loop over all of its first chunk.
+MAX_TRIED = 10_000
+_NOT_SPACE = re.compile(rb"\S")
 
 
 def _sample_rows(data: bytes) -> list[dict[str, Any]]:
+    """Up to SAMPLE_LINES objects from the first MAX_TRIED non-blank lines (blank runs skipped at once)."""
     rows: list[dict[str, Any]] = []
-    start = 0
-    while len(rows) < SAMPLE_LINES and start < len(data):
+    start, tried = 0, 0
+    while len(rows) < SAMPLE_LINES and tried < MAX_TRIED:
+        found = _NOT_SPACE.search(data, start)
+        if found is None:
+            break
+        start, tried = found.start(), tried + 1
         end = data.find(b"\n", start)
         end = len(data) if end < 0 else end
         line = data[start:end].strip()

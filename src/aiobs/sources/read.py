@@ -24,6 +24,8 @@ UTF8_BOM = b"\xef\xbb\xbf"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 READ_BYTES = 4 << 20
 CHUNK_BYTES = 16 << 20  # with PARSE_THREADS in flight: best measured on 2 cores
+#: Lines in a chunk at most (about): see `_few_lines`.
+CHUNK_LINES = 1 << 20
 #: The longest line read (a prompt with a 1M-token context is about 4 MB); longer ones are left out.
 MAX_LINE_BYTES = 64 << 20
 
@@ -298,9 +300,29 @@ def _whole_lines(source: Source, issues: IssueLog, data: bytes, first_line: int,
         _record_too_long(issues, source, number, end - start, cap)
         at = end + 1
     if at == 0:
-        yield Chunk(source.name, data, first_line, data.count(b"\n"))
+        yield from _few_lines(Chunk(source.name, data, first_line, data.count(b"\n")))
     elif at < len(data):
-        yield Chunk(source.name, data[at:], first_line + data.count(b"\n", 0, at))
+        yield from _few_lines(Chunk(source.name, data[at:], first_line + data.count(b"\n", 0, at)))
+
+
+def _few_lines(chunk: Chunk) -> Iterator[Chunk]:
+    """The chunk, cut into pieces of about `CHUNK_LINES` lines when it has more.
+
+    A reader keeps a few bytes per line of a chunk (where each starts and ends): a 16 MB chunk of blank
+    lines has 16 million of them. Cutting by lines keeps that bounded whatever the lines are.
+    """
+    count = chunk.line_count
+    if count <= CHUNK_LINES:
+        yield chunk
+        return
+    data, line, at = chunk.data, chunk.first_line, 0
+    step = max(1, len(data) * CHUNK_LINES // count)
+    while at < len(data):
+        cut = data.find(b"\n", min(at + step, len(data) - 1)) + 1 or len(data)
+        piece = data[at:cut]
+        n_lines = piece.count(b"\n")
+        yield Chunk(chunk.source, piece, line, n_lines, chunk.count_blank)
+        line, at = line + n_lines, cut
 
 
 def _long_lines(data: bytes, cap: int) -> Iterator[tuple[int, int]]:
