@@ -92,6 +92,30 @@ def test_a_reader_that_stops_early_ends_the_run_quietly(args: list[str]) -> None
     assert done.stderr == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["summarize", "sample_logs/"],
+        ["summarize", "sample_logs/", "--format", "json"],
+        ["outliers", "sample_logs/"],
+        ["check", "sample_logs/", "--slo", "p95(latency_ms) < 1ms"],
+        ["inspect", "sample_logs/"],
+        ["--help"],
+        ["summarize", "--help"],
+    ],
+)
+def test_a_full_disk_on_stdout_is_one_sentence_and_exit_2(args: list[str]) -> None:
+    """`aiobs ... > /dev/full`: the write fails; say so in one line, not 'internal error' or a traceback."""
+    root = Path(__file__).resolve().parents[2]
+    exe = shutil.which("aiobs", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    with Path("/dev/full").open("wb") as full:
+        done = subprocess.run([exe, *args], cwd=root, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == ExitCode.USAGE, done.stderr
+    assert done.stderr == "aiobs: cannot write the output: No space left on device\n"
+
+
 def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     """SIGINT during a run: one line and the shell's code for it, not a traceback."""
     root = Path(__file__).resolve().parents[2]

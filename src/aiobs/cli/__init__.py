@@ -9,7 +9,7 @@ from typer.exceptions import TyperException
 
 from aiobs import __version__
 from aiobs.cli.check import check_command
-from aiobs.cli.common import ExitCode
+from aiobs.cli.common import ExitCode, output_failed
 from aiobs.cli.history import history_command
 from aiobs.cli.inspect import inspect_command
 from aiobs.cli.outliers import outliers_command
@@ -64,6 +64,12 @@ def main() -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(prog_name="aiobs", standalone_mode=False)
+        sys.stdout.flush()
+    except OSError as exc:  # --help into a full disk or a closed pipe; commands handle their own (user_errors)
+        failed = output_failed(exc)
+        if failed is None:
+            raise
+        sys.exit(failed)
     except typer.Abort:
         typer.echo("aiobs: interrupted", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))

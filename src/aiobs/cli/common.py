@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tempfile
@@ -35,7 +36,7 @@ class ExitCode(IntEnum):
     OK = 0
     INPUT_PROBLEMS = 1  # --strict and the input had problems (check: an SLO was breached)
     SLO_BREACHED = 1  # aiobs check: an SLO breached or a regression against the baseline
-    USAGE = 2  # bad argument or configuration, unreadable input, no usable events
+    USAGE = 2  # bad argument or configuration, unreadable input, no usable events, output not writable
     INTERNAL = 3  # a bug in aiobs: please report it
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
     PIPE_CLOSED = 141  # stdout closed before the output was written (`| head`), as a Unix tool killed by SIGPIPE
@@ -46,8 +47,7 @@ class StdoutConsole(Console):
     as Unix tools do, not with rich's exit code 1, which aiobs uses for --strict and breached SLOs."""
 
     def on_broken_pipe(self) -> None:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # Python's flush at exit must not fail again
+        _drop_stdout()
         raise SystemExit(int(ExitCode.PIPE_CLOSED))
 
 
@@ -65,22 +65,54 @@ def user_errors() -> Iterator[None]:
     """Errors the user can fix become one sentence on stderr and exit code 2; anything else a short bug note."""
     try:
         yield
+        sys.stdout.flush()  # here, where a full disk can still be one sentence, not at interpreter exit
     except AiobsError as exc:
         raise fail(str(exc)) from None
+    except OSError as exc:
+        code = output_failed(exc)
+        if code is None:
+            raise _bug(exc) from None
+        raise typer.Exit(code) from None
     except KeyboardInterrupt:
         raise fail("interrupted", ExitCode.INTERRUPTED) from None
     except (typer.Exit, typer.Abort):
         raise
     except Exception as exc:
-        if os.environ.get("AIOBS_TRACEBACK"):
-            raise
-        # One line, as every aiobs error: some messages (Polars' query plans) go on for many.
-        first, *rest = str(exc).strip().splitlines() or [""]
-        message = first + (" …" if any(line.strip() for line in rest) else "")
-        raise fail(
-            f"internal error ({type(exc).__name__}: {message}); set AIOBS_TRACEBACK=1 for details and please report it",
-            ExitCode.INTERNAL,
-        ) from None
+        raise _bug(exc) from None
+
+
+#: errno values of a write that failed for want of room or a working device (`> /dev/full`, a full disk).
+_WRITE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def output_failed(exc: OSError) -> int | None:
+    """The exit code for a write to stdout that failed (said on stderr), or None when `exc` is something else."""
+    if exc.errno == errno.EPIPE:
+        _drop_stdout()
+        return int(ExitCode.PIPE_CLOSED)
+    if exc.errno in _WRITE_ERRORS:
+        _drop_stdout()
+        typer.echo(f"aiobs: cannot write the output: {exc.strerror}", err=True)
+        return int(ExitCode.USAGE)
+    return None
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's flush at exit does not fail on what is left in its buffer."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+def _bug(exc: Exception) -> typer.Exit:
+    if os.environ.get("AIOBS_TRACEBACK"):
+        raise exc
+    # One line, as every aiobs error: some messages (Polars' query plans) go on for many.
+    first, *rest = str(exc).strip().splitlines() or [""]
+    message = first + (" …" if any(line.strip() for line in rest) else "")
+    return fail(
+        f"internal error ({type(exc).__name__}: {message}); set AIOBS_TRACEBACK=1 for details and please report it",
+        ExitCode.INTERNAL,
+    )
 
 
 def check_output_target(path: Path) -> None:
