@@ -44,6 +44,38 @@ def test_a_device_is_written_to_not_replaced() -> None:
     assert stat.S_ISCHR(Path(os.devnull).stat().st_mode)  # renaming over /dev/null would make it a file
 
 
+def test_a_link_is_written_through_not_replaced(tmp_path: Path) -> None:
+    """`-o latest.md` where latest.md links to today's report: the report is written, the link stays."""
+    target = tmp_path / "reports" / "2026-12-03.md"
+    target.parent.mkdir()
+    target.write_text("old")
+    link = tmp_path / "latest.md"
+    link.symlink_to(target)
+    write_atomically(link, "new")
+    assert link.is_symlink()
+    assert target.read_text() == "new"
+    dangling = tmp_path / "next.md"
+    dangling.symlink_to(tmp_path / "reports" / "2026-12-04.md")
+    write_atomically(dangling, "next")
+    assert dangling.is_symlink()
+    assert (tmp_path / "reports" / "2026-12-04.md").read_text() == "next"
+
+
+def test_temporary_files_a_killed_run_left_are_removed_by_the_next(tmp_path: Path) -> None:
+    stale, fresh = tmp_path / ".out.json.ab12cd34", tmp_path / ".out.json.zz99yy88"
+    other = tmp_path / ".out.json.keep-me"
+    for path in (stale, fresh, other):
+        path.write_text("half")
+    hours_ago = time.time() - 2 * 3600
+    os.utime(stale, (hours_ago, hours_ago))
+    os.utime(other, (hours_ago, hours_ago))
+    write_atomically(tmp_path / "out.json", "{}")
+    assert not stale.exists()
+    assert fresh.exists()  # may be another run's, writing now
+    assert other.exists()  # not a name aiobs makes
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.json.keep-me", ".out.json.zz99yy88", "out.json"]
+
+
 def test_a_missing_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(AiobsError, match="does not exist"):
         write_atomically(tmp_path / "nope" / "out.json", "x")

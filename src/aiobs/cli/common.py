@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import errno
+import glob
 import os
+import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from enum import IntEnum
 from pathlib import Path
@@ -176,10 +179,13 @@ def write_output(output: Path | None, text: str) -> None:
 
 
 def _write(path: Path, text: str) -> None:
+    if path.is_symlink():  # write where the link points: renaming over it would replace the link with a file
+        path = path.resolve()
     if path.exists() and not path.is_file():
         with path.open("w", encoding="utf-8") as handle:
             handle.write(text)
         return
+    _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -190,6 +196,20 @@ def _write(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: A temporary file older than this beside an output was left by a run that was killed (SIGKILL, power cut).
+STALE_TEMPORARY_SECONDS = 3600
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove the `.NAME.xxxxxxxx` files `_write` makes, when an hour old: their run was killed mid-write."""
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}")
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    for candidate in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        with suppress(OSError):  # another run's, or gone already: not ours to worry about
+            if pattern.fullmatch(candidate.name) and candidate.lstat().st_mtime < cutoff:
+                candidate.unlink()
 
 
 def _umask() -> int:
