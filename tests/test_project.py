@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,25 @@ def test_ci_runs_the_readme_test_command_in_a_fresh_venv() -> None:
     assert test_command in ci
     assert "python3 -m venv" in ci
     assert "set -euo pipefail" in ci
+
+
+def test_the_distribution_name_is_ours_and_the_command_is_aiobs() -> None:
+    """`aiobs` on the package index is an unrelated project (an OpenTelemetry SDK without this command)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == "aiobs-cli"
+    assert project["scripts"] == {"aiobs": "aiobs.cli:main"}
+
+
+_INSTALLS_THE_OTHER_AIOBS = re.compile(r"(pip|pipx|uv pip|uv tool) install\s+(-U\s+|--upgrade\s+)?[\"']?aiobs(?![-\w])")
+
+
+def test_no_doc_or_example_installs_the_other_aiobs() -> None:
+    texts = [ROOT / "README.md", *(ROOT / "docs").rglob("*.md"), *(ROOT / "docs" / "examples").iterdir()]
+    offenders = [str(p.relative_to(ROOT)) for p in texts if _INSTALLS_THE_OTHER_AIOBS.search(p.read_text("utf-8"))]
+    assert offenders == []
+    assert _INSTALLS_THE_OTHER_AIOBS.search("run: pip install aiobs\n")  # the pattern catches what it is for
+    assert _INSTALLS_THE_OTHER_AIOBS.search("pip install -U 'aiobs'")
+    assert not _INSTALLS_THE_OTHER_AIOBS.search('pip install "aiobs-cli @ git+https://example.org/aiobs"')
 
 
 def test_readme_main_command_runs_on_sample_logs(monkeypatch: pytest.MonkeyPatch) -> None:

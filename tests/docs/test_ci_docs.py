@@ -73,7 +73,8 @@ def test_the_workflow_is_well_formed() -> None:
         if "if" in step:
             events = re.findall(r"github\.event_name == '(\w+)'", step["if"])
             assert events and set(events) <= set(data["on"]), step["if"]
-    assert set(data["env"]) == {"AIOBS_LOGS", "AIOBS_BASELINE"}
+    assert set(data["env"]) == {"AIOBS_WHEEL", "AIOBS_LOGS", "AIOBS_BASELINE"}
+    assert data["env"]["AIOBS_WHEEL"].startswith("tools/aiobs_cli-")  # this project's wheel, not `aiobs` from the index
 
 
 def aiobs_steps(event: str) -> list[str]:

@@ -148,7 +148,7 @@ def test_templates_ship_inside_the_wheel_and_load_from_it(tmp_path: Path) -> Non
         text=True,
     )
     assert build.returncode == 0, build.stderr[-2000:]
-    (wheel,) = tmp_path.glob("aiobs-*.whl")
+    (wheel,) = tmp_path.glob("aiobs_cli-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for name in ("report.html.j2", "report.css", "report.js"):
         assert f"aiobs/templates/{name}" in names
