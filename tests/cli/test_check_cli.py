@@ -321,7 +321,10 @@ def test_the_slo_table_fits_the_terminal_without_cropping_a_column(width: int) -
     table = result.output[result.output.index("SLOs") :].splitlines()
     assert all(len(line) <= width for line in table)
     assert table[1].startswith("┏") and table[1].endswith("┓")  # the note column is not cut off at the edge
-    assert table[-1].startswith("└") and table[-1].endswith("┘")
+    bottom = next(i for i, line in enumerate(table) if line.startswith("└"))
+    assert table[bottom].endswith("┘")
+    assert not any(line.startswith(("│", "└")) for line in table[bottom + 1 :])  # then only notes (footnotes)
+    assert "12 unpriced: a lower bound" in " ".join(" ".join(line.strip("│ ").split()) for line in table)
 
 
 def test_a_junit_file_that_cannot_be_written_is_refused_before_the_check(tmp_path: Path) -> None:

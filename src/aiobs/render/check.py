@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from aiobs.gates.catalogue import Unit
@@ -11,6 +10,7 @@ from aiobs.gates.expressions import Gate
 from aiobs.gates.results import CheckReport, Comparison, SloResult, Status, group_label
 from aiobs.render import formats as f
 from aiobs.render.escape import markdown_cell, terminal_text
+from aiobs.render.fit import Cell, Col, Layout, fit_table, footnotes
 
 _STYLE = {
     Status.OK: "green",
@@ -127,26 +127,83 @@ def _slo_text(result: SloResult) -> str:
 
 # -- terminal --------------------------------------------------------------------------------------------
 
+#: Where a value the terminal has no room for can be read.
+ELSEWHERE = "see every value with --junit FILE"
+NOTE = Col("note", wrap=(24, 60), prose=True)
+#: Columns a terminal too narrow for every layout drops first (the limit is also in the SLO's text).
+SLO_DROPPABLE = ("limit", "n")
+COMPARISON_DROPPABLE = ("baseline", "current")
 
-def _table(title: str, *columns: str, numeric: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
-    # Small floors: a label column folds narrow rather than push the note off an 80-column terminal.
-    widths = {"SLO": (8, 60), "metric": (10, 30), "group": (6, 40), "note": (6, 60)}
-    for column in columns:
-        if column in numeric:
-            table.add_column(column, justify="right", no_wrap=True)
-        elif column == "interval":
-            table.add_column(column, justify="right", min_width=9)
-        elif column == "result":
-            table.add_column(column, no_wrap=True)
+
+def _status(status: Status, marker: str = "") -> Text:
+    text = Text(status.value.upper() if status.fails else status.value, style=_STYLE[status])
+    return text.append(f" {marker}") if marker else text
+
+
+def _notes(notes: list[str], below: bool) -> tuple[list[str], list[RenderableType], bool]:
+    """Footnote markers and lines when the notes go below the table; whether the table has a note column."""
+    if below:
+        markers, after = footnotes(notes)
+        return markers, after, False
+    return [""] * len(notes), [], any(notes)
+
+
+def _slo_layout(results: list[SloResult], *, notes_below: bool) -> Layout:
+    """Each SLO on a row of its own; with `by`, its groups indented under it, one row each."""
+    markers, after, with_notes = _notes([terminal_text(r.note, 200) for r in results], notes_below)
+    numbers = [Col("value", right=True), Col("limit", right=True), Col("n", right=True)]
+    rows: list[list[Cell]] = []
+    for i, (r, marker) in enumerate(zip(results, markers, strict=True)):
+        first = i == 0 or results[i - 1].slo is not r.slo
+        slo = Text(terminal_text(_slo_text(r), 120))
+        cells: list[Cell] = [metric_value(r.value, r.slo.metric.unit), slo_limit(r), f.count(r.n)]
+        cells += [Text(terminal_text(r.note, 200))] if with_notes else []
+        if not r.group:
+            rows.append([_status(r.status, marker), slo, *cells])
+            continue
+        if first:
+            rows.append(["", slo, *([""] * len(cells))])
+        group = Text("  ").append(terminal_text(group_label(r.group), 80))
+        rows.append([_status(r.status, marker), group, *cells])
+    columns = [Col("result"), Col("SLO / group", wrap=(24, 60)), *numbers, *([NOTE] if with_notes else [])]
+    return Layout(columns, rows, after)
+
+
+def _comparison_layout(rows: list[Comparison], *, notes_below: bool, stacked: bool, merged: bool) -> Layout:
+    """`stacked`: an interval's bounds on two lines; `merged`: each row's metric above its group."""
+    markers, after, with_notes = _notes([terminal_text(c.note, 200) for c in rows], notes_below)
+    # rate(*) compares several flags under one gate: only then does each row need its metric.
+    several = len({c.metric for c in rows}) > 1
+    if several and merged:
+        labels = [Col("metric / group", wrap=(16, 40))]
+    else:
+        labels = [*([Col("metric", wrap=(20, 30))] if several else []), Col("group", wrap=(16, 40))]
+    numbers = [Col(name, right=True) for name in ("baseline", "current", "change", "interval")]
+    table_rows: list[list[Cell]] = []
+    for c, marker in zip(rows, markers, strict=True):
+        metric, group = terminal_text(c.metric, 40), terminal_text(c.group, 80)
+        if several and merged:
+            label = [Text(f"{metric}\n{group}")]
         else:
-            low, high = widths.get(column, (8, 40))
-            table.add_column(column, overflow="fold", min_width=low, max_width=high)
-    return table
+            label = [*([Text(metric)] if several else []), Text(group)]
+        span = interval(c).replace(" … ", " …\n") if stacked else interval(c)
+        values = [metric_value(c.baseline, c.unit), metric_value(c.current, c.unit), change(c), span]
+        note = [Text(terminal_text(c.note, 200))] if with_notes else []
+        table_rows.append([_status(c.status, marker), *label, *values, *note])
+    return Layout([Col("result"), *labels, *numbers, *([NOTE] if with_notes else [])], table_rows, after)
 
 
-def _status(status: Status) -> Text:
-    return Text(status.value.upper() if status.fails else status.value, style=_STYLE[status])
+def _slo_table(report: CheckReport, width: int) -> RenderableType:
+    layouts = [_slo_layout(report.slos, notes_below=below) for below in (False, True)]
+    return fit_table("SLOs", layouts, width=width, droppable=SLO_DROPPABLE, elsewhere=ELSEWHERE)
+
+
+def _comparison_table(gate: Gate, rows: list[Comparison], width: int) -> RenderableType:
+    title = f"{gate.text}: {gate.metric.label} may worsen by at most {allowed(gate).lstrip('+−')}"
+    # Notes go below the table first, then the interval's bounds stack, then the metric goes above its group.
+    ladder = ((False, False, False), (True, False, False), (True, True, False), (True, True, True))
+    layouts = [_comparison_layout(rows, notes_below=b, stacked=s, merged=m) for b, s, m in ladder]
+    return fit_table(title, layouts, width=width, droppable=COMPARISON_DROPPABLE, elsewhere=ELSEWHERE)
 
 
 def render_check_terminal(report: CheckReport, console: Console, *, show_all: bool = False) -> None:
@@ -157,47 +214,15 @@ def render_check_terminal(report: CheckReport, console: Console, *, show_all: bo
     )
     console.print(head)
     if report.slos:
-        table = _table("SLOs", "result", "SLO", "group", "value", "limit", "n", "note", numeric=("value", "limit", "n"))
-        previous = None
-        for r in report.slos:
-            # An SLO with `by` gives one row per group: name it on the first only.
-            same = previous is not None and previous.slo is r.slo
-            previous = r
-            table.add_row(
-                _status(r.status),
-                Text("" if same else terminal_text(_slo_text(r), 120)),
-                Text(terminal_text(group_label(r.group), 80)),
-                metric_value(r.value, r.slo.metric.unit),
-                slo_limit(r),
-                f.count(r.n),
-                Text(terminal_text(r.note, 200)),
-            )
         console.print()
-        console.print(table)
+        console.print(_slo_table(report, console.width))
     if report.comparisons:
         rows = shown_comparisons(report, show_all=show_all)
         for gate in dict.fromkeys(c.gate for c in report.comparisons):
             gate_rows = [c for c in rows if c.gate is gate]
-            if not gate_rows:
-                continue
-            title = f"{gate.text}: {gate.metric.label} may worsen by at most {allowed(gate).lstrip('+−')}"
-            # rate(*) compares several flags under one gate: only then does each row need its metric.
-            several = len({c.metric for c in gate_rows}) > 1
-            columns = ["result", *(["metric"] if several else []), "group", "baseline", "current", "change"]
-            table = _table(title, *columns, "interval", "note", numeric=("baseline", "current", "change"))
-            for c in gate_rows:
-                table.add_row(
-                    _status(c.status),
-                    *([c.metric] if several else []),
-                    Text(terminal_text(c.group, 80)),
-                    metric_value(c.baseline, c.unit),
-                    metric_value(c.current, c.unit),
-                    change(c),
-                    interval(c),
-                    Text(terminal_text(c.note, 200)),
-                )
-            console.print()
-            console.print(table)
+            if gate_rows:
+                console.print()
+                console.print(_comparison_table(gate, gate_rows, console.width))
         console.print(Text(baseline_line(report), style="dim"))
         if line := hidden_line(report, rows):
             console.print(Text(line, style="dim"))

@@ -8,13 +8,12 @@ from typing import Any
 
 import orjson
 import polars as pl
-from rich.console import Console
-from rich.table import Table
+from rich.console import Console, RenderableType
 from rich.text import Text
 
 from aiobs.render import formats as f
 from aiobs.render.escape import json_text, terminal_text
-from aiobs.render.fit import fit_columns
+from aiobs.render.fit import Cell, Col, Layout, fit_table
 
 
 @dataclass
@@ -41,19 +40,6 @@ def _size(n: int) -> str:
 
 def _time(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M")
-
-
-def _table(title: str, *columns: str, left: int = 1, fixed: tuple[str, ...] = ()) -> Table:
-    """The first `left` columns are labels (folded when long, except those in `fixed`); the rest numbers."""
-    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
-    for i, column in enumerate(columns):
-        if column in fixed:
-            table.add_column(column, no_wrap=True)
-        elif i < left:
-            table.add_column(column, overflow="fold", min_width=14, max_width=36)
-        else:
-            table.add_column(column, justify="right", no_wrap=True)
-    return table
 
 
 def _period(value: datetime | None, every: str) -> str:
@@ -86,35 +72,49 @@ def render_history_terminal(view: HistoryView, console: Console) -> None:
     if view.days.is_empty():
         console.print("The store is empty: record a run with `aiobs summarize LOGS --history DIR`.")
         return
-    days = _table("Days", "day", "hour buckets", "requests", "runs", "size")
-    for row in view.days.iter_rows(named=True):
-        days.add_row(
-            row["day"].isoformat(), str(row["buckets"]), f.count(row["requests"]), str(row["runs"]), _size(row["bytes"])
-        )
-    console.print()
-    console.print(days)
-    runs = Table(title="Runs", title_justify="left", title_style="bold", header_style="bold cyan")
-    runs.add_column("run", no_wrap=True)
-    runs.add_column("recorded", no_wrap=True)
-    runs.add_column("requests", justify="right", no_wrap=True)
-    runs.add_column("hours", justify="right", no_wrap=True)
-    runs.add_column("span", overflow="fold", min_width=17)
-    runs.add_column("inputs", overflow="fold", min_width=12)
+    for table in (_days_table(view, console.width), _runs_table(view, console.width)):
+        console.print()
+        console.print(table)
+    _trend_table(view, console)
+    _anomaly_table(view, console)
+
+
+#: Where what a narrow terminal leaves out can be read.
+ELSEWHERE = "use --format json"
+
+
+def _days_table(view: HistoryView, width: int) -> RenderableType:
+    columns = [Col("day"), *(Col(name, right=True) for name in ("hour buckets", "requests", "runs", "size"))]
+    rows: list[list[Cell]] = [
+        [row["day"].isoformat(), str(row["buckets"]), f.count(row["requests"]), str(row["runs"]), _size(row["bytes"])]
+        for row in view.days.iter_rows(named=True)
+    ]
+    return fit_table("Days", [Layout(columns, rows)], width=width, elsewhere=ELSEWHERE)
+
+
+#: Run columns a terminal too narrow for every layout drops first.
+RUNS_DROPPABLE = ("recorded", "hours")
+
+
+def _runs_table(view: HistoryView, width: int) -> RenderableType:
+    """The span on one line or its two ends stacked; the inputs in a column, or in a table of their own."""
+    runs = []
     for row in view.runs.iter_rows(named=True):
         inputs = row["inputs"] or []
         shown = ", ".join(inputs[:2]) + (f" (+{len(inputs) - 2})" if len(inputs) > 2 else "")
-        runs.add_row(
-            row["run_id"],
-            _time(row["recorded_at"]),
-            f.count(row["requests"]),
-            str(row["buckets"]),
-            f"{_time(row['first_bucket'])} → {_time(row['last_bucket'])}",
-            Text(terminal_text(shown, 200)),
-        )
-    console.print()
-    console.print(runs)
-    _trend_table(view, console)
-    _anomaly_table(view, console)
+        cells = [row["run_id"], _time(row["recorded_at"]), f.count(row["requests"]), str(row["buckets"])]
+        span = f"{_time(row['first_bucket'])} → {_time(row['last_bucket'])}"
+        runs.append((cells, span, Text(terminal_text(shown, 200))))
+    head = [Col("run"), Col("recorded"), Col("requests", right=True), Col("hours", right=True), Col("span")]
+    inputs = Col("inputs", wrap=(20, 60), prose=True)
+    one_line = Layout([*head, inputs], [[*c, span, shown] for c, span, shown in runs])
+    stacked = Layout([*head, inputs], [[*c, span.replace(" → ", " →\n"), shown] for c, span, shown in runs])
+    apart = Layout([Col("run"), Col("inputs", wrap=(20, 200), prose=True)], [[c[0], shown] for c, _, shown in runs])
+    moved = [layout.without("inputs") for layout in (one_line, stacked)]
+    for layout in moved:
+        layout.after = [Text(""), fit_table("Inputs per run", [apart], width=width, elsewhere=ELSEWHERE)]
+    layouts = [one_line, stacked, *moved]
+    return fit_table("Runs", layouts, width=width, droppable=RUNS_DROPPABLE, elsewhere=ELSEWHERE)
 
 
 #: Trend columns a narrow terminal drops first, rather than shortening their numbers to "13,5…".
@@ -126,12 +126,13 @@ def _trend_table(view: HistoryView, console: Console) -> None:
     keyed = "key" in frame.columns
     flags = [c for c in frame.columns if c.startswith("rate_")]
     accepted = frame["acceptance_rate"].is_not_null().any()
-    labels = ["period", *(["key"] if keyed else [])]
-    header = [*labels, "req", "err", "p50 ms", "p95 ms", "p99 ms", "$/1k req", *(["accepted"] if accepted else [])]
-    rows = [
+    numbers = ["req", "err", "p50 ms", "p95 ms", "p99 ms", "$/1k req", *(["accepted"] if accepted else [])]
+    # A key folds (as short as 14 characters) before a column is dropped; a period never folds.
+    columns = [Col("period"), *([Col("key", wrap=(14, 36))] if keyed else []), *(Col(n, right=True) for n in numbers)]
+    rows: list[list[Cell]] = [
         [
             _period(row["period"], view.every),
-            *([terminal_text("—" if row["key"] is None else row["key"], 36)] if keyed else []),
+            *([Text(terminal_text("—" if row["key"] is None else row["key"], 80))] if keyed else []),
             f.count(row["requests"]),
             f.pct(row["error_rate"]),
             f.ms(row["latency_p50"]),
@@ -142,16 +143,10 @@ def _trend_table(view: HistoryView, console: Console) -> None:
         ]
         for row in frame.iter_rows(named=True)
     ]
-    # A key folds (as short as 14 characters) before a column is dropped; a period (10) never folds.
-    shown = fit_columns(
-        header, rows, n_labels=len(labels), width=console.width, droppable=TREND_DROPPABLE, label_width=(10, 14)
-    )
     title = f"Trend per {view.every}, last {view.window_days} day(s) of data" + (f", by {view.by}" if keyed else "")
-    table = _table(title, *(header[i] for i in shown), left=len(labels), fixed=("period",))
-    for row in rows:
-        table.add_row(*(Text(row[i]) if header[i] == "key" else row[i] for i in shown))
+    layout = Layout(columns, rows)
     console.print()
-    console.print(table)
+    console.print(fit_table(title, [layout], width=console.width, droppable=TREND_DROPPABLE, elsewhere=ELSEWHERE))
     console.print(Text("Percentiles come from the stored sketches (within 1 %).", style="dim"))
     if flags and not keyed:
         _flag_trend_table(view, flags, console)
@@ -162,16 +157,52 @@ FLAG_TREND_PERIODS = 7
 
 
 def _flag_trend_table(view: HistoryView, flags: list[str], console: Console) -> None:
-    """One row per flag, one column per period: a flag's rate reads left to right over time."""
+    """One row per flag, one column per period: a flag's rate reads left to right over time.
+
+    A narrow terminal leaves the earliest periods out (and says so); a period of hours is shown
+    with its time under its day."""
     frame = view.trends.tail(FLAG_TREND_PERIODS)
     periods = [_period(p, view.every) for p in frame["period"]]
-    table = _table(f"Flag rates per {view.every}", "flag", *periods, left=1)
+    columns = [Col("flag", wrap=(12, 30)), *(Col(p, right=True, header=p.replace(" ", "\n")) for p in periods)]
+    rows: list[list[Cell]] = []
     for column in flags:
         values = frame[column].to_list()
         if any(v is not None and v == v for v in values):  # skip flags never checked (NaN or null)
-            table.add_row(column.removeprefix("rate_"), *(f.pct(v) for v in values))
+            rows.append([Text(terminal_text(column.removeprefix("rate_"), 40)), *(f.pct(v) for v in values)])
+    title = f"Flag rates per {view.every}"
+    layout = Layout(columns, rows)
     console.print()
-    console.print(table)
+    console.print(fit_table(title, [layout], width=console.width, droppable=periods[:-1], elsewhere=ELSEWHERE))
+
+
+#: Anomaly columns a terminal too narrow for every layout drops first.
+ANOMALY_DROPPABLE = ("reference", "baseline")
+
+
+def _anomaly_layout(view: HistoryView, *, stacked: bool, merged: bool) -> Layout:
+    """`stacked`: the hour under its day, the reference wrapped; `merged`: the metric under the group."""
+    reference = Col("reference", wrap=(10, 24), prose=True) if stacked else Col("reference")
+    if merged:
+        labels = [Col("group / metric", wrap=(16, 60))]
+    else:
+        labels = [Col("group", wrap=(16, 60)), Col("metric", wrap=(15, 40))]
+    numbers = [Col(name, right=True) for name in ("value", "baseline", "score")]
+    rows: list[list[Cell]] = []
+    for row in view.anomalies.iter_rows(named=True):
+        group = "overall" if row["dimension"] == "overall" else f"{row['dimension']}={row['key'] or '—'}"
+        group, metric = terminal_text(group, 80), terminal_text(row["metric"], 40)
+        when = _time(row["bucket"])
+        rows.append(
+            [
+                when.replace(" ", "\n") if stacked else when,
+                *([Text(f"{group}\n{metric}")] if merged else [Text(group), Text(metric)]),
+                _metric(row["metric"], row["value"]),
+                _metric(row["metric"], row["baseline"]),
+                f"{row['score']:.1f}",
+                row["reference"] or "",
+            ]
+        )
+    return Layout([Col("hour"), *labels, *numbers, reference], rows)
 
 
 def _anomaly_table(view: HistoryView, console: Console) -> None:
@@ -179,20 +210,8 @@ def _anomaly_table(view: HistoryView, console: Console) -> None:
     if view.anomalies.is_empty():
         console.print(f"No anomalies in the last {view.window_days} day(s) ({view.scored:,} hourly values scored).")
         return
-    table = _table(
-        "Anomalies", "hour", "group", "metric", "value", "baseline", "score", "reference", left=3, fixed=("hour",)
-    )
-    for row in view.anomalies.iter_rows(named=True):
-        group = "overall" if row["dimension"] == "overall" else f"{row['dimension']}={row['key'] or '—'}"
-        table.add_row(
-            _time(row["bucket"]),
-            Text(terminal_text(group, 60)),
-            Text(terminal_text(row["metric"], 40)),
-            _metric(row["metric"], row["value"]),
-            _metric(row["metric"], row["baseline"]),
-            f"{row['score']:.1f}",
-            row["reference"] or "",
-        )
+    layouts = [_anomaly_layout(view, stacked=s, merged=m) for s, m in ((False, False), (True, False), (True, True))]
+    table = fit_table("Anomalies", layouts, width=console.width, droppable=ANOMALY_DROPPABLE, elsewhere=ELSEWHERE)
     console.print(table)
 
 
