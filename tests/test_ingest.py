@@ -479,8 +479,8 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch, chunk_bytes: int, read_bytes: 
     seen: list[Chunk] = []
     real_iter_chunks = read.iter_chunks
 
-    def iter_small(source: Source, issues: IssueLog) -> Iterator[Chunk]:
-        for chunk in real_iter_chunks(source, issues, chunk_bytes=chunk_bytes):
+    def iter_small(source: Source, issues: IssueLog, max_line_bytes: int = read.MAX_LINE_BYTES) -> Iterator[Chunk]:
+        for chunk in real_iter_chunks(source, issues, chunk_bytes=chunk_bytes, max_line_bytes=max_line_bytes):
             seen.append(chunk)
             yield chunk
 

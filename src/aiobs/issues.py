@@ -40,6 +40,7 @@ ISSUE_KINDS: dict[str, str] = {
     "unknown-status": "no line of a file has a status, level, HTTP status or error field (counted as succeeded)",
     "partial-mapping": "a path you mapped fills only part of a file's events (the format's own paths fill the rest)",
     "blank-line": "blank line (skipped)",
+    "repeated-key": "a line repeats a key (the first value is read; checked on each file's first 50 lines)",
 }
 
 #: Kinds that describe how requests were rebuilt, or what the logs do not say, rather than broken input:
@@ -58,6 +59,7 @@ INFORMATIONAL = frozenset(
         "unknown-status",
         "partial-mapping",
         "blank-line",
+        "repeated-key",
     }
 )
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from aiobs.errors import UsageError
 from aiobs.formats.bedrock import BedrockAdapter
-from aiobs.formats.detect import DEFAULT_FORMAT, detect_format
+from aiobs.formats.detect import DEFAULT_FORMAT, detect_format, repeated_keys
 from aiobs.formats.documents import document_chunks, looks_like_documents
 from aiobs.formats.langchain import LangChainCallbackAdapter, LangSmithRunAdapter
 from aiobs.formats.langfuse import LangfuseAdapter
@@ -120,4 +120,6 @@ def frame_source(chunks: Iterator[Chunk], issues: IssueLog, forced: str | None) 
         if first is None:
             return forced or DEFAULT_FORMAT, iter(())
         stream = itertools.chain([first], stream)
+    if repeats := repeated_keys(first.data, first.source, first.first_line):
+        issues.add("repeated-key", len(repeats), repeats)
     return forced or detect_format(first.data), stream

@@ -20,6 +20,7 @@ bunyan, pino, python-json-logger, zap, slog, zerolog, winston, structlog.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from typing import Any
 import orjson
 
 from aiobs.formats.loggers import PRESETS
+from aiobs.issues import InputIssue
 
 SAMPLE_LINES = 20
 #: Lines longer than this are not parsed for detection (one OTLP line can be many MB); their first bytes
@@ -146,3 +148,40 @@ def detect_format(data: bytes) -> str:
         return DEFAULT_FORMAT
     best = max(votes.values())
     return next(name for name in (*DETECTORS, DEFAULT_FORMAT) if votes[name] == best)
+
+
+#: Lines of each file checked for a repeated key (JSON allows one; parsers disagree on which value wins).
+REPEAT_CHECK_LINES = 50
+
+
+class _RepeatedKey(Exception):
+    pass
+
+
+def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _RepeatedKey(next(k for k in keys if keys.count(k) > 1))
+    return dict(pairs)
+
+
+def repeated_keys(data: bytes, source: str, first_line: int) -> list[InputIssue]:
+    """Lines among the first REPEAT_CHECK_LINES of a file that repeat a key, at any depth.
+
+    Polars' reader keeps a repeated key's *first* value (Python's json and JavaScript keep the last), so a
+    logger that writes `"status"` twice makes aiobs read something its author may not expect. Checking a
+    sample is enough to name the logger's habit; every line is not checked (a second parse of each).
+    """
+    found: list[InputIssue] = []
+    lines = data.split(b"\n", REPEAT_CHECK_LINES)[:REPEAT_CHECK_LINES]
+    for index, text in enumerate(lines):
+        if text.count(b'"') < 4 or not text.lstrip().startswith(b"{"):
+            continue
+        try:
+            json.loads(text, object_pairs_hook=_refuse_repeats)
+        except _RepeatedKey as repeated:
+            message = f'the key "{repeated.args[0]}" appears twice on the line: aiobs reads its first value'
+            found.append(InputIssue("repeated-key", source, first_line + index, message))
+        except ValueError:
+            continue  # not JSON: the reader records it
+    return found

@@ -28,6 +28,14 @@ _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = " \t\r\n"
 
 
+def _first_value_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A repeated key keeps its first value, as Polars' line reader does (the standard library keeps the last)."""
+    record: dict[str, Any] = {}
+    for key, value in pairs:
+        record.setdefault(key, value)
+    return record
+
+
 def _first_lines(data: bytes, count: int) -> list[bytes]:
     lines: list[bytes] = []
     for line in data.removeprefix(_BOM).split(b"\n", 64):
@@ -87,7 +95,7 @@ def _compact(value: dict[str, Any]) -> bytes:
 
 def _records(text: str, source: str, issues: IssueLog) -> Iterator[tuple[int, bytes]]:
     """(line where it starts, compact JSON) for each object in the documents of `text`."""
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=_first_value_wins)
     lines = _Lines(text)
     pos = _skip(text, 0)
     depth_array = False

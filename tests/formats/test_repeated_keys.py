@@ -1,0 +1,43 @@
+"""A key repeated on a line: the first value is read, on every path, and the file is named in a note."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aiobs.formats.detect import REPEAT_CHECK_LINES, repeated_keys
+from aiobs.issues import INFORMATIONAL
+from aiobs.sources.paths import expand_inputs
+from aiobs.summary import summarize
+
+LINE = '{"request_id":"r1","ts":"2026-11-28T10:00:00Z","latency_ms":5,"latency_ms":900,"status":"ok","status":"error"}'
+
+
+def test_a_repeated_key_is_noted_with_its_line_and_the_first_value_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"request_id":"r0","ts":"2026-11-28T09:00:00Z","latency_ms":1}\n' + LINE + "\n")
+    summary = summarize(expand_inputs([str(path)]))
+    assert summary.issues.counts["repeated-key"] == 1
+    [example] = summary.issues.examples["repeated-key"]
+    assert (example.source, example.line) == (str(path), 2)
+    assert '"latency_ms" appears twice' in example.message
+    assert "repeated-key" in INFORMATIONAL
+    requests = summary.requests.sort("correlation_id").collect()
+    assert requests["latency_ms"].to_list() == [1.0, 5.0]
+    assert requests["is_error"].to_list() == [False, False]
+
+
+def test_a_pretty_printed_document_reads_the_first_value_too(tmp_path: Path) -> None:
+    path = tmp_path / "doc.json"
+    path.write_text(LINE.replace(",", ",\n  ").replace("{", "{\n  ", 1) + "\n")
+    summary = summarize(expand_inputs([str(path)]))
+    assert summary.requests.collect()["latency_ms"].to_list() == [5.0]
+
+
+def test_only_the_first_lines_are_checked_and_nested_repeats_count() -> None:
+    clean = json.dumps({"request_id": "a", "meta": {"k": 1}})
+    nested = '{"request_id":"a","meta":{"k":1,"k":2}}'
+    data = "\n".join([clean, nested, *[clean] * REPEAT_CHECK_LINES, nested]).encode()
+    found = repeated_keys(data, "src", 10)
+    assert [(i.source, i.line) for i in found] == [("src", 11)]
+    assert repeated_keys(b'not json "a" "b"\n{"a": 1}\n', "src", 1) == []
