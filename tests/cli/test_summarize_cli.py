@@ -834,3 +834,23 @@ def test_a_window_says_how_many_of_the_requests_read_it_kept() -> None:
         result = invoke(str(SAMPLE), "--no-flags", *args)
         assert result.exit_code == 0, result.output
         assert head in result.stdout, result.stdout[:300]
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_a_group_table_names_the_columns_it_leaves_out(width: int) -> None:
+    """Nothing disappears without a word: a column that does not fit is named under the table."""
+    env = {**ENV, "COLUMNS": str(width)}
+    result = runner.invoke(app, ["summarize", str(SAMPLE), "--by", "model"], env=env)
+    assert result.exit_code == 0, result.output
+    section = result.output[result.output.index("By model") :].split("\n\n")[0]
+    header = next(line for line in section.splitlines() if line.startswith("┃"))
+    shown = {c.strip() for c in header.strip("┃").split("┃")}
+    every = ["model", "req", "err", "p50 ms", "p95 ms", "p99 ms", "out tok", "cost", "$/1k req"]
+    missing = [c for c in every if c not in shown]
+    assert all(len(line) <= width for line in section.splitlines())
+    if missing:
+        note = " ".join(section.splitlines()[-2:])
+        assert "left out at" in note
+        assert all(name in note for name in missing), (missing, note)
+    else:
+        assert "left out" not in section

@@ -12,7 +12,7 @@ from aiobs.formats.conventions import RULE_TITLES
 from aiobs.metrics import STAGE_KEY
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
-from aiobs.render.fit import fit_columns
+from aiobs.render.fit import fit_columns, left_out_note
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.records import summary_record
 from aiobs.summary import Summary
@@ -83,7 +83,7 @@ LABEL_MIN = 12
 REQUEST_ONLY = ("out tok", "cost", "$/1k req")
 
 
-def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
+def _group_table(name: str, records: list[dict[str, Any]], width: int) -> RenderableType:
     keys = list(records[0]["key"]) if records else [name]
     header = [*keys, "req", "err", *(f"{p} ms" for p in GROUP_PERCENTILES), "out tok", "cost", "$/1k req"]
     rows = [
@@ -112,7 +112,9 @@ def _group_table(name: str, records: list[dict[str, Any]], width: int) -> Table:
         column.min_width = LABEL_MIN
     for row in rows:
         table.add_row(*(Text(row[i]) if i < len(keys) else row[i] for i in shown))
-    return table
+    omitted = REQUEST_ONLY if STAGE_KEY in keys else ()
+    dropped = [name for i, name in enumerate(header) if i not in shown and name not in omitted]
+    return Group(table, left_out_note(dropped, width, "use --format md or json")) if dropped else table
 
 
 def _unpriced(rows: list[dict[str, Any]]) -> Table:
