@@ -18,7 +18,8 @@ Steps (see bench/README.md for the method and how to read the results):
 5. Print a Markdown table of medians (MB/s counts uncompressed bytes), check that aiobs and DuckDB
    count the same requests, and write bench/out/results.md and bench/out/results.json.
 
-`bench.py duckdb-summary FILE OUT.json` runs the DuckDB side alone (that is what gets timed).
+`bench.py duckdb-summary FILE OUT.json` runs the DuckDB side alone (that is what gets timed);
+`bench.py polars-summary FILE OUT.json` the same job written directly in Polars (the floor of our stack).
 """
 
 from __future__ import annotations
@@ -108,6 +109,79 @@ def duckdb_summary(path: str, output: str) -> None:
         "input": path,
         "overall": overall,
         "models": rows(sections["models"]),
+        "in_process_s": round(time.perf_counter() - started, 3),
+    }
+    Path(output).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def polars_summary(path: str, output: str) -> None:
+    """The same job as bench/duckdb_summary.sql written directly in Polars: the floor of aiobs's own stack.
+
+    About 30 lines, no input accounting (a malformed line fails nothing here: `ignore_errors`), no
+    quality flags, no pricing: what the core job costs when Polars alone does it.
+    """
+    started = time.perf_counter()
+    import polars as pl  # imported here: only the timed subprocess needs it
+
+    # Polars' NDJSON reader fails a whole file on one malformed line, so lines are read as text, the
+    # ones shaped `{...}` decoded with every field as text, and the numbers cast leniently (as DuckDB's
+    # ignore_errors does). The 6 malformed lines of the bench logs are not objects.
+    names = ["request_id", "event", "ts", "latency_ms", "status", "model", "input_tokens", "output_tokens"]
+    lines = pl.scan_csv(path, has_header=False, separator="\x1f", quote_char=None, schema={"line": pl.String})
+    line = pl.col("line")
+    events = (
+        lines.filter(line.str.starts_with("{") & line.str.ends_with("}"))
+        .select(line.str.json_decode(pl.Struct(dict.fromkeys(names, pl.String))))
+        .unnest("line")
+        .filter(pl.col("request_id").is_not_null())
+        .with_columns(
+            pl.col("latency_ms").cast(pl.Float64, strict=False),
+            pl.col("input_tokens", "output_tokens").cast(pl.Int64, strict=False),
+            us=pl.col("ts").str.to_datetime(time_zone="UTC", strict=False).dt.epoch("us"),
+        )
+    )
+    us, timeline, llm = pl.col("us"), pl.col("event").ne_missing("feedback"), pl.col("event") == "llm"
+    requests = events.group_by("request_id").agg(
+        e2e_ms=pl.coalesce(
+            pl.col("latency_ms").filter(pl.col("event") == "gateway").max(),
+            ((us + pl.col("latency_ms").fill_null(0) * 1000).filter(timeline).max() - us.filter(timeline).min())
+            / 1000.0,
+        ),
+        input_tokens=pl.col("input_tokens").sum(),
+        output_tokens=pl.col("output_tokens").sum(),
+        is_error=(
+            (pl.col("status") == "error")
+            | (pl.col("status").cast(pl.Int64, strict=False) >= 400)
+            | (pl.col("event") == "error")
+        ).any(),
+        model=pl.col("model").filter(llm).sort_by(us.filter(llm)).last(),
+    )
+    table = requests.collect()
+    e2e = pl.col("e2e_ms")
+    overall = table.select(
+        requests=pl.len(),
+        errors=pl.col("is_error").sum(),
+        error_rate=pl.col("is_error").mean(),
+        **{f"p{q}_ms": e2e.quantile(q / 100, interpolation="linear") for q in (50, 90, 95, 99)},
+        input_tokens=pl.col("input_tokens").sum(),
+        output_tokens=pl.col("output_tokens").sum(),
+    ).row(0, named=True)
+    models = (
+        table.group_by("model")
+        .agg(
+            requests=pl.len(),
+            errors=pl.col("is_error").sum(),
+            p95_ms=e2e.quantile(0.95, interpolation="linear"),
+            input_tokens=pl.col("input_tokens").sum(),
+            output_tokens=pl.col("output_tokens").sum(),
+        )
+        .sort(["requests", "model"], descending=[True, False])
+    )
+    result = {
+        "tool": f"polars {pl.__version__}",
+        "input": path,
+        "overall": overall,
+        "models": models.to_dicts(),
         "in_process_s": round(time.perf_counter() - started, 3),
     }
     Path(output).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
@@ -327,8 +401,11 @@ def make_tools(aiobs_cmd: str | None) -> list[Tool]:
         print(f"aiobs: {why}; only DuckDB will run (pass --aiobs CMD to point at it).")
         aiobs.broken = {s: why for s in [*SIZE_BYTES, *(f"{s}.gz" for s in SIZE_BYTES)]}
         no_flags.broken = dict(aiobs.broken)
-    duckdb = Tool("duckdb", [sys.executable, str(Path(__file__).resolve())], ["duckdb-summary", "{input}", "{output}"])
-    return [aiobs, no_flags, duckdb]
+    this = [sys.executable, str(Path(__file__).resolve())]
+    duckdb = Tool("duckdb", this, ["duckdb-summary", "{input}", "{output}"])
+    # The floor of aiobs's own stack: the core job written directly in Polars (issue 12).
+    polars = Tool("polars", this, ["polars-summary", "{input}", "{output}"])
+    return [aiobs, no_flags, duckdb, polars]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -385,14 +462,30 @@ def cross_check(inp: Input) -> str:
     return f"{inp.size}: requests {verdict} ({shown}); {'; '.join(others)}"
 
 
+def references_agree(inp: Input) -> str:
+    """The two references must do the same job: plain Polars' figures against DuckDB's."""
+    duckdb, polars = (load_output(output_path(tool, inp)) for tool in ("duckdb", "polars"))
+    keys = [("overall", "requests"), ("overall", "errors"), *(duckdb_keys for _, duckdb_keys in COMPARED.values())]
+    differ, missing = [], []
+    for path in keys:
+        d, p = lookup(duckdb, path), lookup(polars, path)
+        if d is None or p is None:
+            missing.append(path[-1])
+        elif not math.isclose(d, p, rel_tol=1e-9):
+            differ.append(f"{path[-1]} (duckdb {d:,}, polars {p:,})")
+    verdict = f"MISMATCH: {', '.join(differ)}" if differ else "n/a" if len(missing) == len(keys) else "agree"
+    return f"{inp.size}: references {verdict}" + (f" (n/a: {', '.join(missing)})" if missing else "")
+
+
 def fmt(value: float | None, spec: str = ",.2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
 def results_table(inputs: list[Input], tools: list[Tool], runs: list[Run]) -> str:
     lines = [
-        "| size | tool | runs | median wall s (min-max) | MB/s | peak RSS MB | CPU s | contended | aiobs / DuckDB |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| size | tool | runs | median wall s (min-max) | MB/s | peak RSS MB | CPU s | contended | / DuckDB "
+        "| / Polars |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for inp in inputs:
         medians: dict[str, float] = {}
@@ -404,19 +497,19 @@ def results_table(inputs: list[Input], tools: list[Tool], runs: list[Run]) -> st
             done = [r for r in runs if r.size == inp.size and r.tool == tool.name and r.ok]
             if not done:
                 why = tool.broken.get(inp.size, "not run")
-                lines.append(f"| {inp.size} | {tool.name} | 0 | failed: {why} | - | - | - | - | - |")
+                lines.append(f"| {inp.size} | {tool.name} | 0 | failed: {why} | - | - | - | - | - | - |")
                 continue
             wall = medians[tool.name]
             walls = [r.wall_s for r in done]
             rss = [r.peak_rss_mb for r in done if r.peak_rss_mb is not None]
             cpu = [r.cpu_s for r in done if r.cpu_s is not None]
-            ratio = "-"
-            if tool.name.startswith("aiobs") and "duckdb" in medians:
-                ratio = f"{wall / medians['duckdb']:.2f}x"
+            ratio = f"{wall / medians['duckdb']:.2f}x" if "duckdb" in medians and tool.name != "duckdb" else "-"
+            floor = f"{wall / medians['polars']:.2f}x" if "polars" in medians and tool.name != "polars" else "-"
             lines.append(
                 f"| {inp.size} | {tool.name} | {len(done)} | {wall:.2f} ({min(walls):.2f}-{max(walls):.2f}) "
                 f"| {inp.bytes / wall / 1e6:,.0f} | {fmt(statistics.median(rss) if rss else None, ',.0f')} "
-                f"| {fmt(statistics.median(cpu) if cpu else None)} | {sum(r.contended for r in done)} | {ratio} |"
+                f"| {fmt(statistics.median(cpu) if cpu else None)} | {sum(r.contended for r in done)} | {ratio} "
+                f"| {floor} |"
             )
     return "\n".join(lines)
 
@@ -515,11 +608,12 @@ DuckDB query (`bench/duckdb_summary.sql`):
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["duckdb-summary"]:
+    references = {"duckdb-summary": duckdb_summary, "polars-summary": polars_summary}
+    if argv[:1] and argv[0] in references:
         if len(argv) != 3:
-            print("usage: bench.py duckdb-summary FILE OUT.json", file=sys.stderr)
+            print(f"usage: bench.py {argv[0]} FILE OUT.json", file=sys.stderr)
             return 2
-        duckdb_summary(argv[1], argv[2])
+        references[argv[0]](argv[1], argv[2])
         return 0
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -555,7 +649,8 @@ def main(argv: list[str] | None = None) -> int:
                 if run is not None:
                     runs.append(run)
 
-    checks = [cross_check(inp) for inp in inputs] + flag_overhead(inputs, runs)
+    checks = [cross_check(inp) for inp in inputs] + [references_agree(inp) for inp in inputs]
+    checks += flag_overhead(inputs, runs)
     table = results_table(inputs, tools, runs)
     print()
     print(table)
