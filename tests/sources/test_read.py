@@ -380,7 +380,7 @@ def test_lines_over_the_cap_inside_one_large_block_are_each_left_out() -> None:
     cap = 1000
     data = b"".join([b'{"a":1}\n', b"z" * 3000 + b"\n", b'{"b":2}\n', b"q" * 1001 + b"\n", b"w" * 1000 + b"\n"])
     issues = IssueLog()
-    chunks = list(read._whole_lines(Source("s"), issues, data, 10, cap))
+    chunks = list(read._whole_lines(Source("s"), issues, data, 10, data.count(b"\n"), cap))
     assert lines_of(chunks) == {10: b'{"a":1}', 12: b'{"b":2}', 14: b"w" * 1000}
     assert sorted(e.line for e in issues.examples["line-too-long"]) == [11, 13]
 
@@ -388,7 +388,7 @@ def test_lines_over_the_cap_inside_one_large_block_are_each_left_out() -> None:
 def test_a_chunk_of_millions_of_lines_is_cut_by_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(read, "CHUNK_LINES", 1000)
     data = b"\n" * 2500 + b'{"x":1}\n' + b"\n" * 2499
-    chunks = list(read._whole_lines(Source("s"), IssueLog(), data, 1, 1 << 20))
+    chunks = list(read._whole_lines(Source("s"), IssueLog(), data, 1, data.count(b"\n"), 1 << 20))
     assert len(chunks) >= 5
     assert all(c.line_count <= 1100 for c in chunks)
     assert lines_of(chunks)[2501] == b'{"x":1}'

@@ -282,16 +282,19 @@ def iter_chunks(
         if len(carry) > cap:
             carry, dropping = b"", len(carry)
         if whole:
-            yield from _whole_lines(source, issues, whole, line, cap)
-            line += whole.count(b"\n")
+            n_lines = whole.count(b"\n")
+            yield from _whole_lines(source, issues, whole, line, n_lines, cap)
+            line += n_lines
     if dropping:
         _record_too_long(issues, source, line, dropping, cap)
     elif carry:
         yield Chunk(source.name, carry + b"\n", line, 1)
 
 
-def _whole_lines(source: Source, issues: IssueLog, data: bytes, first_line: int, cap: int) -> Iterator[Chunk]:
-    """`data` (whole lines) as chunks, leaving out the lines longer than `cap` (each recorded)."""
+def _whole_lines(
+    source: Source, issues: IssueLog, data: bytes, first_line: int, n_lines: int, cap: int
+) -> Iterator[Chunk]:
+    """`data` (`n_lines` whole lines) as chunks, leaving out the lines longer than `cap` (each recorded)."""
     at = 0
     for start, end in _long_lines(data, cap):
         number = first_line + data.count(b"\n", 0, start)
@@ -300,7 +303,7 @@ def _whole_lines(source: Source, issues: IssueLog, data: bytes, first_line: int,
         _record_too_long(issues, source, number, end - start, cap)
         at = end + 1
     if at == 0:
-        yield from _few_lines(Chunk(source.name, data, first_line, data.count(b"\n")))
+        yield from _few_lines(Chunk(source.name, data, first_line, n_lines))
     elif at < len(data):
         yield from _few_lines(Chunk(source.name, data[at:], first_line + data.count(b"\n", 0, at)))
 
