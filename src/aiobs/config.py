@@ -30,6 +30,7 @@ Command-line options win over the file.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,10 +161,11 @@ def _slo_section(
             msg = f'{origin}: slo.{name} must be an expression in quotes, e.g. {name} = "p95(latency_ms) < 3000"'
             raise UsageError(msg)
         slos.append((name, text))
-    for where, text, parse in [
+    checks: list[tuple[str, str, Callable[[str], object]]] = [
         *((f"slo.{n}", t, parse_slo) for n, t in slos),
         *(("slo.max_regression", g, parse_gate) for g in gates),
-    ]:
+    ]
+    for where, text, parse in checks:
         try:
             parse(text)
         except ExpressionError as exc:

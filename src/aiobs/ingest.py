@@ -87,7 +87,7 @@ class BucketStore:
             return {0: events}
         bucket = self.bucket_of(events["correlation_id"]).alias("_bucket")
         parts = events.with_columns(bucket).partition_by("_bucket", as_dict=True, include_key=False)
-        return {int(b): part for (b,), part in parts.items()}  # type: ignore[call-overload]
+        return {int(b): part for (b,), part in parts.items()}
 
     def add(self, events: pl.DataFrame) -> None:
         self.add_split(self.split(events))

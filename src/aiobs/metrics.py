@@ -8,6 +8,7 @@ costs US dollars.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import polars as pl
 
@@ -180,9 +181,9 @@ def summarize_requests(
     if empty_buckets and every is not None and keys == [TIME_KEY] and result.height > 1:
         # An empty bucket's row is what the aggregates give over no requests (0 requests, null percentiles).
         nothing = frame.head(0).select(request_aggregates(flags)).collect()
-        missing = bucket_times(result[TIME_KEY].min(), result[TIME_KEY].max(), every).filter(
-            ~pl.col(TIME_KEY).is_in(result[TIME_KEY].implode())
-        )
+        # TIME_KEY holds truncated datetimes and has rows: its min and max are datetimes, not None.
+        first, last = cast(datetime, result[TIME_KEY].min()), cast(datetime, result[TIME_KEY].max())
+        missing = bucket_times(first, last, every).filter(~pl.col(TIME_KEY).is_in(result[TIME_KEY].implode()))
         result = pl.concat([result, missing.join(nothing, how="cross").select(result.columns)])
     sort_keys = [TIME_KEY] if TIME_KEY in keys else []
     return _finish(result.sort([*sort_keys, "requests"], descending=[False] * len(sort_keys) + [True], nulls_last=True))
@@ -253,9 +254,14 @@ def spend_partial(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
 def spend_by_model(partials: list[pl.DataFrame]) -> pl.DataFrame:
     """Merge the per-bucket partials exactly (sums), then one row per model, most costly first."""
     empty = pl.DataFrame(
-        schema={"model": pl.String, "stages": pl.List(pl.String), "calls": pl.Int64}
-        | dict.fromkeys(CALL_TOKENS, pl.Int64)
-        | {"cost_usd": pl.Float64, "unpriced_calls": pl.Int64}
+        schema={
+            "model": pl.String,
+            "stages": pl.List(pl.String),
+            "calls": pl.Int64,
+            **dict.fromkeys(CALL_TOKENS, pl.Int64),
+            "cost_usd": pl.Float64,
+            "unpriced_calls": pl.Int64,
+        }
     )
     frames = [p for p in partials if not p.is_empty()]
     if not frames:

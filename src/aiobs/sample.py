@@ -822,7 +822,7 @@ def _json_task(rng: random.Random, *, long: bool) -> tuple[str, dict[str, Any], 
         )
     if kind == 3:
         n = rng.randint(40, 70) if long else rng.randint(1, 6)
-        items = []
+        items: list[dict[str, Any]] = []
         for _ in range(n):
             name, price = rng.choice(_PRODUCTS)
             items.append({"name": name, "quantity": rng.randint(1, 5), "unit_price": price})
@@ -1000,9 +1000,9 @@ class _Generator:
         text = opener + " ".join([first, *sentences[1:]])
         if cut:
             stop = min(n, len(text) - 1)
-            link = text.rfind("http", 0, stop)
-            if link > 0 and not any(ch.isspace() for ch in text[link:stop]):
-                stop = link - 1  # half a link would read as a made-up one
+            link_at = text.rfind("http", 0, stop)
+            if link_at > 0 and not any(ch.isspace() for ch in text[link_at:stop]):
+                stop = link_at - 1  # half a link would read as a made-up one
             return text[: _mid_word(text, stop, 0)]
         if not made_up_link and rng.random() < 0.35:
             links = [url for doc in docs[:2] for url in _KB_URLS[doc]]

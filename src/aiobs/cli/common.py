@@ -25,8 +25,9 @@ from aiobs.errors import AiobsError, UsageError
 from aiobs.formats.mapping import FieldMapping, check_http_error_from, check_time_is, parse_map_options
 from aiobs.formats.timestamps import check_time_format
 from aiobs.pricing import load_price_book
+from aiobs.sources.base import Source
 from aiobs.sources.partitions import TimeWindow
-from aiobs.sources.paths import Source, expand_inputs
+from aiobs.sources.paths import expand_inputs
 from aiobs.summary import Summary, parse_time_bound, summarize
 
 if TYPE_CHECKING:

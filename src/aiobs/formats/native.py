@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from aiobs.formats.conventions import (
     ERROR_STATUS_WORDS,
@@ -164,7 +165,8 @@ def path_expr(path: SourcePath, schema: pl.Schema) -> pl.Expr | None:
     head = path.head
     if head not in schema:
         return None
-    expr, dtype = pl.col(head), schema[head]
+    expr = pl.col(head)
+    dtype: pl.DataType | DataTypeClass = schema[head]  # a List's inner and a Field's dtype may be a class
     for part in path.parts[1:]:
         if isinstance(part, int):
             if not isinstance(dtype, pl.List):

@@ -128,8 +128,8 @@ class ChunkParser:
             return finish_errors(finish_timestamps(to_events(raw, self.reading, schema).collect(engine="streaming")))
         except pl.exceptions.PolarsError:
             # Every line, blank ones too (the bisection skips them), so a line's number is its position.
-            lines = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
-            parsed = self._bisect(chunk.source, lines, range(chunk.first_line, chunk.first_line + len(lines)), schema)
+            texts = data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n")
+            parsed = self._bisect(chunk.source, texts, range(chunk.first_line, chunk.first_line + len(texts)), schema)
             if parsed.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)  # nothing usable; no flag columns to count
             return finish_errors(finish_timestamps(to_events(parsed.lazy(), self.reading, schema).collect()))
@@ -243,11 +243,11 @@ class ChunkParser:
                 self.issues.add("unknown-status", events, [InputIssue("unknown-status", source, None, message)])
             for stat, hits in seen.items():
                 if stat.startswith("_stat_assumed:") and hits:
-                    _, canonical, path, scale = stat.split(":")
+                    _, canonical, field, scale = stat.split(":")
                     unit = {"1000": "seconds", "0.001": "microseconds", "1e-06": "nanoseconds"}.get(scale, "ms")
                     message = (
-                        f"{canonical} read from `{path}` as {unit} on {hits:,} of {events:,} events (its name does "
-                        f"not say its unit); if it is milliseconds: --map {canonical}={path}:ms"
+                        f"{canonical} read from `{field}` as {unit} on {hits:,} of {events:,} events (its name does "
+                        f"not say its unit); if it is milliseconds: --map {canonical}={field}:ms"
                     )
                     self.issues.add("assumed-unit", hits, [InputIssue("assumed-unit", source, None, message)])
             for canonical, paths in user.items():

@@ -508,8 +508,8 @@ def _messages_text(value: pl.Expr) -> pl.Expr:
 
 def _log_details(lines: pl.LazyFrame) -> pl.LazyFrame:
     """GenAI log records -> detail rows of their span; other records are counted as skipped."""
-    records = _explode_path(lines, "resourceLogs", "scopeLogs", "logRecords").with_row_index("_row")
-    records = records.collect(engine=ENGINE)
+    logs = _explode_path(lines, "resourceLogs", "scopeLogs", "logRecords").with_row_index("_row")
+    records = logs.collect(engine=ENGINE)
     attrs = (
         records.select("_row", "attributes")
         .explode("attributes")

@@ -53,6 +53,10 @@ class _RowCountMismatch(Exception):
     """The reader returned a different number of rows than the chunk has lines (two objects on a line)."""
 
 
+#: What sends a read on to the lenient read, then to reading the lines apart.
+_RETRY_ERRORS: tuple[type[Exception], ...] = (*READ_ERRORS, _RowCountMismatch)
+
+
 def line_numbers(data: bytes, first_line: int, issues: IssueLog | None = None, source: str = "") -> pl.Series:
     """1-based numbers of the non-blank lines of `data` (readers skip blank lines); blank ones are counted
     in `issues` when given."""
@@ -119,7 +123,7 @@ class AdapterParser:
         for lenient in (False, True):
             try:
                 return self._numbered(self.adapter.read(chunk.data, lenient=lenient), numbers)
-            except (*READ_ERRORS, _RowCountMismatch):
+            except _RETRY_ERRORS:
                 continue
         return self._salvage(chunk)
 
@@ -145,7 +149,7 @@ class AdapterParser:
         try:
             frame = self.adapter.read(b"\n".join(text for text, _ in lines) + b"\n", lenient=True)
             return [self._numbered(frame, [n for _, n in lines])]
-        except (*READ_ERRORS, _RowCountMismatch):
+        except _RETRY_ERRORS:
             if len(lines) > 1:
                 half = len(lines) // 2
                 return self._read_lines(source, lines[:half]) + self._read_lines(source, lines[half:])

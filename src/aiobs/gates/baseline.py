@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import orjson
@@ -137,11 +137,15 @@ class _Pending:
     flag: str | None
 
 
-def _index(profiles: pl.DataFrame) -> dict[tuple[str, str | None], dict[str, Any]]:
+#: One run's profile rows by (dimension, key).
+_Index: TypeAlias = dict[tuple[str, str | None], dict[str, Any]]
+
+
+def _index(profiles: pl.DataFrame) -> _Index:
     return {(row["dimension"], row["key"]): row for row in profiles.iter_rows(named=True)}
 
 
-def _targets(gate: Gate, base: dict, cur: dict) -> list[tuple[str, str | None]]:
+def _targets(gate: Gate, base: _Index, cur: _Index) -> list[tuple[str, str | None]]:
     filters = gate.metric.filters
     if filters:
         return [filters[0]] if len(filters) == 1 else []
@@ -200,23 +204,23 @@ def _short_note(item: _Pending) -> str | None:
     return None
 
 
-def _expand(gate: Gate, base: dict, cur: dict) -> tuple[list[_Pending], list[Comparison]]:
+def _expand(gate: Gate, base: _Index, cur: _Index) -> tuple[list[_Pending], list[Comparison]]:
     metric = gate.metric
     pending: list[_Pending] = []
     skipped: list[Comparison] = []
     flags: list[str | None] = [None]
     if metric.name == "rate":
         names = set(_flags(base.get((OVERALL, None)))) | set(_flags(cur.get((OVERALL, None))))
-        flags = sorted(names) if metric.argument == "*" else [metric.argument]
+        flags = [*sorted(names)] if metric.argument == "*" else [metric.argument]
         if not flags:
             skipped.append(_no_data(gate, "rate(*)", metric.unit, OVERALL, None, "no quality flags in either run"))
     targets = _targets(gate, base, cur)
     if not metric.filters and not gate.by and _absent_everywhere(metric.name, flags, base, cur):
         # Nothing to compare in either run (no feedback logged, no cost priced): one row, not one per group.
-        note = {"acceptance_rate": "no feedback in either run", "cost_per_1k": "no priced requests in either run"}
+        notes = {"acceptance_rate": "no feedback in either run", "cost_per_1k": "no priced requests in either run"}
         label = f"rate({flags[0]})" if flags and flags[0] else metric.name
         skipped.append(
-            _no_data(gate, label, metric.unit, OVERALL, None, note.get(metric.name, "no data in either run"))
+            _no_data(gate, label, metric.unit, OVERALL, None, notes.get(metric.name, "no data in either run"))
         )
         return pending, skipped
     if not targets:
@@ -240,7 +244,7 @@ def _expand(gate: Gate, base: dict, cur: dict) -> tuple[list[_Pending], list[Com
     return pending, skipped
 
 
-def _absent_everywhere(name: str, flags: list[str | None], base: dict, cur: dict) -> bool:
+def _absent_everywhere(name: str, flags: list[str | None], base: _Index, cur: _Index) -> bool:
     rows = [r for r in (base.get((OVERALL, None)), cur.get((OVERALL, None))) if r is not None]
     if name == "acceptance_rate":
         return all(not r["feedback_n"] for r in rows)
@@ -258,8 +262,8 @@ def _no_data(
     dimension: str,
     key: str | None,
     note: str,
-    base: dict | None = None,
-    cur: dict | None = None,
+    base: dict[str, Any] | None = None,
+    cur: dict[str, Any] | None = None,
 ) -> Comparison:
     return Comparison(
         gate,
@@ -287,9 +291,9 @@ def _estimate(
     if metric.is_percentile:
         q = metric.quantile or 0.5
         column = _EXACT.get(q)
-        point = (item.base[column], item.cur[column]) if column and item.base[column] is not None else None
-        if point is not None and item.cur[column] is None:
-            point = None
+        point = None
+        if column and item.base[column] is not None and item.cur[column] is not None:
+            point = (item.base[column], item.cur[column])
         base_sketch, cur_sketch = (
             sketch.as_arrays(item.base["latency_sketch"]),
             sketch.as_arrays(item.cur["latency_sketch"]),

@@ -218,7 +218,8 @@ class _Parser:
                 raise self.error(token, f"a percentile is between p0 and p100 (exclusive), not {name}")
             raise self.error(token, f"unknown metric '{name}'{suggestion}")
         takes = "field" if quantile is not None else spec.argument if spec else None
-        argument, filters = None, []
+        argument: str | None = None
+        filters: list[tuple[str, str]] = []
         if self.accept("("):
             while not self.accept(")"):
                 if argument is not None or filters:

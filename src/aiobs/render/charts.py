@@ -17,7 +17,7 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import altair as alt
 import polars as pl
@@ -240,7 +240,7 @@ def latency_box(report: Report) -> alt.LayerChart | None:
             *(alt.Tooltip(f"{p}:Q", format=",.0f") for p in ("p5", "p25", "p50", "p75", "p95", "p99")),
         ],
     )
-    return alt.layer(whisker, box, median, p95, p99).properties(
+    return alt.LayerChart(layer=[whisker, box, median, p95, p99]).properties(
         width=WIDTH,
         height=alt.Step(24),
         title=alt.Title("Latency per model", subtitle="whisker p5–p99, box p25–p75, bar p50, ◆ p95, ● p99"),
@@ -359,7 +359,7 @@ def tail_attribution(report: Report) -> alt.Chart | None:
     )
 
 
-def cost_by_model(report: Report) -> alt.Chart | None:
+def cost_by_model(report: Report) -> alt.LayerChart | None:
     frame = report.models.filter(pl.col("cost_usd").is_not_null() & (pl.col("cost_usd") > 0)).head(12)
     if frame.is_empty():
         return None
@@ -378,7 +378,7 @@ def cost_by_model(report: Report) -> alt.Chart | None:
     labels = base.mark_text(align="left", dx=4, color="#3c4450", fontSize=10).encode(
         x="cost_usd:Q", text=alt.Text("cost_usd:Q", format="$,.2f")
     )
-    return alt.layer(bars, labels).properties(width=WIDTH - 60, height=alt.Step(20), title="Cost by model")
+    return alt.LayerChart(layer=[bars, labels]).properties(width=WIDTH - 60, height=alt.Step(20), title="Cost by model")
 
 
 def cost_over_time(report: Report) -> alt.Chart | None:
@@ -429,7 +429,7 @@ def flag_rates(report: Report) -> alt.Chart | None:
     )
 
 
-def flags_by_model(report: Report) -> alt.Chart | None:
+def flags_by_model(report: Report) -> alt.LayerChart | None:
     frame = report.flags_by_model
     if frame is None or frame.is_empty():
         return None
@@ -451,11 +451,14 @@ def flags_by_model(report: Report) -> alt.Chart | None:
             alt.Tooltip("requests:Q", format=","),
         ],
     )
-    dark = alt.datum.rate > 0.6 * float(frame.get_column("rate").max() or 0.0)
+    top_rate = cast(float | None, frame.get_column("rate").max())  # a Float64 column: its max is a float or None
+    dark = alt.datum.rate > 0.6 * float(top_rate or 0.0)
     text = base.mark_text(fontSize=10).encode(
         text=alt.Text("rate:Q", format=".1%"), color=alt.condition(dark, alt.value("white"), alt.value("#1d2530"))
     )
-    return alt.layer(cells, text).properties(width=alt.Step(64), height=alt.Step(22), title="Flag rate by model")
+    return alt.LayerChart(layer=[cells, text]).properties(
+        width=alt.Step(64), height=alt.Step(22), title="Flag rate by model"
+    )
 
 
 # -- history (aiobs report --history DIR) ------------------------------------------------------------------
@@ -538,7 +541,7 @@ def trend_latency(report: Report) -> alt.LayerChart | None:
     )
     marks = _anomaly_marks(report, pl.col("metric").str.starts_with("p") & pl.col("metric").str.contains("latency"))
     title = _trend_title(report, "Latency trend: p50, p95, p99", marks)
-    return alt.layer(lines, *marks).properties(width=WIDTH, height=220, title=title)
+    return alt.LayerChart(layer=[lines, *marks]).properties(width=WIDTH, height=220, title=title)
 
 
 def trend_rates(report: Report) -> alt.LayerChart | None:
@@ -572,7 +575,7 @@ def trend_rates(report: Report) -> alt.LayerChart | None:
         | (pl.col("metric") == "acceptance_rate"),
     )
     title = _trend_title(report, "Error and flag rates" if h.flags else "Error rate", marks)
-    return alt.layer(lines, *marks).properties(width=WIDTH, height=220, title=title)
+    return alt.LayerChart(layer=[lines, *marks]).properties(width=WIDTH, height=220, title=title)
 
 
 def trend_cost(report: Report) -> alt.LayerChart | None:
@@ -597,7 +600,7 @@ def trend_cost(report: Report) -> alt.LayerChart | None:
     )
     marks = _anomaly_marks(report, pl.col("metric") == "cost_per_1k")
     title = _trend_title(report, "Cost per 1,000 requests", marks)
-    return alt.layer(lines, *marks).properties(width=WIDTH, height=220, title=title)
+    return alt.LayerChart(layer=[lines, *marks]).properties(width=WIDTH, height=220, title=title)
 
 
 def trend_by_model(report: Report) -> alt.Chart | None:

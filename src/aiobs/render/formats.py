@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 
-def _missing(value: float | None) -> bool:
-    return value is None or value != value  # NaN: a mean over nothing
+def _present(value: float | None) -> TypeGuard[float]:
+    return value is not None and value == value  # NaN (a mean over nothing) is missing too
 
 
 def ms(value: float | None) -> str:
-    if _missing(value):
+    if not _present(value):
         return "—"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
 
 
 def pct(value: float | None) -> str:
-    return "—" if _missing(value) else f"{value * 100:.2f}%"
+    return f"{value * 100:.2f}%" if _present(value) else "—"
 
 
 def usd(value: float | None) -> str:
-    if _missing(value):
+    if not _present(value):
         return "—"
     sign = "-" if value < 0 else ""
     return f"{sign}${abs(value):,.2f}" if abs(value) >= 100 else f"{sign}${abs(value):,.4f}"
@@ -40,7 +40,7 @@ def latency_cells(latency: dict[str, Any], names: tuple[str, ...]) -> list[str]:
 
 
 def is_thin_value(latency: dict[str, Any], name: str) -> bool:
-    return name in latency["thin"] and not _missing(latency[name])
+    return name in latency["thin"] and _present(latency[name])
 
 
 def any_thin(rows: list[dict[str, Any]]) -> bool:

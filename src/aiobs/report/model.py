@@ -258,7 +258,7 @@ def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> 
     depth: dict[str | None, int] = {}
     for r in rows:  # parents come before children in start order; at most TIMELINE_EVENTS rows, once per outlier
         depth[r.get("event_id")] = depth.get(r.get("parent_id"), -1) + 1 if r.get("parent_id") in depth else 0
-    bars = []
+    bars: list[dict[str, Any]] = []
     annotations = []
     for r in rows:
         offset = (r["start"] - start).total_seconds() * 1000.0 if r["start"] is not None and start is not None else 0.0
@@ -321,7 +321,7 @@ def _outliers(
         by_id = {str(k[0]): g for k, g in mine.partition_by("correlation_id", as_dict=True).items()}
     rows = []
     for rank, r in enumerate(picked.to_dicts(), start=1):
-        stage_ms = {s: r.get(f"{s}_ms") for s in CHILD_STAGES if r.get(f"{s}_ms") is not None}
+        stage_ms = {s: r[f"{s}_ms"] for s in CHILD_STAGES if r.get(f"{s}_ms") is not None}
         slowest = max(stage_ms, key=lambda s: stage_ms[s] or 0.0) if stage_ms else None
         latency = r.get("latency_ms") or 0.0
         row = {

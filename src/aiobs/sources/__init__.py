@@ -1,5 +1,6 @@
 """Where bytes come from: files, folders, globs, stdin; decompression."""
 
-from aiobs.sources.paths import Source, expand_inputs
+from aiobs.sources.base import Source
+from aiobs.sources.paths import expand_inputs
 
 __all__ = ["Source", "expand_inputs"]

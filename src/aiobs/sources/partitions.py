@@ -107,7 +107,8 @@ class PartitionTime:
         """`[start, end)` of the named period, or None when no date was named."""
         if not self.fields:
             return None
-        year, month, day, hour = (*self.fields, *(None,) * (4 - len(self.fields)))
+        year = self.fields[0]
+        month, day, hour = (*self.fields[1:], None, None, None)[:3]
         if month is None:
             return datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
         if day is None:

@@ -198,7 +198,7 @@ def connect(*, endpoint_url: str | None = None) -> Any:
         "total_max_attempts": int(session.get_config_variable("max_attempts") or DEFAULT_ATTEMPTS),
     }
     config = Config(
-        retries=retries,  # type: ignore[arg-type]
+        retries=retries,
         connect_timeout=CONNECT_TIMEOUT,
         max_pool_connections=FETCH_AHEAD + 4,
         user_agent_extra=f"aiobs/{__version__}",
