@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from aiobs.render import formats as f
 from aiobs.render.charts import render_charts
-from aiobs.render.records import group_records
+from aiobs.render.tables import html_cell, is_rough
 from aiobs.report.model import Report, stage_records
 
 TEMPLATE = "report.html.j2"
@@ -120,6 +120,8 @@ def _helpers() -> dict[str, Any]:
         "metric_value": f.metric_value,
         "num": _num,
         "mb": _mb,
+        "cell": html_cell,
+        "rough": is_rough,
     }
 
 
@@ -142,15 +144,11 @@ def render_html(report: Report, *, charts: dict[str, str] | None = None) -> str:
     charts = render_charts(report) if charts is None else charts
     script, css = _static("report.js"), _static("report.css")
     template = environment().get_template(TEMPLATE)
-    models = group_records(report.models)
-    for m in models:
-        m["key"] = m["key"]["model"]
     tail_n = report.tail.get_column("requests_tail")[0] if not report.tail.is_empty() else 0
     return template.render(
         r=report,
         o=report.overall,
         h=report.history,
-        models=models,
         stages=stage_records(report),
         flags=report.flags.to_dicts() if report.flags is not None else [],
         tail_n=tail_n,

@@ -9,7 +9,10 @@ from aiobs.render import formats as f
 from aiobs.render.escape import markdown_cell
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.records import summary_record
+from aiobs.render.tables import markdown_table
 from aiobs.summary import Summary
+from aiobs.views.cost import summary_cost_check, unpriced_table
+from aiobs.views.groups import group_table
 
 
 def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text_at: tuple[int, ...] = ()) -> list[str]:
@@ -18,40 +21,6 @@ def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
-
-
-def _group(name: str, records: list[dict[str, Any]]) -> list[str]:
-    keys = list(records[0]["key"]) if records else [name]
-    header = [
-        *keys,
-        "requests",
-        "errors",
-        "p50 ms",
-        "p95 ms",
-        "p99 ms",
-        "max ms",
-        "TTFT p50",
-        "tokens in",
-        "tokens out",
-        "cost",
-        "$/1k req",
-    ]
-    rows = [
-        [
-            *(markdown_cell("—" if r["key"][k] is None else r["key"][k]) for k in keys),
-            f.count(r["requests"]),
-            f.pct(r["error_rate"]),
-            *f.latency_cells(r["latency_ms"], ("p50", "p95", "p99")),
-            f.ms(r["latency_ms"]["max"]),
-            f.ms(r["ttft_ms"]["p50"]),
-            f.count(r["tokens"]["input"]),
-            f.count(r["tokens"]["output"]),
-            f.usd(r["cost_usd"]),
-            f.usd(r["cost_per_1k_requests"]),
-        ]
-        for r in records
-    ]
-    return [f"## {markdown_cell(f.group_title(name))}", "", *_table(header, rows, numeric_from=len(keys)), ""]
 
 
 def _flags(record: dict[str, Any]) -> list[str]:
@@ -151,25 +120,12 @@ def render_markdown(summary: Summary) -> str:
     if record["errors_by_rule"]:
         out += [f.errors_by_rule(record["errors_by_rule"], RULE_TITLES).replace("errors", "Errors", 1) + ".", ""]
     for name, records in record["groups"].items():
-        out += _group(name, records)
+        out += markdown_table(group_table(name, records))
     out += _spend(record["spend_by_model_per_call"])
     if record["unpriced_models"]:
-        rows = [
-            [
-                markdown_cell(r.get("model") or "—"),
-                markdown_cell(r.get("provider") or "—"),
-                f.count(r.get("events")),
-                f.count(r.get("input_tokens")),
-                f.count(r.get("output_tokens")),
-            ]
-            for r in record["unpriced_models"]
-        ]
-        out += [
-            "## Models aiobs could not price",
-            "",
-            *_table(["model", "provider", "events", "tokens in", "tokens out"], rows, numeric_from=2),
-            "",
-        ]
+        out += markdown_table(unpriced_table(record["unpriced_models"]))
+    if record["cost_check"]:
+        out += markdown_table(summary_cost_check(record))
     out += _flags(record)
     kinds = record["input_quality"]["by_kind"]
     problems = [k for k in kinds if not k["informational"]]

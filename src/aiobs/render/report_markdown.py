@@ -18,7 +18,7 @@ from typing import Any
 from aiobs.render import formats as f
 from aiobs.render.escape import markdown_cell
 from aiobs.render.html import time_range
-from aiobs.render.records import group_records
+from aiobs.render.tables import markdown_table
 from aiobs.report.model import Report, stage_records
 
 #: Outliers listed in Markdown (the HTML report lists up to --outliers, each with its timeline).
@@ -94,27 +94,7 @@ def _headline(report: Report) -> list[str]:
 def _latency(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
     out = ["## Latency", ""]
     out += _images(report, images, image_dir, ("latency-by-model", "latency-histogram"))
-    rows = []
-    for m in group_records(report.models):
-        rows.append(
-            [
-                markdown_cell(m["key"]["model"]),
-                f.count(m["requests"]),
-                f.pct(m["error_rate"]),
-                *f.latency_cells(m["latency_ms"], ("p50", "p95", "p99")),
-                f.ms(m["latency_ms"]["max"]),
-                f.ms(m["ttft_ms"]["p50"]),
-                f.count(m["tokens"]["input"]),
-                f.count(m["tokens"]["output"]),
-                f.usd(m["cost_usd"]),
-                f.usd(m["cost_per_1k_requests"]),
-            ]
-        )
-    header = ["model", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "max ms", "TTFT p50"]
-    out += _table([*header, "tokens in", "tokens out", "cost", "$/1k req"], rows)
-    if report.models_hidden:
-        out += [f"{f.count(report.models_hidden)} more models not shown.", ""]
-    return out
+    return [*out, *markdown_table(report.models_table, heading=None)]
 
 
 def _over_time(report: Report) -> list[str]:
@@ -322,31 +302,9 @@ def _cost(report: Report) -> list[str]:
         out += [f"Spend by model, per call. {f.SPEND_NOTE}", ""]
         out += _table(["model", "calls", "tokens in", "tokens out", "cost", "unpriced calls"], rows)
     if report.unpriced:
-        rows = [
-            [
-                markdown_cell(u["model"]),
-                markdown_cell(u["provider"]),
-                f.count(u.get("events")),
-                f.count(u.get("input_tokens")),
-                f.count(u.get("output_tokens")),
-            ]
-            for u in report.unpriced
-        ]
-        out += ["Models aiobs could not price (their cost is not counted):", ""]
-        out += _table(["model", "provider", "events", "tokens in", "tokens out"], rows, numeric_from=2)
+        out += markdown_table(report.unpriced_table, heading="{}:")
     if report.cost_check:
-        rows = [
-            [
-                markdown_cell(c["model"]),
-                f.count(c["requests"]),
-                f.usd(c["logged_cost_usd"]),
-                f.usd(c["priced_cost_usd"]),
-                f.usd(c["difference_usd"]),
-            ]
-            for c in report.cost_check
-        ]
-        out += ["Cost logged by the application vs priced by aiobs:", ""]
-        out += _table(["model", "requests", "logged", "priced", "difference"], rows)
+        out += markdown_table(report.cost_check_table, heading="{}:")
     return out
 
 

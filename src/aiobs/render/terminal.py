@@ -9,15 +9,14 @@ from rich.table import Table
 from rich.text import Text
 
 from aiobs.formats.conventions import RULE_TITLES
-from aiobs.metrics import STAGE_KEY
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
-from aiobs.render.fit import fit_columns, left_out_note
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.records import summary_record
+from aiobs.render.tables import terminal_table
 from aiobs.summary import Summary
-
-GROUP_PERCENTILES = ("p50", "p95", "p99")
+from aiobs.views.cost import summary_cost_check, unpriced_table
+from aiobs.views.groups import group_table
 
 
 def _data(value: object, limit: int = 40) -> Text:
@@ -73,69 +72,8 @@ def _overall(record: dict[str, Any], n_inputs: int, requests_read: int | None = 
     return Group(*parts)
 
 
-#: Group-table columns a narrow terminal drops first (the JSON, Markdown and CSV outputs keep them all).
-DROPPABLE = ("out tok", "$/1k req", "p50 ms")
-#: A label column is shown at least this wide; a longer label folds onto the next line.
+#: A group table's label column is shown at least this wide; a longer label folds onto the next line.
 LABEL_MIN = 12
-
-
-#: Columns of what belongs to a whole request: null for every stage row, so a stage table leaves them out.
-REQUEST_ONLY = ("out tok", "cost", "$/1k req")
-
-
-def _group_table(name: str, records: list[dict[str, Any]], width: int) -> RenderableType:
-    keys = list(records[0]["key"]) if records else [name]
-    header = [*keys, "req", "err", *(f"{p} ms" for p in GROUP_PERCENTILES), "out tok", "cost", "$/1k req"]
-    rows = [
-        [
-            *("—" if r["key"][k] is None else terminal_text(r["key"][k], 40) for k in keys),
-            f.count(r["requests"]),
-            f.pct(r["error_rate"]),
-            *f.latency_cells(r["latency_ms"], GROUP_PERCENTILES),
-            f.count(r["tokens"]["output"]),
-            f.usd(r["cost_usd"]),
-            f.usd(r["cost_per_1k_requests"]),
-        ]
-        for r in records
-    ]
-    shown = fit_columns(
-        header,
-        rows,
-        n_labels=len(keys),
-        width=width,
-        droppable=DROPPABLE,
-        omit=REQUEST_ONLY if STAGE_KEY in keys else (),
-        label_width=(LABEL_MIN, 30),
-    )
-    table = _table(f.group_title(name), *(header[i] for i in shown), numeric_from=len(keys))
-    for column in table.columns[: len(keys)]:
-        column.min_width = LABEL_MIN
-    for row in rows:
-        table.add_row(*(Text(row[i]) if i < len(keys) else row[i] for i in shown))
-    omitted = REQUEST_ONLY if STAGE_KEY in keys else ()
-    dropped = [name for i, name in enumerate(header) if i not in shown and name not in omitted]
-    return Group(table, left_out_note(dropped, width, "use --format md or json")) if dropped else table
-
-
-def _unpriced(rows: list[dict[str, Any]]) -> Table:
-    table = _table(
-        "Models aiobs could not price (cost not counted)",
-        "model",
-        "provider",
-        "events",
-        "tokens in",
-        "tokens out",
-        numeric_from=2,
-    )
-    for r in rows:
-        table.add_row(
-            _data(r.get("model")),
-            _data(r.get("provider")),
-            f.count(r.get("events")),
-            f.count(r.get("input_tokens")),
-            f.count(r.get("output_tokens")),
-        )
-    return table
 
 
 def _spend(rows: list[dict[str, Any]]) -> RenderableType:
@@ -160,27 +98,6 @@ def _spend(rows: list[dict[str, Any]]) -> RenderableType:
             f.count(r["unpriced_calls"]),
         )
     return Group(table, Text(f.SPEND_NOTE, style="dim"))
-
-
-def _cost_check(rows: list[dict[str, Any]]) -> Table:
-    table = _table(
-        "Cost logged by the app vs priced by aiobs",
-        "model",
-        "requests",
-        "logged",
-        "priced",
-        "difference",
-        numeric_from=1,
-    )
-    for r in rows:
-        table.add_row(
-            _data(r["model"]),
-            f.count(r["requests"]),
-            f.usd(r["logged_cost_usd"]),
-            f.usd(r["priced_cost_usd"]),
-            f.usd(r["difference_usd"]),
-        )
-    return table
 
 
 #: Below this width the flag table leaves out how many requests were checked and what the flagged ones cost.
@@ -272,16 +189,16 @@ def render_terminal(summary: Summary, console: Console) -> None:
     console.print(_overall(record, len(summary.inputs), summary.requests_read))
     for name, records in record["groups"].items():
         console.print()
-        console.print(_group_table(name, records, console.width))
+        console.print(terminal_table(group_table(name, records), width=console.width, label_width=(LABEL_MIN, 30)))
     if record["spend_by_model_per_call"]:
         console.print()
         console.print(_spend(record["spend_by_model_per_call"]))
     if record["unpriced_models"]:
         console.print()
-        console.print(_unpriced(record["unpriced_models"]))
+        console.print(terminal_table(unpriced_table(record["unpriced_models"]), width=console.width))
     if record["cost_check"]:
         console.print()
-        console.print(_cost_check(record["cost_check"]))
+        console.print(terminal_table(summary_cost_check(record), width=console.width))
     flags = _flags(record, console.width)
     if flags is not None:
         console.print()

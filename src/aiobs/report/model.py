@@ -19,12 +19,15 @@ from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
 from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution, tail_sentence
 from aiobs.pricing import price_events
-from aiobs.render.records import metrics_record, summary_record
+from aiobs.render.records import group_records, metrics_record, summary_record
 from aiobs.report.labels import Cleaner, relabel
 from aiobs.report.trends import HistoryFrames, ReportHistory, history_section
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
 from aiobs.trace import is_annotation
+from aiobs.views.cost import cost_check_table, unpriced_table
+from aiobs.views.groups import group_table
+from aiobs.views.tables import TableSpec
 
 #: Models drawn one by one in charts; the rest are summed as OTHER_MODELS.
 CHART_MODELS = 8
@@ -127,6 +130,20 @@ class Report:
     @property
     def has_flags(self) -> bool:
         return self.flags is not None and not self.flags.is_empty()
+
+    @property
+    def models_table(self) -> TableSpec:
+        """Latency, errors and cost by model: the summary's `--by model` table, of the busiest models."""
+        return group_table("model", group_records(self.models), hidden=self.models_hidden)
+
+    @property
+    def unpriced_table(self) -> TableSpec:
+        return unpriced_table(self.unpriced)
+
+    @property
+    def cost_check_table(self) -> TableSpec:
+        o = self.overall
+        return cost_check_table(self.cost_check, requests=o["requests"], logged_requests=o["logged_cost_requests"])
 
 
 def flag_columns(requests: pl.LazyFrame) -> list[str]:

@@ -1,0 +1,131 @@
+"""Writers of a `TableSpec` (aiobs.views.tables): a rich table, a Markdown table, cells for the HTML template.
+
+One writer per medium, each doing the two things a medium owns: formatting a typed cell (`cell_text`,
+shared) and making log text inert (terminal: control characters shown as escapes; Markdown:
+`markdown_cell`; HTML: the template's autoescape, through its `spec_table` macro). What a table holds
+is decided once, in `aiobs.views`.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from aiobs.render import formats as f
+from aiobs.render.escape import markdown_cell, markdown_text, terminal_text
+from aiobs.render.fit import fit_columns, left_out_note
+from aiobs.views.tables import Cell, ColumnSpec, Rough, TableSpec
+
+#: A terminal label is cut at this many characters (the Markdown at 80, HTML at the report's cap).
+TERMINAL_LABEL_CHARS = 40
+MARKDOWN_LABEL_CHARS = 80
+
+
+def cell_text(cell: Cell, column: ColumnSpec, *, mark_rough: bool = True) -> str:
+    """A cell as text, unescaped: a number formatted for its kind, a rough one with `*`, no value as `—`."""
+    rough = isinstance(cell, Rough)
+    value = cell.value if isinstance(cell, Rough) else cell
+    if value is None:
+        return "—"
+    if not column.numeric or isinstance(value, str):
+        return str(value)
+    return _number(column, value) + ("*" if rough and mark_rough else "")
+
+
+def _number(column: ColumnSpec, value: float) -> str:
+    if column.kind == "count":
+        return f.count(int(value))
+    if column.kind == "percent":
+        return f.pct(value)
+    return f.ms(value) if column.kind == "ms" else f.usd(value)
+
+
+def is_rough(cell: Cell) -> bool:
+    """The HTML template marks a rough figure with its own element (a `*` with a tooltip)."""
+    return isinstance(cell, Rough) and cell.value is not None
+
+
+def _leading_labels(spec: TableSpec) -> int:
+    return next((i for i, c in enumerate(spec.columns) if c.kind != "label"), len(spec.columns))
+
+
+def _rich_table(spec: TableSpec, label_width: tuple[int, int]) -> Table:
+    table = Table(title=spec.title, title_justify="left", title_style="bold", header_style="bold cyan")
+    low, high = label_width
+    for column in spec.columns:
+        if column.numeric:
+            table.add_column(column.header, justify="right", no_wrap=True)
+        elif column.kind == "label":  # labels from the logs may be long: fold them rather than squeeze the numbers
+            table.add_column(column.header, justify="left", overflow="fold", min_width=low, max_width=high)
+        else:
+            table.add_column(column.header, justify="left", overflow="fold")
+    return table
+
+
+def terminal_table(
+    spec: TableSpec,
+    *,
+    width: int,
+    elsewhere: str = "use --format md or json",
+    label_width: tuple[int, int] = (16, 30),
+) -> RenderableType:
+    """The compact columns of `spec` as a rich table that fits `width`.
+
+    Columns in the spec's `drop_order` are left out as needed (render.fit: a cropped number would be
+    wrong), and a note names them and `elsewhere`; the spec's notes follow, dim. Labels are cut at
+    TERMINAL_LABEL_CHARS and their control characters shown as escapes.
+    """
+    spec = spec.compact()
+    text = [[_terminal_cell(cell, column) for cell, column in zip(row, spec.columns, strict=True)] for row in spec.rows]
+    headers = [c.header for c in spec.columns]
+    droppable = [c.header for name in spec.drop_order for c in spec.columns if c.name == name]
+    plain = [[cell.plain if isinstance(cell, Text) else cell for cell in row] for row in text]
+    shown = fit_columns(
+        headers, plain, n_labels=_leading_labels(spec), width=width, droppable=droppable, label_width=label_width
+    )
+    kept = spec.keep([spec.columns[i].name for i in shown])
+    table = _rich_table(kept, label_width)
+    for row in text:
+        table.add_row(*(row[i] for i in shown))
+    dropped = [headers[i] for i in range(len(headers)) if i not in shown]
+    notes = [left_out_note(dropped, width, elsewhere)] if dropped else []
+    notes += [Text(terminal_text(note, 400), style="dim") for note in spec.notes]
+    return Group(table, *notes) if notes else table
+
+
+def _terminal_cell(cell: Cell, column: ColumnSpec) -> Text | str:
+    """Labels as `Text` (never read as markup), numbers as plain strings, as rich prints them unstyled."""
+    if column.numeric:
+        return cell_text(cell, column)
+    return Text(terminal_text(cell_text(cell, column), TERMINAL_LABEL_CHARS))
+
+
+def markdown_table(spec: TableSpec, *, heading: str | None = "## {}") -> list[str]:
+    """`spec` as GitHub-flavoured Markdown lines: the title (`heading`, a format such as `## {}` or `{}:`;
+    None leaves it out), the table, its notes, each block followed by a blank line.
+
+    Every cell goes through `markdown_cell` (pipes, backticks, HTML, links made inert); the title and
+    notes through `markdown_text`.
+    """
+    out = [heading.format(markdown_text(spec.title)), ""] if heading is not None else []
+    align = ["--:" if c.numeric else ":--" for c in spec.columns]
+    out += ["| " + " | ".join(markdown_cell(c.name) for c in spec.columns) + " |", "| " + " | ".join(align) + " |"]
+    for row in spec.rows:
+        cells = [_markdown_cell(cell, column) for cell, column in zip(row, spec.columns, strict=True)]
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    for note in spec.notes:
+        out += [markdown_text(note), ""]
+    return out
+
+
+def _markdown_cell(cell: Cell, column: ColumnSpec) -> str:
+    if column.numeric:
+        return cell_text(cell, column)  # digits, separators, `$`, `%`, `—` and `*`: nothing to escape
+    return markdown_cell(cell_text(cell, column), MARKDOWN_LABEL_CHARS)
+
+
+def html_cell(cell: Cell, column: ColumnSpec) -> str:
+    """A cell's text for the HTML template (which escapes it); a rough figure's `*` is the template's."""
+    return cell_text(cell, column, mark_rough=False)

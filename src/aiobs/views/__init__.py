@@ -1,0 +1,12 @@
+"""Views: what a command shows, built once, medium-neutral, between the analysis and the writers.
+
+The analysis (summary, metrics, pricing, quality) computes frames and records; `render/` writes them
+to a terminal, Markdown, HTML. Between the two, a view decides *what* a table holds: its title, its
+columns (each with a kind: label, count, percent, ms, usd, text), its rows as typed values (numbers
+stay numbers, never preformatted strings) and its notes. Every writer formats and escapes the same
+spec for its medium, so a table cannot say one thing in the terminal and another in the report.
+
+Layering: views may import the analysis modules (summary, metrics, pricing, quality, redact), never
+`render/` or `cli/`; `render/` imports views. Privacy is applied before a view sees the data (the
+summary's records, the report's `Cleaner`), so a view never redacts.
+"""

@@ -1,0 +1,68 @@
+"""The cost tables every medium shows: models aiobs could not price, and cost logged vs priced.
+
+Both take plain rows (the summary record's `unpriced_models` and `cost_check`, or the report's cleaned
+copies of them): privacy and the report's length cap are applied before, once, where the rows are made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiobs.views.tables import ColumnSpec, TableSpec, table
+
+UNPRICED_TITLE = "Models aiobs could not price (cost not counted)"
+COST_CHECK_TITLE = "Cost logged by the app vs priced by aiobs"
+
+
+def unpriced_table(rows: Sequence[Mapping[str, Any]]) -> TableSpec:
+    """Models whose events logged tokens but have no price: their cost is missing from every total."""
+    columns = (
+        ColumnSpec("model", "label"),
+        ColumnSpec("provider", "label"),
+        ColumnSpec("events", "count"),
+        ColumnSpec("tokens in", "count"),
+        ColumnSpec("tokens out", "count"),
+    )
+    cells = [
+        [r.get("model"), r.get("provider"), r.get("events"), r.get("input_tokens"), r.get("output_tokens")]
+        for r in rows
+    ]
+    return table(UNPRICED_TITLE, columns, cells)
+
+
+def cost_check_table(rows: Sequence[Mapping[str, Any]], *, requests: int, logged_requests: int) -> TableSpec:
+    """Per model, the cost the application logged next to the cost aiobs priced, on the requests that have both.
+
+    The note says how many requests that is (`requests` in all, `logged_requests` with a logged cost):
+    a difference over 5 requests of 2,600 says less than one over all of them.
+    """
+    columns = (
+        ColumnSpec("model", "label"),
+        ColumnSpec("requests", "count"),
+        ColumnSpec("logged", "usd"),
+        ColumnSpec("priced", "usd"),
+        ColumnSpec("difference", "usd"),
+    )
+    cells = [
+        [r.get("model"), r["requests"], r["logged_cost_usd"], r["priced_cost_usd"], r["difference_usd"]] for r in rows
+    ]
+    return table(COST_CHECK_TITLE, columns, cells, notes=[coverage_note(rows, requests, logged_requests)])
+
+
+def coverage_note(rows: Sequence[Mapping[str, Any]], requests: int, logged_requests: int) -> str:
+    """`Compared on the 788 of 2,600 requests with both a logged and a priced cost.` (fits 80 columns)"""
+    compared = sum(int(r["requests"]) for r in rows)
+    note = f"Compared on the {compared:,} of {requests:,} requests with both a logged and a priced cost"
+    unpriced = logged_requests - compared
+    if unpriced > 0:
+        note += f"; {unpriced:,} more logged a cost aiobs could not price"
+    return note + "."
+
+
+def summary_cost_check(record: Mapping[str, Any]) -> TableSpec:
+    """The cost check of a summary record (`aiobs.summary/1`), with its coverage from the overall figures."""
+    overall = record["overall"]
+    return cost_check_table(
+        record["cost_check"], requests=overall["requests"], logged_requests=overall["logged_cost_requests"]
+    )
