@@ -150,7 +150,7 @@ def test_templates_ship_inside_the_wheel_and_load_from_it(tmp_path: Path) -> Non
     assert build.returncode == 0, build.stderr[-2000:]
     (wheel,) = tmp_path.glob("aiobs_cli-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for name in ("report.html.j2", "report.css", "report.js"):
+    for name in ("report.html.j2", "tables.html.j2", "report.css", "report.js"):
         assert f"aiobs/templates/{name}" in names
     site = tmp_path / "site"
     install = [sys.executable, "-m", "pip", "install", "--no-deps", "--target", str(site), str(wheel)]
