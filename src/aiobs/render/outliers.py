@@ -24,6 +24,7 @@ from aiobs.render.escape import csv_cell, json_text, markdown_cell, terminal_tex
 from aiobs.render.records import summary_record
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
+from aiobs.views.outliers import OutlierRow, outlier_rows
 
 SCHEMA = "aiobs.outliers/1"
 SNIPPET_CHARS = 100
@@ -63,31 +64,7 @@ def outliers_record(report: OutlierReport) -> dict[str, Any]:
         text=("input_text", "output_text", "route", "user"),
         users=("user",),
     )
-    rows = []
-    for r in shown.iter_rows(named=True):
-        rows.append(
-            {
-                "rank": r["rank"],
-                "correlation_id": r["correlation_id"],
-                "value": r["value"],
-                "threshold": r["threshold"],
-                "start": r["start"].isoformat().replace("+00:00", "Z") if r["start"] else None,
-                "latency_ms": r["latency_ms"],
-                "stages_ms": {s: r[f"{s}_ms"] for s in CHILD_STAGES if r[f"{s}_ms"] is not None},
-                "slowest_stage": r["slowest_stage"],
-                "ttft_ms": r["ttft_ms"],
-                "tokens": {k: r[f"{k}_tokens"] for k in ("input", "output", "cached", "reasoning")},
-                "cost_usd": r["cost_usd"],
-                "model": r["model"],
-                "provider": r["provider"],
-                "route": r["route"],
-                "user": r["user"],
-                "is_error": r["is_error"],
-                "flags": r["flags"],
-                "input_snippet": _snippet(r["input_text"]),
-                "output_snippet": _snippet(r["output_text"]),
-            }
-        )
+    rows = [_row_record(r) for r in outlier_rows(shown)]
     summary = summary_record(report.summary)
     return {
         "schema": SCHEMA,
@@ -103,6 +80,31 @@ def outliers_record(report: OutlierReport) -> dict[str, Any]:
         "tail_sentence": tail_sentence(report.attribution, q.p),
         "input_quality": summary["input_quality"],
         "redacted": report.summary.privacy.redact,
+    }
+
+
+def _row_record(r: OutlierRow) -> dict[str, Any]:
+    """One outlier in the `aiobs.outliers/1` document (docs/json-output.md)."""
+    return {
+        "rank": r.rank,
+        "correlation_id": r.correlation_id,
+        "value": r.value,
+        "threshold": r.threshold,
+        "start": r.start.isoformat().replace("+00:00", "Z") if r.start else None,
+        "latency_ms": r.latency_ms,
+        "stages_ms": r.stages_ms,
+        "slowest_stage": r.slowest_stage,
+        "ttft_ms": r.ttft_ms,
+        "tokens": r.tokens,
+        "cost_usd": r.cost_usd,
+        "model": r.model,
+        "provider": r.provider,
+        "route": r.route,
+        "user": r.user,
+        "is_error": r.is_error,
+        "flags": r.flags,
+        "input_snippet": _snippet(r.input_text),
+        "output_snippet": _snippet(r.output_text),
     }
 
 

@@ -27,6 +27,7 @@ from aiobs.summary import Summary
 from aiobs.trace import is_annotation
 from aiobs.views.cost import cost_check_table, unpriced_table
 from aiobs.views.groups import group_table
+from aiobs.views.outliers import OutlierRow, outlier_rows
 from aiobs.views.tables import TableSpec
 
 #: Models drawn one by one in charts; the rest are summed as OTHER_MODELS.
@@ -330,43 +331,45 @@ def _outliers(
     total = int(tail_attribution(summary.requests, query).get_column("requests_tail")[0])
     if limit == 0:
         return [], total, None
-    picked = select_outliers(summary.requests, query)
+    picked = select_outliers(summary.requests, query, flags=[f.removeprefix(FLAG_PREFIX) for f in flags])
     cut = picked.get_column("threshold")[0] if not picked.is_empty() else None
     by_id: dict[str, pl.DataFrame] = {}
     if summary.kept_events and not picked.is_empty():
         mine = price_events(summary.events_of(picked.get_column("correlation_id").to_list())).collect()
         by_id = {str(k[0]): g for k, g in mine.partition_by("correlation_id", as_dict=True).items()}
     rows = []
-    for rank, r in enumerate(picked.to_dicts(), start=1):
-        stage_ms = {s: r[f"{s}_ms"] for s in CHILD_STAGES if r.get(f"{s}_ms") is not None}
-        slowest = max(stage_ms, key=lambda s: stage_ms[s] or 0.0) if stage_ms else None
-        latency = r.get("latency_ms") or 0.0
-        row = {
-            "rank": rank,
-            "id": clean(r["correlation_id"], 80),
-            "start": r.get("start"),
-            "latency_ms": r.get("latency_ms"),
-            "ttft_ms": r.get("ttft_ms"),
-            "model": clean(r.get("model")),
-            "route": clean(r.get("route")),
-            "user": clean(r.get("user")),
-            "is_error": bool(r.get("is_error")),
-            "retries": r.get("retries") or 0,
-            "input_tokens": r.get("input_tokens"),
-            "output_tokens": r.get("output_tokens"),
-            "cost_usd": r.get("cost_usd"),
-            "n_events": r.get("n_events"),
-            "slowest_stage": slowest,
-            "slowest_share": (stage_ms[slowest] / latency) if slowest and latency else None,
-            "stage_ms": stage_ms,
-            "flags": [f.removeprefix(FLAG_PREFIX) for f in flags if r.get(f)],
-            "input_text_clean": clean(r["input_text"], SNIPPET_CHARS) if r.get("input_text") else "",
-            "output_text_clean": clean(r["output_text"], SNIPPET_CHARS) if r.get("output_text") else "",
-        }
-        events = by_id.get(str(r["correlation_id"]))
+    for o in outlier_rows(picked):
+        row = _outlier(o, clean)
+        events = by_id.get(str(o.correlation_id))
         row["timeline"] = _timeline(events, row, clean) if events is not None else None
         rows.append(row)
     return rows, total, cut
+
+
+def _outlier(o: OutlierRow, clean: Cleaner) -> dict[str, Any]:
+    """An outlier as the report shows it: its labels and texts cleaned (redacted, cut)."""
+    return {
+        "rank": o.rank,
+        "id": clean(o.correlation_id, 80),
+        "start": o.start,
+        "latency_ms": o.latency_ms,
+        "ttft_ms": o.ttft_ms,
+        "model": clean(o.model),
+        "route": clean(o.route),
+        "user": clean(o.user),
+        "is_error": o.is_error,
+        "retries": o.retries,
+        "input_tokens": o.tokens["input"],
+        "output_tokens": o.tokens["output"],
+        "cost_usd": o.cost_usd,
+        "n_events": o.n_events,
+        "slowest_stage": o.slowest_stage,
+        "slowest_share": o.slowest_share,
+        "stage_ms": o.stages_ms,
+        "flags": o.flags,
+        "input_text_clean": clean(o.input_text, SNIPPET_CHARS) if o.input_text else "",
+        "output_text_clean": clean(o.output_text, SNIPPET_CHARS) if o.output_text else "",
+    }
 
 
 def _headline(overall: dict[str, Any], flags: pl.DataFrame | None, problems: int) -> list[Figure]:
