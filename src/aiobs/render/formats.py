@@ -48,11 +48,6 @@ def any_thin(rows: list[dict[str, Any]]) -> bool:
     return any(is_thin_value(r["latency_ms"], name) for r in rows for name in r["latency_ms"]["thin"])
 
 
-def group_title(name: str) -> str:
-    """The heading of a `Summary.groups` table: `By model`, and `Per 1h bucket` for the `per 1h` table."""
-    return f"Per {name.removeprefix('per ')} bucket" if name.startswith("per ") else f"By {name}"
-
-
 THIN_NOTE = "* fewer than 10 requests lie above this percentile: treat it as a rough figure."
 SPEND_NOTE = (
     "Every call counts, on the model that made it (embeddings and rerankers included); "

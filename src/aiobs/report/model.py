@@ -17,27 +17,21 @@ import polars as pl
 
 from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
-from aiobs.outliers import UNATTRIBUTED, OutlierQuery, select_outliers, tail_attribution, tail_sentence
-from aiobs.pricing import price_events
+from aiobs.outliers import UNATTRIBUTED, OutlierQuery, tail_attribution, tail_sentence
 from aiobs.render.records import group_records, metrics_record, summary_record
 from aiobs.report.labels import Cleaner, relabel
+from aiobs.report.outlier_list import outlier_list
 from aiobs.report.trends import HistoryFrames, ReportHistory, history_section
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
-from aiobs.trace import is_annotation
 from aiobs.views.cost import cost_check_table, unpriced_table
 from aiobs.views.groups import group_table
-from aiobs.views.outliers import OutlierRow, outlier_rows
 from aiobs.views.tables import TableSpec
 
 #: Models drawn one by one in charts; the rest are summed as OTHER_MODELS.
 CHART_MODELS = 8
 #: Rows of the per-model table (the rest are counted in a note).
 TABLE_MODELS = 30
-#: Events drawn in one outlier's timeline.
-TIMELINE_EVENTS = 120
-#: Characters of input or output text shown for one outlier.
-SNIPPET_CHARS = 1500
 OTHER_MODELS = "(other models)"
 NO_MODEL = "(no model)"
 #: Histogram bins per decade of latency (log scale).
@@ -267,111 +261,6 @@ def _flags(requests: pl.LazyFrame, flags: list[str], top: list[str]) -> tuple[pl
     return overall, by_model
 
 
-def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> dict[str, Any]:
-    """One outlier's events as waterfall rows (offset and duration in ms from the request's start)."""
-    ordered = events.sort(["start", "duration_ms"], descending=[False, True], nulls_last=True)
-    shown = ordered.head(TIMELINE_EVENTS)
-    start = outlier["start"]
-    rows = shown.to_dicts()
-    depth: dict[str | None, int] = {}
-    for r in rows:  # parents come before children in start order; at most TIMELINE_EVENTS rows, once per outlier
-        depth[r.get("event_id")] = depth.get(r.get("parent_id"), -1) + 1 if r.get("parent_id") in depth else 0
-    bars: list[dict[str, Any]] = []
-    annotations = []
-    for r in rows:
-        offset = (r["start"] - start).total_seconds() * 1000.0 if r["start"] is not None and start is not None else 0.0
-        if is_annotation(r):  # feedback, often minutes later: listed, not drawn (it would squash the bars)
-            label = clean(r.get("event") or r.get("stage"), 32)
-            annotations.append({"label": label, "offset_ms": offset, "feedback_score": r["feedback_score"]})
-            continue
-        bars.append(
-            {
-                "label": clean(r.get("event") or r.get("stage"), 32),
-                "stage": str(r.get("stage") or "other"),
-                "model": clean(r.get("model")) if r.get("model") else "",
-                "offset_ms": offset,
-                "duration_ms": r.get("duration_ms"),
-                "ttft_ms": r.get("ttft_ms"),
-                "is_error": bool(r.get("is_error")),
-                "error_type": clean(r.get("error_type")) if r.get("error_type") else "",
-                "attempt": r.get("attempt"),
-                "input_tokens": r.get("input_tokens"),
-                "output_tokens": r.get("output_tokens"),
-                "finish_reason": clean(r.get("finish_reason"), 24) if r.get("finish_reason") else "",
-                "depth": min(depth.get(r.get("event_id"), 0), 6),
-            }
-        )
-    span = max([outlier.get("latency_ms") or 0.0, *((b["offset_ms"] + (b["duration_ms"] or 0.0)) for b in bars)])
-    llm = ordered.filter(pl.col("stage") == "llm") if "stage" in ordered.columns else ordered.head(0)
-    texts = llm if not llm.is_empty() else ordered
-
-    def text_of(column: str, last: bool) -> str:
-        if column not in texts.columns:
-            return ""
-        values = texts.get_column(column).drop_nulls()
-        if values.is_empty():
-            return ""
-        return clean(values[-1] if last else values[0], SNIPPET_CHARS)
-
-    return {
-        "bars": bars,
-        "annotations": annotations,
-        "span_ms": span or 1.0,
-        "hidden": max(0, ordered.height - len(bars)),
-        "input_text": outlier.get("input_text_clean") or text_of("input_text", last=False),
-        "output_text": outlier.get("output_text_clean") or text_of("output_text", last=True),
-    }
-
-
-def _outliers(
-    summary: Summary, p: float, limit: int, flags: list[str], clean: Cleaner
-) -> tuple[list[dict[str, Any]], int, float | None]:
-    # --outliers 0 lists none: the section only counts the requests above the percentile.
-    query = OutlierQuery(p=p, limit=limit or None)
-    total = int(tail_attribution(summary.requests, query).get_column("requests_tail")[0])
-    if limit == 0:
-        return [], total, None
-    picked = select_outliers(summary.requests, query, flags=[f.removeprefix(FLAG_PREFIX) for f in flags])
-    cut = picked.get_column("threshold")[0] if not picked.is_empty() else None
-    by_id: dict[str, pl.DataFrame] = {}
-    if summary.kept_events and not picked.is_empty():
-        mine = price_events(summary.events_of(picked.get_column("correlation_id").to_list())).collect()
-        by_id = {str(k[0]): g for k, g in mine.partition_by("correlation_id", as_dict=True).items()}
-    rows = []
-    for o in outlier_rows(picked):
-        row = _outlier(o, clean)
-        events = by_id.get(str(o.correlation_id))
-        row["timeline"] = _timeline(events, row, clean) if events is not None else None
-        rows.append(row)
-    return rows, total, cut
-
-
-def _outlier(o: OutlierRow, clean: Cleaner) -> dict[str, Any]:
-    """An outlier as the report shows it: its labels and texts cleaned (redacted, cut)."""
-    return {
-        "rank": o.rank,
-        "id": clean(o.correlation_id, 80),
-        "start": o.start,
-        "latency_ms": o.latency_ms,
-        "ttft_ms": o.ttft_ms,
-        "model": clean(o.model),
-        "route": clean(o.route),
-        "user": clean(o.user),
-        "is_error": o.is_error,
-        "retries": o.retries,
-        "input_tokens": o.tokens["input"],
-        "output_tokens": o.tokens["output"],
-        "cost_usd": o.cost_usd,
-        "n_events": o.n_events,
-        "slowest_stage": o.slowest_stage,
-        "slowest_share": o.slowest_share,
-        "stage_ms": o.stages_ms,
-        "flags": o.flags,
-        "input_text_clean": clean(o.input_text, SNIPPET_CHARS) if o.input_text else "",
-        "output_text_clean": clean(o.output_text, SNIPPET_CHARS) if o.output_text else "",
-    }
-
-
 def _headline(overall: dict[str, Any], flags: pl.DataFrame | None, problems: int) -> list[Figure]:
     lat = overall["latency_ms"]
     thin = set(lat["thin"])
@@ -429,7 +318,8 @@ def build_report(
         return relabel(frame, "model_group", clean)
 
     tail = tail_attribution(requests, OutlierQuery(p=p))
-    outliers, outliers_total, cut = _outliers(summary, p, outlier_limit, flags, clean)
+    flag_names = [f.removeprefix(FLAG_PREFIX) for f in flags]
+    outliers, outliers_total, cut = outlier_list(summary, p, outlier_limit, flag_names, clean)
     issues = [
         {
             "code": code,
