@@ -26,9 +26,16 @@ _READABLE: dict[str, str] = {
         r"|xox[abposr]-[A-Za-z0-9-]{10,}"
         r"|AIza[0-9A-Za-z_-]{35}"
         r"|(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{16,}"
-        r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})"
+        r"|eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+        r"|hf_[A-Za-z0-9]{30,})"
     ),
-    "secret": r"(?i)\b(?:api[_-]?key|secret|password|passwd|access[_-]?token)\b\s*[:=]\s*['\"]?[^\s'\"]{8,}",
+    # A named secret (`aws_secret_access_key = ...`: no word boundary before it, `_` is a word character),
+    # or an HTTP bearer credential (`Authorization: Bearer ...`).
+    "secret": (
+        r"(?i)(?:api[_-]?key|secret|password|passwd|access[_-]?token|auth[_-]?token)[A-Za-z0-9_-]*"
+        r"\s*[:=]\s*['\"]?[^\s'\"]{8,}"
+        r"|(?i)\bbearer\s+[A-Za-z0-9._~+/-]{16,}=*"
+    ),
     "email": r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b",
     "iban": r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b",
     "card": r"\b\d(?:[ -]?\d){12,18}\b",

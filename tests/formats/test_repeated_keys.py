@@ -41,3 +41,29 @@ def test_only_the_first_lines_are_checked_and_nested_repeats_count() -> None:
     found = repeated_keys(data, "src", 10)
     assert [(i.source, i.line) for i in found] == [("src", 11)]
     assert repeated_keys(b'not json "a" "b"\n{"a": 1}\n', "src", 1) == []
+
+
+def test_a_line_nested_past_pythons_stack_is_read_not_a_crash(tmp_path: Path) -> None:
+    """990 levels of arrays is valid JSON: the repeated-key check (Python's json) must not stop the run."""
+    deep = "[" * 990 + "]" * 990
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"request_id":"a","ts":"2026-11-28T10:00:00Z","latency_ms":5,"m":' + deep + "}\n")
+    summary = summarize(expand_inputs([str(path)]))
+    assert summary.n_requests == 1
+    assert repeated_keys(b'{"m":' + b"[" * 100_000 + b"]" * 100_000 + b"}\n", "src", 1) == []
+
+
+def test_a_document_nested_past_pythons_stack_is_one_problem_and_the_next_is_read(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    path = tmp_path / "deep.json"
+    path.write_text(
+        '{\n "request_id": "b", "ts": "2026-11-28T00:00:00Z",\n "m": ' + deep + "\n}\n"
+        '{\n "request_id": "c", "ts": "2026-11-28T00:00:01Z", "latency_ms": 3\n}\n'
+    )
+    summary = summarize(expand_inputs([str(path)]))
+    assert summary.requests.collect()["correlation_id"].to_list() == ["c"]
+    [example] = summary.issues.examples["invalid-json"]
+    assert (example.line, example.message) == (
+        1,
+        "JSON document cannot be read: nested too deeply; lines 1-4 skipped, up to the next line that starts with {",
+    )

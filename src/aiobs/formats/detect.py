@@ -182,6 +182,6 @@ def repeated_keys(data: bytes, source: str, first_line: int) -> list[InputIssue]
         except _RepeatedKey as repeated:
             message = f'the key "{repeated.args[0]}" appears twice on the line: aiobs reads its first value'
             found.append(InputIssue("repeated-key", source, first_line + index, message))
-        except ValueError:
-            continue  # not JSON: the reader records it
+        except (ValueError, RecursionError):
+            continue  # not JSON, or nested past Python's stack: the reader records or reads it
     return found

@@ -108,11 +108,12 @@ def _records(text: str, source: str, issues: IssueLog) -> Iterator[tuple[int, by
             continue
         try:
             value, end = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            start, line = lines.at(pos), lines.at(exc.pos)
-            resume = text.find("\n{", exc.pos)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            at, why = (exc.pos, exc.msg) if isinstance(exc, json.JSONDecodeError) else (pos, "nested too deeply")
+            start, line = lines.at(pos), lines.at(at)
+            resume = text.find("\n{", at + 1)
             last = lines.at(resume if resume >= 0 else len(text.rstrip()))
-            message = f"JSON document cannot be read: {exc.msg}"
+            message = f"JSON document cannot be read: {why}"
             if last > start:  # say which lines go with it, so none is lost without a word
                 message += f"; lines {start}-{last} skipped, up to the next line that starts with {{"
             issues.record(InputIssue("invalid-json", source, line, message))
