@@ -25,7 +25,6 @@ For `aiobs report --history DIR`: call `record_run(DIR, summary)` once, then `tr
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -60,7 +59,7 @@ from aiobs.history_store import (
 )
 from aiobs.history_store import open_store as open_store
 from aiobs.profiles import BUCKET, DIMENSIONS, OVERALL, profile_requests
-from aiobs.summary import Summary
+from aiobs.summary import Summary, check_every
 
 _DIMENSION_ORDER = {OVERALL: 0, **{d: i + 1 for i, d in enumerate(DIMENSIONS)}}
 
@@ -337,7 +336,7 @@ def trends(
     skipped and reported to `warn` (as `read_store` does).
     """
     _check_by(by)
-    _check_every(every)
+    check_every(every)
     frame = read_store(store, warn=warn).filter(pl.col("dimension") == by)
     window = _window(frame, days, end)
     if window is None:
@@ -370,15 +369,6 @@ def anomalies(
     )
     scored = score_series(hourly_series(history), rules).filter(pl.col(BUCKET) >= window[0])
     return scored if everything else scored.filter(pl.col("anomaly"))
-
-
-_DURATION = re.compile(r"^(?:[1-9]\d*(?:ns|us|ms|s|m|h|d|w|mo|q|y))+$")
-
-
-def _check_every(every: str) -> None:
-    if not _DURATION.match(every):
-        msg = f"invalid --every '{every}': use a duration such as 1h, 6h, 1d or 1w"
-        raise UsageError(msg)
 
 
 def _check_by(name: str) -> None:

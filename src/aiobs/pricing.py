@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 import threading
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -117,6 +118,10 @@ class PriceBook:
         return price if price is not None and price.applies_to(provider) else None
 
 
+#: A price file is a few hundred lines; a device or a huge file is a mistake, not prices.
+MAX_PRICE_FILE_BYTES = 16 << 20
+
+
 def load_price_book(path: str | os.PathLike[str]) -> PriceBook:
     """Read a TOML (or, for a `.json` name, JSON) price file; see docs/pricing.md for the format.
 
@@ -125,6 +130,14 @@ def load_price_book(path: str | os.PathLike[str]) -> PriceBook:
     where = os.fspath(path)
     is_json = Path(where).suffix.lower() == ".json"
     try:
+        size = Path(where).stat()
+        if not stat.S_ISREG(size.st_mode) or size.st_size > MAX_PRICE_FILE_BYTES:
+            what = (
+                "not a regular file"
+                if not stat.S_ISREG(size.st_mode)
+                else f"larger than {MAX_PRICE_FILE_BYTES >> 20} MB"
+            )
+            raise PriceFileError(f"Cannot read price file {where}: it is {what}.")
         raw_bytes = Path(where).read_bytes()
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__

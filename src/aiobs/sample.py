@@ -77,6 +77,8 @@ from typing import Any, Final, Protocol
 import orjson
 import zstandard
 
+from aiobs.errors import UsageError
+
 __all__ = [
     "APPS",
     "DEFAULT_START",
@@ -1623,6 +1625,11 @@ def write_sample(
         requests_per_second=requests_per_second,
         stats=stats,
     )
+    if path.is_symlink():  # write where the link points, and keep the link
+        path = path.resolve()
+    if path.exists() and not path.is_file():  # renaming over a device or a pipe would replace it
+        msg = f"cannot write {path}: it is not a regular file; give a file name"
+        raise UsageError(msg)
     part = path.with_name(path.name + ".part")
     with part.open("wb") as raw:
         if path.suffix == ".gz":

@@ -106,7 +106,11 @@ def parse_time_bound(text: str, *, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     match = _RELATIVE.match(text.strip())
     if match:
-        return now - timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        try:
+            return now - timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+        except OverflowError:
+            msg = f"cannot read time '{text}': that is before the year 1"
+            raise UsageError(msg) from None
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -164,7 +168,7 @@ def summarize(
     check_input_format(input_format)
     key_sets = validate_group_keys(list(by or []))
     if every is not None:
-        _check_every(every)
+        check_every(every)
     elif any(TIME_KEY in keys for keys in key_sets):
         msg = "--by time needs --every to say how long a time bucket is, e.g. --every 1h"
         raise UsageError(msg)
@@ -329,12 +333,15 @@ def _rebuild_buckets(
     return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame(), spend_by_model(spend)
 
 
-def _check_every(every: str) -> None:
-    try:
-        pl.Series([datetime(2026, 1, 1, tzinfo=UTC)]).dt.truncate(every)
-    except (pl.exceptions.PolarsError, ValueError):
+#: A Polars duration that is not zero (`0h` divided by zero): one or more count-unit pairs, each count >= 1.
+_DURATION = re.compile(r"^(?:[1-9]\d*(?:ns|us|ms|s|m|h|d|w|mo|q|y))+$")
+
+
+def check_every(every: str) -> None:
+    """`--every`: a duration such as 15m, 1h or 1d (shared by summarize, report and history)."""
+    if not _DURATION.match(every):
         msg = f"invalid --every '{every}': use a duration such as 15m, 1h or 1d"
-        raise UsageError(msg) from None
+        raise UsageError(msg)
 
 
 def _merge_unpriced(frame: pl.DataFrame) -> pl.DataFrame:

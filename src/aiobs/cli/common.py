@@ -108,7 +108,7 @@ def _drop_stdout() -> None:
 
 
 def _bug(exc: Exception) -> typer.Exit:
-    if os.environ.get("AIOBS_TRACEBACK"):
+    if os.environ.get("AIOBS_TRACEBACK", "").lower() not in ("", "0", "false", "no", "off"):
         raise exc
     # One line, as every aiobs error: some messages (Polars' query plans) go on for many.
     first, *rest = str(exc).strip().splitlines() or [""]

@@ -23,7 +23,7 @@ class HistoryFormat(StrEnum):
 
 def history_command(
     store: Path = typer.Argument(..., metavar="STORE", help="The history store folder (written by --history DIR)."),
-    days: int = typer.Option(7, "--days", "-d", min=1, metavar="N", help="Show the last N days of data."),
+    days: int = typer.Option(7, "--days", "-d", min=1, max=3660, metavar="N", help="Show the last N days of data."),
     by: str = typer.Option(
         OVERALL, "--by", "-b", metavar="KEY", help=f"Trend for {', '.join((OVERALL, *DIMENSIONS))}."
     ),
@@ -32,6 +32,7 @@ def history_command(
         None,
         "--keep-days",
         min=1,
+        max=36600,
         metavar="N",
         help="First remove the days before the last N days (today, UTC, is one).",
     ),
