@@ -179,8 +179,10 @@ def _decompressed(stream: BinaryIO, kind: str, head: bytes, source: Source, issu
         while True:
             if not buffer and not (buffer := stream.read(READ_BYTES)):
                 break
-            # Small pieces: a frame whose checksum fails raises, losing what that call decompressed.
-            piece, buffer = buffer[:ZSTD_FEED], buffer[ZSTD_FEED:]
+            # Small pieces: a frame whose checksum fails raises, losing what that call decompressed. The last
+            # 4 bytes read go alone: at the end of a file they are the checksum, so its data is already out.
+            cut = len(buffer) - 4 if 4 < len(buffer) < ZSTD_FEED + 4 else ZSTD_FEED
+            piece, buffer = buffer[:cut], buffer[cut:]
             mid_frame = True
             out = decompressor.decompress(piece)
             if out:
@@ -191,8 +193,11 @@ def _decompressed(stream: BinaryIO, kind: str, head: bytes, source: Source, issu
                 mid_frame = bool(rest.strip(b"\x00"))  # trailing zero padding is not a new frame
                 buffer = rest if mid_frame else b""
     except zstandard.ZstdError as exc:
+        # A failed checksum is damage in an otherwise whole frame (corrupt-archive, as gzip's CRC); anything
+        # else means the stream cannot be read past this point.
+        code = "corrupt-archive" if "checksum" in str(exc).lower() else "truncated-archive"
         message = f"corrupt {kind} data, read up to it (at most {ZSTD_FEED >> 10} KB of input lost): {exc}"
-        issues.record(InputIssue("truncated-archive", source.name, None, message))
+        issues.record(InputIssue(code, source.name, None, message))
         return
     if mid_frame:
         issues.record(
