@@ -14,7 +14,7 @@ import itertools
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -27,6 +27,7 @@ from aiobs.formats.mapping import FieldMapping, SourcePath
 from aiobs.formats.native import Reading
 from aiobs.issues import IssueLog
 from aiobs.reconstruct import rebuild_requests
+from aiobs.redact import Privacy, private_issues
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.base import Source
 from aiobs.sources.read import Chunk, iter_chunks
@@ -128,10 +129,17 @@ def inspect_sources(
     *,
     input_format: str | None = None,
     sample_lines: int = SAMPLE_LINES,
+    privacy: Privacy | None = None,
 ) -> list[FileInspection]:
-    """One inspection per source, each from at most `sample_lines` of its first lines."""
+    """One inspection per source, each from at most `sample_lines` of its first lines.
+
+    The problems' examples quote the lines they are about: redacted unless `privacy` says otherwise.
+    """
     forced = check_input_format(input_format)
-    return [_inspect(source, mapping or FieldMapping(), forced, sample_lines) for source in sources]
+    files = [_inspect(source, mapping or FieldMapping(), forced, sample_lines) for source in sources]
+    if (privacy or Privacy()).redact:
+        files = [replace(f, issues=private_issues(f.issues)) for f in files]
+    return files
 
 
 def _sample(source: Source, issues: IssueLog, lines: int) -> tuple[Chunk | None, bool]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from aiobs.issues import InputIssue, IssueLog
 from aiobs.pii import PATTERNS
 
 
@@ -54,6 +55,17 @@ def redact_values(values: list[str | None]) -> list[str | None]:
     if not values:
         return []
     return pl.Series(values, dtype=pl.String).to_frame("v").select(redact_text(pl.col("v"))).to_series().to_list()
+
+
+def private_issues(issues: IssueLog) -> IssueLog:
+    """A copy of `issues` whose example messages are redacted: a message quotes the line it is about."""
+    private = IssueLog(keep=issues.keep)
+    for code, count in issues.counts.items():
+        examples = issues.examples.get(code, [])
+        messages = redact_values([e.message for e in examples])
+        redacted = [InputIssue(e.code, e.source, e.line, m or "") for e, m in zip(examples, messages, strict=True)]
+        private.add(code, count, redacted)
+    return private
 
 
 def user_pseudonym(user: str) -> str:

@@ -108,3 +108,20 @@ def test_bad_arguments_are_one_sentence(mystery: Path) -> None:
         assert result.stderr.startswith("aiobs: ") and result.stderr.count("\n") == 1, result.stderr
     missing = runner.invoke(app, ["inspect", str(mystery.parent / "nothing.jsonl")])
     assert missing.exit_code == 2
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "json"])
+def test_the_lines_a_problem_quotes_are_redacted_unless_asked(tmp_path: Path, fmt: str) -> None:
+    path = tmp_path / "leaky.jsonl"
+    path.write_text(
+        '{"request_id":"a","ts":"2026-11-28T10:00:00Z"}\n'
+        '{"e":"bob@example.org","k":"AKIAIOSFODNN7EXAMPLE"\n"+1 415-555-0132"\n'
+    )
+    default = CliRunner().invoke(app, ["inspect", str(path), "-f", fmt], env={"COLUMNS": "200"})
+    raw = CliRunner().invoke(app, ["inspect", str(path), "-f", fmt, "--no-redact"], env={"COLUMNS": "200"})
+    assert default.exit_code == raw.exit_code == 0, default.output
+    for secret in ("bob@example.org", "AKIAIOSFODNN7EXAMPLE", "415-555-0132"):
+        assert secret not in default.output
+        if fmt == "json":  # the terminal cuts long examples: the JSON has them whole
+            assert secret in raw.output
+    assert "[email]" in default.output

@@ -13,6 +13,7 @@ from aiobs.cli import options
 from aiobs.cli.common import check_output_target, read_mapping, stdout_console, user_errors, write_output
 from aiobs.config import load_config
 from aiobs.inspection import SAMPLE_LINES, inspect_sources
+from aiobs.redact import Privacy
 from aiobs.render.inspect import render_inspect, render_inspect_json
 from aiobs.sources.paths import expand_inputs
 
@@ -36,6 +37,7 @@ def inspect_command(
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
+    no_redact: bool = options.NO_REDACT,
 ) -> None:
     """Show what aiobs makes of each file: its format, which field feeds what, and how to map what it misses.
 
@@ -51,7 +53,11 @@ def inspect_command(
         )
         sources = expand_inputs(paths, endpoint_url=endpoint_url)
         files = inspect_sources(
-            sources, mapping, input_format=input_format or settings.input_format, sample_lines=lines
+            sources,
+            mapping,
+            input_format=input_format or settings.input_format,
+            sample_lines=lines,
+            privacy=Privacy(redact=not no_redact),
         )
         if fmt is InspectFormat.json:
             write_output(output, render_inspect_json(files))
