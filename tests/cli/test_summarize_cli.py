@@ -854,3 +854,20 @@ def test_a_group_table_names_the_columns_it_leaves_out(width: int) -> None:
         assert all(name in note for name in missing), (missing, note)
     else:
         assert "left out" not in section
+
+
+def test_labels_that_differ_only_past_the_cut_are_shown_whole(tmp_path: Path) -> None:
+    """Cutting two long routes at the same place would show two rows that look alike: they fold instead."""
+    path = tmp_path / "routes.jsonl"
+    lines = []
+    for i in range(3):
+        for leaf, status in (("alpha", "ok"), ("beta", "error")):
+            route = f"/api/v2/organizations/{{org_id}}/projects/{{project_id}}/chat/{leaf}"
+            row = {"request_id": f"{leaf}{i}", "event": "gateway", "ts": iso(T0), "latency_ms": 5, "route": route}
+            lines.append(orjson.dumps({**row, "status": status}))
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = runner.invoke(app, ["summarize", str(path), "--by", "route"], env={**ENV, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    table = result.output[result.output.index("By route") :].split("\n\n")[0]
+    folded = "".join(line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│"))
+    assert "chat/alpha" in folded and "chat/beta" in folded

@@ -19,6 +19,8 @@ from aiobs.views.tables import Cell, ColumnSpec, Rough, TableSpec
 
 #: A terminal label is cut at this many characters (the Markdown at 80, HTML at the report's cap).
 TERMINAL_LABEL_CHARS = 40
+#: Labels are never longer than this in a terminal, even when a shorter cut would make two look alike.
+MAX_LABEL_CHARS = 1000
 MARKDOWN_LABEL_CHARS = 80
 
 
@@ -77,7 +79,11 @@ def terminal_table(
     TERMINAL_LABEL_CHARS and their control characters shown as escapes.
     """
     spec = spec.compact()
-    text = [[_terminal_cell(cell, column) for cell, column in zip(row, spec.columns, strict=True)] for row in spec.rows]
+    limit = _label_limit(spec)
+    text = [
+        [_terminal_cell(cell, column, limit) for cell, column in zip(row, spec.columns, strict=True)]
+        for row in spec.rows
+    ]
     headers = [c.header for c in spec.columns]
     droppable = [c.header for name in spec.drop_order for c in spec.columns if c.name == name]
     plain = [[cell.plain if isinstance(cell, Text) else cell for cell in row] for row in text]
@@ -94,11 +100,22 @@ def terminal_table(
     return Group(table, *notes) if notes else table
 
 
-def _terminal_cell(cell: Cell, column: ColumnSpec) -> Text | str:
+def _label_limit(spec: TableSpec) -> int:
+    """TERMINAL_LABEL_CHARS, or more when cutting there would make two different rows' labels look alike
+    (`/api/v2/organizations/{org_id}/projects/…/alpha` and `…/beta`); they fold instead."""
+    labels = [i for i, column in enumerate(spec.columns) if not column.numeric]
+    for limit in (TERMINAL_LABEL_CHARS, 4 * TERMINAL_LABEL_CHARS, MAX_LABEL_CHARS):
+        keys = {tuple(terminal_text(cell_text(row[i], spec.columns[i]), limit) for i in labels) for row in spec.rows}
+        if len(keys) == len({tuple(cell_text(row[i], spec.columns[i]) for i in labels) for row in spec.rows}):
+            return limit
+    return MAX_LABEL_CHARS
+
+
+def _terminal_cell(cell: Cell, column: ColumnSpec, limit: int = TERMINAL_LABEL_CHARS) -> Text | str:
     """Labels as `Text` (never read as markup), numbers as plain strings, as rich prints them unstyled."""
     if column.numeric:
         return cell_text(cell, column)
-    return Text(terminal_text(cell_text(cell, column), TERMINAL_LABEL_CHARS))
+    return Text(terminal_text(cell_text(cell, column), limit))
 
 
 def markdown_table(spec: TableSpec, *, heading: str | None = "## {}") -> list[str]:
