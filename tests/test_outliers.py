@@ -84,7 +84,7 @@ def test_requests_without_the_metric_are_not_in_the_population() -> None:
         ({"p": -1.0}, "--p must be"),
         ({"metric": "speed"}, "cannot rank by 'speed'"),
         ({"per": "color"}, "cannot take outliers per 'color'"),
-        ({"limit": 0}, "--limit must be at least 1"),
+        ({"limit": 0}, "--limit must be from 1 to 1,000,000"),
     ],
 )
 def test_bad_queries(kwargs: dict[str, Any], message: str) -> None:

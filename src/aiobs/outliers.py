@@ -33,6 +33,8 @@ METRICS: dict[str, tuple[pl.Expr, str]] = {
     ),
 }
 PER_KEYS = ("model", "route", "provider", "user")
+#: More outliers than this is not a list a person reads: use summarize --format csv for every request.
+MAX_LIMIT = 1_000_000
 #: The part of a request's time outside every child stage: the gateway's own work, queueing.
 UNATTRIBUTED = "unattributed"
 STAGE_COLUMNS = tuple(f"{s}_ms" for s in CHILD_STAGES)
@@ -56,8 +58,8 @@ class OutlierQuery:
         if self.per is not None and self.per not in PER_KEYS:
             msg = f"cannot take outliers per '{self.per}': choose from {', '.join(PER_KEYS)}"
             raise UsageError(msg)
-        if self.limit is not None and self.limit < 1:
-            msg = f"--limit must be at least 1, got {self.limit}"
+        if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
+            msg = f"--limit must be from 1 to {MAX_LIMIT:,}, got {self.limit:,}"
             raise UsageError(msg)
 
 

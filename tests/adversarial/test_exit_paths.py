@@ -32,7 +32,10 @@ runner = CliRunner()
         (["check", SAMPLE, "--until", "99999999d", "--slo", "error_rate < 5%"], "cannot read time '99999999d'"),
         (["history", "{tmp}", "--days", "999999"], "--days"),
         (["history", "{tmp}", "--keep-days", "99999999999"], "--keep-days"),
-        (["outliers", SAMPLE, "--limit", "99999999999999999999999", "-f", "json"], "--limit"),
+        (
+            ["outliers", SAMPLE, "--limit", "99999999999999999999999", "-f", "json"],
+            "--limit must be from 1 to 1,000,000",
+        ),
         (["summarize", SAMPLE, "--prices", "/dev/zero"], "Cannot read price file /dev/zero: it is not a regular file."),
     ],
 )

@@ -114,7 +114,7 @@ def test_flag_filter_and_unknown_flag(small_log: Path, tmp_path: Path, write_jso
         (["--p", "100"], "--p must be"),
         (["--per", "color"], "cannot take outliers per 'color'"),
         (["--by", "speed"], "Invalid value"),
-        (["--limit", "0"], "--limit must be at least 1"),
+        (["--limit", "0"], "--limit must be from 1 to 1,000,000"),
     ],
 )
 def test_bad_arguments(small_log: Path, args: list[str], message: str) -> None:

@@ -251,3 +251,9 @@ def test_a_socket_is_refused_in_one_sentence(tmp_path: Path) -> None:
         server.bind(str(path))
         with pytest.raises(InputError, match=r"^cannot read .*/s: it is a socket; pass log files"):
             expand_inputs([str(path)])
+
+
+@pytest.mark.parametrize("spec", ["", "  "])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(spec: str) -> None:
+    with pytest.raises(UsageError, match="an input path is empty"):
+        expand_inputs([spec])

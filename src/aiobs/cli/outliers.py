@@ -65,9 +65,7 @@ def outliers_command(
     per: str | None = typer.Option(
         None, "--per", metavar="KEY", help="Percentile within each model, route, provider or user."
     ),
-    limit: int = typer.Option(
-        20, "--limit", "-n", min=1, max=1_000_000, metavar="N", help="At most this many (per group with --per)."
-    ),
+    limit: int = typer.Option(20, "--limit", "-n", metavar="N", help="At most this many (per group with --per)."),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     fmt: OutlierFormat | None = typer.Option(None, "--format", "-f", help="terminal (default), json, md or csv."),

@@ -136,6 +136,8 @@ def expand_inputs(
     seen: set[str] = set()
     s3: S3Inputs | None = None
     for spec in inputs:
+        if not spec.strip():  # `aiobs summarize "$LOGS"` with LOGS unset: not the current folder
+            raise UsageError("an input path is empty (an unset shell variable?): name a file, folder, glob or -")
         if spec == "-":
             found = [STDIN]
         elif spec[:5].lower() == "s3://":
