@@ -36,6 +36,9 @@ runner = CliRunner()
             ["outliers", SAMPLE, "--limit", "99999999999999999999999", "-f", "json"],
             "--limit must be from 1 to 1,000,000",
         ),
+        (["sample", "-"], "aiobs sample writes a file: give a name such as logs.jsonl (not -)"),
+        (["sample", "{tmp}/x.jsonl", "--size", "99999999999999999999999GB"], "at most 1TB"),
+        (["sample", "{tmp}/x.jsonl", "--requests", "99999999999999999999"], "--requests"),
         (["summarize", SAMPLE, "--prices", "/dev/zero"], "Cannot read price file /dev/zero: it is not a regular file."),
     ],
 )

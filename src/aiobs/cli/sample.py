@@ -14,19 +14,27 @@ _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)b?$", re.IGNORECASE)
 _FACTORS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
 
 
+#: A generated sample runs at tens of MB/s: a terabyte is hours; anything larger is a typo.
+MAX_SAMPLE_BYTES = 10**12
+
+
 def parse_size(text: str) -> int:
     """`500MB`, `1GB`, `20k`: decimal units, as in the benchmark tables."""
     match = _SIZE.match(text.strip())
     if not match:
         msg = f"cannot read size '{text}': use e.g. 100MB or 1GB"
         raise UsageError(msg)
-    return int(float(match.group(1)) * _FACTORS[match.group(2).lower()])
+    size = int(float(match.group(1)) * _FACTORS[match.group(2).lower()])
+    if size > MAX_SAMPLE_BYTES:
+        msg = f"cannot write a sample of {text}: at most 1TB"
+        raise UsageError(msg)
+    return size
 
 
 def sample_command(
     output: Path = typer.Argument(..., metavar="OUTPUT", help="File to write: .jsonl, .jsonl.gz or .jsonl.zst."),
     requests: int | None = typer.Option(
-        None, "--requests", "-n", min=1, metavar="N", help="Number of requests (default 1,000)."
+        None, "--requests", "-n", min=1, max=1_000_000_000, metavar="N", help="Number of requests (default 1,000)."
     ),
     size: str | None = typer.Option(
         None, "--size", metavar="SIZE", help="Stop at this many uncompressed bytes, e.g. 1GB."
@@ -42,6 +50,8 @@ def sample_command(
     with user_errors():
         if requests is not None and size is not None:
             raise UsageError("give --requests or --size, not both")
+        if str(output) == "-":
+            raise UsageError("aiobs sample writes a file: give a name such as logs.jsonl (not -)")
         if not output.parent.is_dir():
             raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
         if output.is_dir():
