@@ -32,3 +32,10 @@ def test_an_unknown_input_key_names_the_known_ones(tmp_path: Path) -> None:
     (tmp_path / "aiobs.toml").write_text("[input]\nmax_line = 10\n")
     with pytest.raises(UsageError, match=r"unknown key input.max_line \(known: format, .*, max_line_mb\)"):
         load_config(cwd=tmp_path)
+
+
+def test_a_config_that_is_a_device_says_so(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"^config file is not a regular file: /dev/zero$"):
+        load_config(Path("/dev/zero"))
+    with pytest.raises(UsageError, match=r"^config file not found: "):
+        load_config(tmp_path / "missing.toml")

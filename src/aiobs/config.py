@@ -178,7 +178,7 @@ def load_config(path: Path | None = None, *, cwd: Path | None = None) -> Config:
     """The given file, else ./aiobs.toml, else [tool.aiobs] of ./pyproject.toml, else defaults."""
     if path is not None:
         if not path.is_file():
-            msg = f"config file not found: {path}"
+            msg = f"config file is not a regular file: {path}" if path.exists() else f"config file not found: {path}"
             raise UsageError(msg)
         return _parse(_read_toml(path), path)
     here = cwd or Path.cwd()
