@@ -49,15 +49,6 @@ def any_thin(rows: list[dict[str, Any]]) -> bool:
 
 
 THIN_NOTE = "* fewer than 10 requests lie above this percentile: treat it as a rough figure."
-SPEND_NOTE = (
-    "Every call counts, on the model that made it (embeddings and rerankers included); "
-    "--by model counts each request once, on the model that answered it."
-)
-
-
-def model_with_stages(model: str, stages: list[str]) -> str:
-    """`text-embedding-3-small (embedding)`: the stages a model served, unless it only answered (llm)."""
-    return model if stages == ["llm"] else f"{model} ({', '.join(stages)})"
 
 
 def errors_by_rule(rows: list[dict[str, Any]], titles: dict[str, str]) -> str:

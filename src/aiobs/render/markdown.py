@@ -11,7 +11,7 @@ from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, u
 from aiobs.render.records import summary_record
 from aiobs.render.tables import markdown_table
 from aiobs.summary import Summary
-from aiobs.views.cost import summary_cost_check, unpriced_table
+from aiobs.views.cost import summary_cost_check, summary_spend, unpriced_table
 from aiobs.views.groups import group_table
 
 
@@ -73,24 +73,6 @@ def _kinds(word: str, kinds: list[dict[str, Any]]) -> list[str]:
     return [*_table([word, "count", "first examples"], rows, text_at=(2,)), ""]
 
 
-def _spend(rows: list[dict[str, Any]]) -> list[str]:
-    if not rows:
-        return []
-    cells = [
-        [
-            markdown_cell(f.model_with_stages(r["model"], r["stages"])),
-            f.count(r["calls"]),
-            f.count(r["tokens"]["input"]),
-            f.count(r["tokens"]["output"]),
-            f.usd(r["cost_usd"]),
-            f.count(r["unpriced_calls"]),
-        ]
-        for r in rows
-    ]
-    header = ["model", "calls", "tokens in", "tokens out", "cost", "unpriced calls"]
-    return ["## Spend by model, per call", "", f.SPEND_NOTE, "", *_table(header, cells), ""]
-
-
 def render_markdown(summary: Summary) -> str:
     record = summary_record(summary)
     o = record["overall"]
@@ -121,7 +103,8 @@ def render_markdown(summary: Summary) -> str:
         out += [f.errors_by_rule(record["errors_by_rule"], RULE_TITLES).replace("errors", "Errors", 1) + ".", ""]
     for name, records in record["groups"].items():
         out += markdown_table(group_table(name, records))
-    out += _spend(record["spend_by_model_per_call"])
+    if record["spend_by_model_per_call"]:
+        out += markdown_table(summary_spend(record))
     if record["unpriced_models"]:
         out += markdown_table(unpriced_table(record["unpriced_models"]))
     if record["cost_check"]:

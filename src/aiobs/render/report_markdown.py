@@ -288,19 +288,7 @@ def _cost(report: Report) -> list[str]:
         labels = [_bucket_label(t, report.every, mermaid=True) for t in per_bucket.get_column("time")]
         out += _xychart(f"Cost per {report.every} in USD", labels, [("bar", per_bucket["cost_usd"].to_list())], "USD")
     if report.spend:
-        rows = [
-            [
-                markdown_cell(f.model_with_stages(r["model"], r["stages"])),
-                f.count(r["calls"]),
-                f.count(r["input_tokens"]),
-                f.count(r["output_tokens"]),
-                f.usd(r["cost_usd"]),
-                f.count(r["unpriced_calls"]),
-            ]
-            for r in report.spend
-        ]
-        out += [f"Spend by model, per call. {f.SPEND_NOTE}", ""]
-        out += _table(["model", "calls", "tokens in", "tokens out", "cost", "unpriced calls"], rows)
+        out += markdown_table(report.spend_table, heading="{}:")
     if report.unpriced:
         out += markdown_table(report.unpriced_table, heading="{}:")
     if report.cost_check:

@@ -71,15 +71,17 @@ def terminal_table(
     width: int,
     elsewhere: str = "use --format md or json",
     label_width: tuple[int, int] = (16, 30),
+    label_chars: int = TERMINAL_LABEL_CHARS,
 ) -> RenderableType:
     """The compact columns of `spec` as a rich table that fits `width`.
 
     Columns in the spec's `drop_order` are left out as needed (render.fit: a cropped number would be
     wrong), and a note names them and `elsewhere`; the spec's notes follow, dim. Labels are cut at
-    TERMINAL_LABEL_CHARS and their control characters shown as escapes.
+    `label_chars` (TERMINAL_LABEL_CHARS unless a table's labels carry more, as a model with its stages
+    does) and their control characters shown as escapes.
     """
     spec = spec.compact()
-    limit = _label_limit(spec)
+    limit = _label_limit(spec, label_chars)
     text = [
         [_terminal_cell(cell, column, limit) for cell, column in zip(row, spec.columns, strict=True)]
         for row in spec.rows
@@ -100,11 +102,11 @@ def terminal_table(
     return Group(table, *notes) if notes else table
 
 
-def _label_limit(spec: TableSpec) -> int:
-    """TERMINAL_LABEL_CHARS, or more when cutting there would make two different rows' labels look alike
+def _label_limit(spec: TableSpec, first: int = TERMINAL_LABEL_CHARS) -> int:
+    """`first` (TERMINAL_LABEL_CHARS), or more when cutting there would make two different rows' labels look alike
     (`/api/v2/organizations/{org_id}/projects/…/alpha` and `…/beta`); they fold instead."""
     labels = [i for i, column in enumerate(spec.columns) if not column.numeric]
-    for limit in (TERMINAL_LABEL_CHARS, 4 * TERMINAL_LABEL_CHARS, MAX_LABEL_CHARS):
+    for limit in sorted({first, max(first, 4 * TERMINAL_LABEL_CHARS), MAX_LABEL_CHARS}):
         keys = {tuple(terminal_text(cell_text(row[i], spec.columns[i]), limit) for i in labels) for row in spec.rows}
         if len(keys) == len({tuple(cell_text(row[i], spec.columns[i]) for i in labels) for row in spec.rows}):
             return limit

@@ -15,7 +15,7 @@ from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, u
 from aiobs.render.records import summary_record
 from aiobs.render.tables import terminal_table
 from aiobs.summary import Summary
-from aiobs.views.cost import summary_cost_check, unpriced_table
+from aiobs.views.cost import summary_cost_check, summary_spend, unpriced_table
 from aiobs.views.groups import group_table
 
 
@@ -76,28 +76,8 @@ def _overall(record: dict[str, Any], n_inputs: int, requests_read: int | None = 
 LABEL_MIN = 12
 
 
-def _spend(rows: list[dict[str, Any]]) -> RenderableType:
-    table = _table(
-        "Spend by model, per call",
-        "model",
-        "calls",
-        "tokens in",
-        "tokens out",
-        "cost",
-        "unpriced calls",
-        numeric_from=1,
-    )
-    for r in rows:
-        tokens = r["tokens"]
-        table.add_row(
-            _data(f.model_with_stages(r["model"], r["stages"]), 60),
-            f.count(r["calls"]),
-            f.count(tokens["input"]),
-            f.count(tokens["output"]),
-            f.usd(r["cost_usd"]),
-            f.count(r["unpriced_calls"]),
-        )
-    return Group(table, Text(f.SPEND_NOTE, style="dim"))
+#: A model in the spend table is cut at this many characters, not 40: its stages follow its name.
+SPEND_LABEL_CHARS = 60
 
 
 #: Below this width the flag table leaves out how many requests were checked and what the flagged ones cost.
@@ -192,7 +172,7 @@ def render_terminal(summary: Summary, console: Console) -> None:
         console.print(terminal_table(group_table(name, records), width=console.width, label_width=(LABEL_MIN, 30)))
     if record["spend_by_model_per_call"]:
         console.print()
-        console.print(_spend(record["spend_by_model_per_call"]))
+        console.print(terminal_table(summary_spend(record), width=console.width, label_chars=SPEND_LABEL_CHARS))
     if record["unpriced_models"]:
         console.print()
         console.print(terminal_table(unpriced_table(record["unpriced_models"]), width=console.width))

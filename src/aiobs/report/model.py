@@ -24,7 +24,7 @@ from aiobs.report.outlier_list import outlier_list
 from aiobs.report.trends import HistoryFrames, ReportHistory, history_section
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
-from aiobs.views.cost import cost_check_table, unpriced_table
+from aiobs.views.cost import REPORT_SPEND_NOTE, cost_check_table, spend_table, unpriced_table
 from aiobs.views.groups import group_table
 from aiobs.views.tables import TableSpec
 
@@ -130,6 +130,10 @@ class Report:
     def models_table(self) -> TableSpec:
         """Latency, errors and cost by model: the summary's `--by model` table, of the busiest models."""
         return group_table("model", group_records(self.models), hidden=self.models_hidden)
+
+    @property
+    def spend_table(self) -> TableSpec:
+        return spend_table(self.spend, note=REPORT_SPEND_NOTE)
 
     @property
     def unpriced_table(self) -> TableSpec:

@@ -6,7 +6,7 @@ columns (each with a kind: label, count, percent, ms, usd, text), its rows as ty
 stay numbers, never preformatted strings) and its notes. Every writer formats and escapes the same
 spec for its medium, so a table cannot say one thing in the terminal and another in the report.
 
-Modules: `tables` (the TableSpec model), `cost` (models aiobs could not price; the cost check),
+Modules: `tables` (the TableSpec model), `cost` (spend by model per call; models aiobs could not price; the cost check),
 `groups` (latency by model, route, stage or time bucket), `outliers` (one slow request as a typed
 row, for `aiobs outliers` and the report).
 

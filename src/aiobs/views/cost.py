@@ -1,7 +1,9 @@
-"""The cost tables every medium shows: models aiobs could not price, and cost logged vs priced.
+"""The cost tables every medium shows: spend by model per call, models aiobs could not price, and cost
+logged vs priced.
 
-Both take plain rows (the summary record's `unpriced_models` and `cost_check`, or the report's cleaned
-copies of them): privacy and the report's length cap are applied before, once, where the rows are made.
+Each takes plain rows (the summary record's `spend_by_model_per_call`, `unpriced_models` and
+`cost_check`, or the report's cleaned copies of them): privacy and the report's length cap are applied
+before, once, where the rows are made.
 """
 
 from __future__ import annotations
@@ -13,6 +15,65 @@ from aiobs.views.tables import ColumnSpec, TableSpec, table
 
 UNPRICED_TITLE = "Models aiobs could not price (cost not counted)"
 COST_CHECK_TITLE = "Cost logged by the app vs priced by aiobs"
+SPEND_TITLE = "Spend by model, per call"
+#: What the spend table counts, next to the summary's `--by model` table (each request once).
+SPEND_NOTE = (
+    "Every call counts, on the model that made it (embeddings and rerankers included); "
+    "--by model counts each request once, on the model that answered it."
+)
+#: The same, in the report, whose cost chart and model table count each request once.
+REPORT_SPEND_NOTE = (
+    "Every call counts, on the model that made it (embeddings and rerankers included); "
+    "the chart counts each request once, on the model that answered it."
+)
+
+
+def model_with_stages(model: str | None, stages: Sequence[str | None]) -> str | None:
+    """`text-embedding-3-small (embedding)`: the stages a model served, unless it only answered (llm).
+
+    A call with no model stays no value (None) when it only answered, and is `— (embedding)` otherwise."""
+    named = [s for s in stages if s is not None]
+    if named == ["llm"] or not named:
+        return model
+    return f"{'—' if model is None else model} ({', '.join(named)})"
+
+
+def spend_table(rows: Sequence[Mapping[str, Any]], *, note: str = SPEND_NOTE) -> TableSpec:
+    """Per model, every call it made (embeddings and rerankers included): calls, tokens, cost, unpriced calls.
+
+    `rows` are `metrics.spend_by_model` rows (`input_tokens`, `output_tokens`); the model's stages are
+    named beside it, so an embedding model reads as one. Most costly first, as the rows come.
+    """
+    columns = (
+        ColumnSpec("model", "label"),
+        ColumnSpec("calls", "count"),
+        ColumnSpec("tokens in", "count"),
+        ColumnSpec("tokens out", "count"),
+        ColumnSpec("cost", "usd"),
+        ColumnSpec("unpriced calls", "count"),
+    )
+    cells = [
+        [
+            model_with_stages(r.get("model"), r.get("stages") or []),
+            r["calls"],
+            r.get("input_tokens"),
+            r.get("output_tokens"),
+            r.get("cost_usd"),
+            r["unpriced_calls"],
+        ]
+        for r in rows
+    ]
+    # No drop_order: at 80 columns the terminal folds the model names rather than leave a column out.
+    return table(SPEND_TITLE, columns, cells, notes=[note])
+
+
+def summary_spend(record: Mapping[str, Any]) -> TableSpec:
+    """The spend table of a summary record (`aiobs.summary/1`), whose rows keep their tokens under `tokens`."""
+    rows = [
+        {**r, "input_tokens": r["tokens"].get("input"), "output_tokens": r["tokens"].get("output")}
+        for r in record["spend_by_model_per_call"]
+    ]
+    return spend_table(rows)
 
 
 def unpriced_table(rows: Sequence[Mapping[str, Any]]) -> TableSpec:
