@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from aiobs.render import formats as f
 from aiobs.render.charts import render_charts
-from aiobs.render.tables import html_cell, is_rough
+from aiobs.render.tables import html_cell, is_alert, is_rough
 from aiobs.report.model import Report, stage_records
 
 TEMPLATE = "report.html.j2"
@@ -122,6 +122,7 @@ def _helpers() -> dict[str, Any]:
         "mb": _mb,
         "cell": html_cell,
         "rough": is_rough,
+        "alert": is_alert,
     }
 
 

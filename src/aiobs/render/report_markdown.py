@@ -170,24 +170,7 @@ def _trends(report: Report) -> list[str]:
     out += _xychart("Latency p50 p95 p99 per day", labels, series, "ms")
     rates = [v * 100 if v is not None else None for v in h.trend.get_column("error_rate").to_list()]
     out += _xychart("Error rate per day in percent", labels, [("line", rates)], "percent")
-    header = ["day", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "$/1k req", "accepted"]
-    header += [markdown_cell(name) for name in h.flags]
-    rows = [
-        [
-            _day(t["period"]),
-            f.count(t["requests"]),
-            f.pct(t["error_rate"]),
-            f.ms(t["latency_p50"]),
-            f.ms(t["latency_p95"]),
-            f.ms(t["latency_p99"]),
-            f.usd(t["cost_per_1k_requests"]),
-            f.pct(t["acceptance_rate"]),
-            *(f.pct(t[f"rate_{name}"]) for name in h.flags),
-            f"**{t['anomalies']}**" if t["anomalies"] else "0",
-        ]
-        for t in h.trend.iter_rows(named=True)
-    ]
-    out += _table([*header, "anomalies"], rows)
+    out += markdown_table(h.trend_table, heading=None)  # its title is the HTML caption; the charts say it here
     periods, per_model = h.model_p95()
     if per_model:
         out += [

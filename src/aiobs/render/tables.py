@@ -36,11 +36,16 @@ def cell_text(cell: Cell, column: ColumnSpec, *, mark_rough: bool = True) -> str
 
 
 def _number(column: ColumnSpec, value: float) -> str:
-    if column.kind == "count":
+    if column.kind in ("count", "alert"):
         return f.count(int(value))
     if column.kind == "percent":
         return f.pct(value)
     return f.ms(value) if column.kind == "ms" else f.usd(value)
+
+
+def is_alert(cell: Cell, column: ColumnSpec) -> bool:
+    """The HTML template shows a non-zero alert count as a pill."""
+    return column.kind == "alert" and bool(cell)
 
 
 def is_rough(cell: Cell) -> bool:
@@ -140,6 +145,8 @@ def markdown_table(spec: TableSpec, *, heading: str | None = "## {}") -> list[st
 
 
 def _markdown_cell(cell: Cell, column: ColumnSpec) -> str:
+    if column.kind == "alert" and cell:
+        return f"**{cell_text(cell, column)}**"
     if column.numeric:
         return cell_text(cell, column)  # digits, separators, `$`, `%`, `—` and `*`: nothing to escape
     return markdown_cell(cell_text(cell, column), MARKDOWN_LABEL_CHARS)

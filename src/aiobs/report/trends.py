@@ -19,6 +19,8 @@ from aiobs import history
 from aiobs.history import RunRecord
 from aiobs.profiles import BUCKET, OVERALL
 from aiobs.report.labels import Cleaner, relabel
+from aiobs.views.tables import TableSpec
+from aiobs.views.trends import daily_trend_table
 
 TREND_EVERY = "1d"
 #: Quality flags shown in the trend (the highest rates over the window).
@@ -107,6 +109,11 @@ class ReportHistory:
     anomalies_by_metric: list[tuple[str, int]]
     #: Hour-metric-group results the detector could judge (it had a baseline for them).
     judged: int
+
+    @property
+    def trend_table(self) -> TableSpec:
+        """The trend as a table, one row per day (views.trends), for the report's Markdown and HTML."""
+        return daily_trend_table(self.trend.to_dicts(), self.flags)
 
     @property
     def days_of_data(self) -> int:

@@ -8,7 +8,7 @@ spec for its medium, so a table cannot say one thing in the terminal and another
 
 Modules: `tables` (the TableSpec model), `cost` (spend by model per call; models aiobs could not price; the cost check),
 `groups` (latency by model, route, stage or time bucket), `outliers` (one slow request as a typed
-row, for `aiobs outliers` and the report).
+row, for `aiobs outliers` and the report), `trends` (the report's trend per day).
 
 Layering: views may import the analysis modules (summary, metrics, pricing, quality, redact), never
 `render/` or `cli/`; `render/` imports views. Privacy is applied before a view sees the data (the

@@ -13,9 +13,10 @@ from typing import Literal
 
 #: What a column holds, which decides how each medium formats and aligns it: `label` (a value from the
 #: logs that names a row: model, route; folds when long), `count` (an integer), `percent` (a ratio,
-#: 0.25 is 25%), `ms` (milliseconds), `usd` (US dollars), `text` (a sentence, left-aligned).
-Kind = Literal["label", "count", "percent", "ms", "usd", "text"]
-NUMERIC_KINDS: frozenset[str] = frozenset({"count", "percent", "ms", "usd"})
+#: 0.25 is 25%), `ms` (milliseconds), `usd` (US dollars), `text` (a sentence, left-aligned), `alert` (a
+#: count that writers stress when it is not zero: anomalies on a day).
+Kind = Literal["label", "count", "percent", "ms", "usd", "text", "alert"]
+NUMERIC_KINDS: frozenset[str] = frozenset({"count", "percent", "ms", "usd", "alert"})
 
 
 @dataclass(frozen=True)
