@@ -536,6 +536,41 @@ def test_two_files_line_numbers_are_per_file(tmp_path: Path, write_jsonl: WriteJ
     assert where(issues) == {"invalid-json": [(str(a), 2)], "not-an-object": [(str(b), 1)]}
 
 
+def test_small_files_read_together_give_what_each_file_gives_alone(
+    tmp_path: Path, write_jsonl: WriteJsonl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files are parsed in batches (one Polars query for many files); a batch with a bad line is
+    halved until that file is read on its own, so every event, line number and issue is as file by file."""
+    rng = random.Random(7)
+    paths = []
+    for i in range(60):
+        rows: list[Any] = [ev(f"r{i}", "gateway", 0, latency_ms=100), ev(f"r{i}", "llm", 5, latency_ms=40)]
+        if i % 17 == 3:
+            bad = [b"{bad", b"[1]", b"", b'{"request_id": "x", "latency_ms": "slow"}'][i // 17]
+            rows.insert(rng.randrange(3), bad)
+        if i % 23 == 5:
+            rows = [{k: v for k, v in row.items() if k != "status"} for row in rows if isinstance(row, dict)]
+        paths.append(write_jsonl(tmp_path / f"f{i:03d}.jsonl", rows))
+    batch_sizes: list[int] = []
+    batched = ChunkParser.events_of_batch
+
+    def spy(self: ChunkParser, chunks: list[Chunk]) -> pl.DataFrame:
+        batch_sizes.append(len(chunks))
+        return batched(self, chunks)
+
+    monkeypatch.setattr(ChunkParser, "events_of_batch", spy)
+    together, together_issues = run_ingest([tmp_path])
+    assert batch_sizes[0] == 60  # one batch, halved around the files with bad lines
+    monkeypatch.setattr(aiobs.ingest, "BATCH_BYTES", 0)  # nothing is small: one parse per file
+    alone, alone_issues = run_ingest(paths)
+    assert_frame_equal(together, alone)
+    assert together_issues.counts == alone_issues.counts
+    assert where(together_issues) == where(alone_issues)
+    assert {"invalid-json", "not-an-object", "blank-line", "wrong-type", "unknown-status"} <= set(
+        together_issues.counts
+    )
+
+
 # -- field mapping ---------------------------------------------------------------------------------------
 
 

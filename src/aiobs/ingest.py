@@ -32,7 +32,7 @@ from aiobs.formats.run_tree import request_ids
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.base import Source
-from aiobs.sources.read import MAX_LINE_BYTES, Chunk, iter_chunks
+from aiobs.sources.read import CHUNK_LINES, MAX_LINE_BYTES, Chunk, iter_chunks
 
 #: One bucket per this many input bytes (compressed input counts 5x); 1 bucket stays in memory.
 BYTES_PER_BUCKET = 128 << 20
@@ -43,6 +43,12 @@ SPILL_ROWS = 200_000
 SPILL_BATCH_ROWS = 8_192
 #: Chunks parsed at once. Polars parses each on its own pool; one more than the cores keeps both busy.
 PARSE_THREADS = 3
+#: Consecutive chunks smaller than this (small files) are parsed together, up to this many bytes...
+BATCH_BYTES = 4 << 20
+#: ... this many lines (a batch's line table is held while it is parsed; blank lines are cheap bytes) ...
+BATCH_LINES = CHUNK_LINES
+#: ... and this many chunks.
+BATCH_CHUNKS = 2_000
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
 
 ProgressCallback = Callable[[int], None]
@@ -159,12 +165,75 @@ class Ingested:
         return pl.concat(parts) if parts else pl.DataFrame(schema=EVENT_SCHEMA)
 
 
-def _in_parallel(parse: Callable[[Chunk], T], chunks: Iterator[Chunk]) -> Iterator[tuple[Chunk, T]]:
-    """Parse chunks on a few threads, yielding results in input order with a bounded number in flight."""
-    with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="aiobs-parse") as pool:
-        pending: deque[tuple[Chunk, Future[T]]] = deque()
+@dataclass
+class Batch:
+    """What one parse call reads: one chunk, or consecutive small chunks of several sources that share a
+    parser (a Polars query costs ~10 ms to plan whatever its size, so small files are read together)."""
+
+    parser: EventParser
+    target: BucketStore
+    chunks: list[Chunk]
+    size: int
+    lines: int
+
+    def events(self) -> pl.DataFrame:
+        return self.parser.events(self.chunks[0]) if len(self.chunks) == 1 else self.parser.events_of_batch(self.chunks)
+
+
+@dataclass
+class _Reading:
+    """What `_batches` needs to read every source: the mapping, the forced format, where events go."""
+
+    mapping: FieldMapping
+    issues: IssueLog
+    forced: str | None
+    max_line_bytes: int
+    store: BucketStore
+    runs: BucketStore
+    parsers: dict[str, EventParser] = field(default_factory=dict)
+
+    def parser(self, name: str) -> EventParser:
+        if name not in self.parsers:
+            self.parsers[name] = make_parser(name, self.mapping, self.issues)
+        return self.parsers[name]
+
+
+def _batches(sources: list[Source], reading: _Reading) -> Iterator[Batch]:
+    """Every source's chunks in input order, small consecutive ones of one parser joined into a batch."""
+    pending: Batch | None = None
+    for source in sources:
+        name, chunks = frame_source(
+            _chunks(source, reading.issues, reading.max_line_bytes), reading.issues, reading.forced
+        )
+        parser = reading.parser(name)
+        target = reading.runs if parser.resolves_tree else reading.store
         for chunk in chunks:
-            pending.append((chunk, pool.submit(parse, chunk)))
+            size = len(chunk.data)
+            lines = chunk.line_count if size <= BATCH_BYTES else CHUNK_LINES
+            if (
+                pending is not None
+                and pending.parser is parser
+                and pending.size + size <= BATCH_BYTES
+                and pending.lines + lines <= BATCH_LINES
+                and len(pending.chunks) < BATCH_CHUNKS
+            ):
+                pending.chunks.append(chunk)
+                pending.size += size
+                pending.lines += lines
+                continue
+            if pending is not None:
+                yield pending
+            pending = Batch(parser, target, [chunk], size, lines)
+    if pending is not None:
+        yield pending
+
+
+def _in_parallel(parse: Callable[[Batch], T], batches: Iterator[Batch]) -> Iterator[tuple[Batch, T]]:
+    """Parse batches on a few threads, yielding results in input order with a bounded number in flight."""
+    with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="aiobs-parse") as pool:
+        pending: deque[tuple[Batch, Future[T]]] = deque()
+        for batch in batches:
+            pending.append((batch, pool.submit(parse, batch)))
             if len(pending) > PARSE_THREADS:
                 done, future = pending.popleft()
                 yield done, future.result()
@@ -197,28 +266,20 @@ def ingest(
     runs = BucketStore(1, store.spill_dir / "runs" if store.spill_dir is not None else None)
     if runs.spill_dir is not None:
         runs.spill_dir.mkdir()
-    parsers: dict[str, EventParser] = {}
+    reading = _Reading(mapping, issues, forced, max_line_bytes, store, runs)
     events = 0
     read = 0
-    for source in sources:
-        name, chunks = frame_source(_chunks(source, issues, max_line_bytes), issues, forced)
-        if name not in parsers:
-            parsers[name] = make_parser(name, mapping, issues)
-        parser = parsers[name]
-        target = runs if parser.resolves_tree else store
 
-        def parse_and_split(
-            chunk: Chunk, parser: EventParser = parser, target: BucketStore = target
-        ) -> dict[int, pl.DataFrame]:
-            return target.split(parser.events(chunk))
+    def parse_and_split(batch: Batch) -> dict[int, pl.DataFrame]:
+        return batch.target.split(batch.events())
 
-        for chunk, parts in _in_parallel(parse_and_split, chunks):
-            events += sum(part.height for part in parts.values())
-            read += len(chunk.data)
-            target.add_split(parts)
-            if progress is not None:
-                progress(len(chunk.data))
-    for parser in parsers.values():
+    for batch, parts in _in_parallel(parse_and_split, _batches(sources, reading)):
+        events += sum(part.height for part in parts.values())
+        read += batch.size
+        batch.target.add_split(parts)
+        if progress is not None:
+            progress(batch.size)
+    for parser in reading.parsers.values():
         parser.finish()
     events -= _place_runs(runs, store, issues)
     return Ingested(store, issues, events, read, [s.name for s in sources])

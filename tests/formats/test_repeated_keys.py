@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from aiobs.formats.detect import REPEAT_CHECK_LINES, repeated_keys
 from aiobs.issues import INFORMATIONAL
 from aiobs.sources.paths import expand_inputs
@@ -67,3 +70,41 @@ def test_a_document_nested_past_pythons_stack_is_one_problem_and_the_next_is_rea
         1,
         "JSON document cannot be read: nested too deeply; lines 1-4 skipped, up to the next line that starts with {",
     )
+
+
+_KEYS = st.sampled_from(["a", "b", "status", 'q":', "c d"])
+_VALUES = st.recursive(
+    st.none() | st.integers() | st.text(alphabet='ab":{} ', max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.lists(st.tuples(_KEYS, inner), max_size=4),
+    max_leaves=12,
+)
+
+
+def _write(value: object, space: str) -> str:
+    """JSON text of `value`, where a list of (key, value) pairs is an object that may repeat a key."""
+    if isinstance(value, list) and value and all(isinstance(v, tuple) for v in value):
+        return "{" + ",".join(f"{json.dumps(k)}{space}:{_write(v, space)}" for k, v in value) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_write(v, space) for v in value) + "]"
+    return json.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pairs=st.lists(st.tuples(_KEYS, _VALUES), min_size=1, max_size=5), space=st.sampled_from(["", " ", "\t"]))
+def test_the_cheap_pre_check_never_hides_a_repeated_key(pairs: list[tuple[str, object]], space: str) -> None:
+    line = _write(pairs, space).encode()
+    assert not line.startswith(b"[") or not pairs
+    found = repeated_keys(line + b"\n", "x", 1)
+    try:
+        json.loads(line, object_pairs_hook=_refuse)
+        repeats = False
+    except KeyError:
+        repeats = True
+    assert bool(found) == repeats
+
+
+def _refuse(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise KeyError
+    return dict(pairs)

@@ -8,7 +8,7 @@ chunk of the file's lines into canonical events. docs/formats.md describes every
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import polars as pl
@@ -37,6 +37,10 @@ AUTO = "auto"
 class EventParser(Protocol):
     def events(self, chunk: Chunk) -> pl.DataFrame:
         """Canonical events of the chunk; bad lines and orphans recorded as issues, not returned."""
+        ...
+
+    def events_of_batch(self, chunks: Sequence[Chunk]) -> pl.DataFrame:
+        """Canonical events of several chunks, in order (small files read together; see aiobs.ingest)."""
         ...
 
     def finish(self) -> None:

@@ -165,6 +165,28 @@ def _refuse_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
+_SPACED_COLON = re.compile(rb'"\s+:')
+
+
+def _key_count(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_key_count(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_key_count(v) for v in value)
+    return 0
+
+
+def _may_repeat(text: bytes) -> bool:
+    """False when the line cannot repeat a key: it has no more `":` than orjson found keys. Every key
+    written without a space before its colon is one `":`, so a repeat makes one more than the keys kept;
+    a `":` inside a string only adds to the count. orjson makes this cheaper than the check itself."""
+    try:
+        keys = _key_count(orjson.loads(text))
+    except (orjson.JSONDecodeError, RecursionError):
+        return True
+    return text.count(b'":') > keys or _SPACED_COLON.search(text) is not None
+
+
 def repeated_keys(data: bytes, source: str, first_line: int) -> list[InputIssue]:
     """Lines among the first REPEAT_CHECK_LINES of a file that repeat a key, at any depth.
 
@@ -175,7 +197,7 @@ def repeated_keys(data: bytes, source: str, first_line: int) -> list[InputIssue]
     found: list[InputIssue] = []
     lines = data.split(b"\n", REPEAT_CHECK_LINES)[:REPEAT_CHECK_LINES]
     for index, text in enumerate(lines):
-        if text.count(b'"') < 4 or not text.lstrip().startswith(b"{"):
+        if text.count(b'"') < 4 or not text.lstrip().startswith(b"{") or not _may_repeat(text):
             continue
         try:
             json.loads(text, object_pairs_hook=_refuse_repeats)

@@ -14,6 +14,7 @@ and events without a correlation ID are counted here and removed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import orjson
@@ -106,6 +107,11 @@ class AdapterParser:
             return pl.DataFrame(schema=EVENT_SCHEMA)
         events = self.adapter.to_events(raw, chunk.source).collect(engine=ENGINE)
         return count_flags(events, self.issues, keep_runs=self.resolves_tree)
+
+    def events_of_batch(self, chunks: Sequence[Chunk]) -> pl.DataFrame:
+        """One chunk after another: an adapter's events carry one source name per call."""
+        frames = [self.events(chunk) for chunk in chunks]
+        return pl.concat(frames, how="vertical") if frames else pl.DataFrame(schema=EVENT_SCHEMA)
 
     def finish(self) -> None:
         """Nothing to judge per file: an adapter's format says where everything is."""
