@@ -1,6 +1,6 @@
 """Benchmark `aiobs summarize` against DuckDB doing the same job on the same files.
 
-    .venv/bin/python bench/bench.py --quick                 # ~100 MB smoke run (plain + .gz)
+    .venv/bin/python bench/bench.py --quick                 # ~100 MB smoke run (plain, .gz and .zst)
     .venv/bin/python bench/bench.py                         # 1 GB, 1 GB .gz and 4 GB, 3 rounds
     .venv/bin/python bench/bench.py --sizes 1g --rounds 5 --aiobs ".venv/bin/aiobs"
 
@@ -8,7 +8,7 @@ Steps (see bench/README.md for the method and how to read the results):
 
 1. Generate the inputs in bench/data/ with `aiobs.sample` if they are absent: logs_<size>.jsonl
    (the smaller files are prefixes of the larger ones: same seed, cut at a line) and
-   logs_<size>.jsonl.gz (gzip -6 of the plain file).
+   logs_<size>.jsonl.gz (gzip -6 of the plain file) and .zst (zstd -3).
 2. Warm the page cache by reading every input once.
 3. One discarded warm-up round on the smallest input, then for each size, `--rounds` rounds that
    each run every tool once, in turn: `aiobs summarize FILE --format json --output OUT.json` and
@@ -52,7 +52,7 @@ TIME_BIN = Path("/usr/bin/time")
 
 SIZE_BYTES = {"100m": 100_000_000, "1g": 1_000_000_000, "4g": 4_000_000_000}
 DEFAULT_SIZES = "1g,1g.gz,4g"
-QUICK_SIZES = "100m,100m.gz"
+QUICK_SIZES = "100m,100m.gz,100m.zst"
 SEED = 0
 #: A run counts as contended when other processes used more CPU than this share of its wall time.
 CONTENDED = 0.10
@@ -193,25 +193,35 @@ def polars_summary(path: str, output: str) -> None:
 
 @dataclass(frozen=True)
 class Input:
-    size: str  # "1g", "1g.gz", ...
+    size: str  # "1g", "1g.gz", "1g.zst", ...
     path: Path
     bytes: int  # uncompressed bytes: MB/s always counts these
     disk_bytes: int
     requests: int | None  # from the generator's stats, when known
 
 
+COMPRESSIONS = (".gz", ".zst")
+
+
+def base_size(size: str) -> str:
+    """`1g` for `1g`, `1g.gz` and `1g.zst`."""
+    for suffix in COMPRESSIONS:
+        size = size.removesuffix(suffix)
+    return size
+
+
 def parse_sizes(spec: str) -> list[str]:
     sizes = [s.strip().lower() for s in spec.split(",") if s.strip()]
     for size in sizes:
-        if size.removesuffix(".gz") not in SIZE_BYTES:
-            known = ", ".join(f"{s}, {s}.gz" for s in SIZE_BYTES)
+        if base_size(size) not in SIZE_BYTES:
+            known = ", ".join(f"{s}, {s}.gz, {s}.zst" for s in SIZE_BYTES)
             msg = f"unknown size {size!r} (known: {known})"
             raise SystemExit(msg)
     return sizes
 
 
 def plain_path(size: str) -> Path:
-    return DATA / f"logs_{size.removesuffix('.gz')}.jsonl"
+    return DATA / f"logs_{base_size(size)}.jsonl"
 
 
 def stats_path(path: Path) -> Path:
@@ -228,7 +238,7 @@ def generate_plain(size: str) -> None:
         sys.path.insert(0, str(ROOT / "src"))
         from aiobs.sample import write_sample
 
-    target = SIZE_BYTES[size.removesuffix(".gz")]
+    target = SIZE_BYTES[base_size(size)]
     print(f"generating {path.relative_to(ROOT)} ({target / 1e6:,.0f} MB) ...", flush=True)
     started = time.perf_counter()
     stats = write_sample(path, seed=SEED, target_bytes=target)
@@ -263,18 +273,38 @@ def generate_gz(size: str) -> None:
     print(f"  {path.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s", flush=True)
 
 
+def generate_zst(size: str) -> None:
+    """zstd level 3 (the `zstd` tool's default) of the plain file, with the `zstandard` package aiobs uses."""
+    import zstandard
+
+    source = plain_path(size)
+    path = source.with_name(source.name + ".zst")
+    if path.exists():
+        return
+    print(f"compressing {source.name} -> {path.name} with zstandard -3 ...", flush=True)
+    started = time.perf_counter()
+    part = path.with_name(path.name + ".part")
+    with source.open("rb") as src, part.open("wb") as out:
+        zstandard.ZstdCompressor(level=3, write_checksum=True).copy_stream(src, out, read_size=1 << 24)
+    part.replace(path)
+    print(f"  {path.stat().st_size / 1e6:,.0f} MB in {time.perf_counter() - started:.1f} s", flush=True)
+
+
 def prepare_inputs(sizes: list[str]) -> list[Input]:
     DATA.mkdir(parents=True, exist_ok=True)
     # Same seed for every size, so each smaller file is a prefix of the larger ones.
-    for size in sorted({s.removesuffix(".gz") for s in sizes}, key=SIZE_BYTES.__getitem__):
+    for size in sorted({base_size(s) for s in sizes}, key=SIZE_BYTES.__getitem__):
         generate_plain(size)
     for size in sizes:
         if size.endswith(".gz"):
             generate_gz(size)
+        elif size.endswith(".zst"):
+            generate_zst(size)
     inputs = []
     for size in sizes:
         plain = plain_path(size)
-        path = plain.with_name(plain.name + ".gz") if size.endswith(".gz") else plain
+        suffix = next((c for c in COMPRESSIONS if size.endswith(c)), "")
+        path = plain.with_name(plain.name + suffix)
         requests = None
         if stats_path(plain).exists():
             requests = json.loads(stats_path(plain).read_text(encoding="utf-8")).get("requests")
@@ -399,7 +429,7 @@ def make_tools(aiobs_cmd: str | None) -> list[Tool]:
     if shutil.which(command[0]) is None:
         why = f"command not found: {command[0]}"
         print(f"aiobs: {why}; only DuckDB will run (pass --aiobs CMD to point at it).")
-        aiobs.broken = {s: why for s in [*SIZE_BYTES, *(f"{s}.gz" for s in SIZE_BYTES)]}
+        aiobs.broken = {s + c: why for s in SIZE_BYTES for c in ("", *COMPRESSIONS)}
         no_flags.broken = dict(aiobs.broken)
     this = [sys.executable, str(Path(__file__).resolve())]
     duckdb = Tool("duckdb", this, ["duckdb-summary", "{input}", "{output}"])
@@ -578,7 +608,7 @@ def report(inputs: list[Input], tools: list[Tool], runs: list[Run], checks: list
 
 Medians of {rounds} rounds after a discarded warm-up round; every tool ran in turn within each round, on
 files in the page cache. Wall time covers the whole process (interpreter start and imports included).
-MB = 10^6 bytes; MB/s = uncompressed input bytes / wall s (also for .gz). Peak RSS is `/usr/bin/time`'s
+MB = 10^6 bytes; MB/s = uncompressed input bytes / wall s (also for .gz and .zst). Peak RSS is `/usr/bin/time`'s
 `%M` (largest process; it counts mmap'd file pages). A run is *contended* when other processes used more
 than {CONTENDED:.0%} of its wall time in CPU.
 
