@@ -134,8 +134,9 @@ def rebuild_requests(events: pl.DataFrame, *, keep_examples: int = 5) -> Rebuilt
     row = pl.int_range(pl.len(), dtype=pl.Int64)
     # Feedback arrives minutes after the answer: it annotates the request, it is not part of its timeline.
     timed = pl.col("feedback_score").is_null() | pl.col("duration_ms").is_not_null()
-    # Per-event helper columns, so the group-by below runs only plain aggregations (sum, min, max, any). A value picked from the first or last event of some kind is
-    # found as the min or max *row* of that kind and gathered afterwards: cheaper than aggregating strings.
+    # Per-event helper columns, so the group-by below runs only plain aggregations (sum, min, max, any). A
+    # value picked from the first or last event of some kind is found as the min or max *row* of that kind
+    # and gathered afterwards: cheaper than aggregating strings.
     prepared = ordered.lazy().with_columns(
         _timed=timed,
         _start=pl.when(timed).then("start"),
