@@ -50,7 +50,7 @@ SQL_FILE = BENCH / "duckdb_summary.sql"
 DEFAULT_AIOBS = ROOT / ".venv" / "bin" / "aiobs"
 TIME_BIN = Path("/usr/bin/time")
 
-SIZE_BYTES = {"100m": 100_000_000, "1g": 1_000_000_000, "4g": 4_000_000_000}
+SIZE_BYTES = {"100m": 100_000_000, "1g": 1_000_000_000, "4g": 4_000_000_000, "16g": 16_000_000_000}
 DEFAULT_SIZES = "1g,1g.gz,4g"
 QUICK_SIZES = "100m,100m.gz,100m.zst"
 SEED = 0

@@ -29,6 +29,8 @@ sys.path.insert(0, str(ROOT / "src"))
 import polars as pl  # noqa: E402
 
 import aiobs.ingest as ingest_module  # noqa: E402
+import aiobs.rebuild as rebuild_module  # noqa: E402
+import aiobs.reducer as reducer_module  # noqa: E402
 import aiobs.summary as summary_module  # noqa: E402
 from aiobs.render.tabular import render_json  # noqa: E402
 from aiobs.sources import expand_inputs  # noqa: E402
@@ -37,17 +39,19 @@ from aiobs.sources import expand_inputs  # noqa: E402
 MAIN_STEPS = [
     ("ingest: add to buckets, spill (lz4 IPC)", ingest_module.BucketStore, "add_split"),
     ("ingest: place run trees", ingest_module, "_place_runs"),
-    ("rebuild: fold details and phases", summary_module, "merge_details"),
-    ("rebuild: fold details and phases", summary_module, "merge_phases"),
-    ("rebuild: price events", summary_module, "price_events"),
-    ("rebuild: requests (group by correlation ID)", summary_module, "rebuild_requests"),
-    ("rebuild: quality flags", summary_module, "add_flags"),
-    ("rebuild: spend and unpriced partials", summary_module, "spend_partial"),
-    ("rebuild: spend and unpriced partials", summary_module, "unpriced_models"),
-    ("rebuild: private labels", summary_module, "private_labels"),
-    ("finalize: metrics over the request table", summary_module, "summarize_requests"),
-    ("finalize: metrics over the request table", summary_module, "cost_comparison"),
-    ("finalize: metrics over the request table", summary_module, "errors_by_rule"),
+    ("merge: partial rows, per bucket", rebuild_module, "merge_partials"),
+    ("finalize: requests from merged rows", rebuild_module, "finalize_requests"),
+    ("event way: fold details and phases", rebuild_module, "merge_details"),
+    ("event way: fold details and phases", rebuild_module, "merge_phases"),
+    ("event way: price events", rebuild_module, "price_events"),
+    ("event way: rebuild requests (group by correlation ID)", rebuild_module, "rebuild_requests"),
+    ("event way: spend and unpriced partials", rebuild_module, "spend_partial"),
+    ("event way: spend and unpriced partials", rebuild_module, "unpriced_models"),
+    ("finalize: quality flags", rebuild_module, "add_flags"),
+    ("finalize: private labels", rebuild_module, "private_labels"),
+    ("metrics over the request table", summary_module, "summarize_requests"),
+    ("metrics over the request table", summary_module, "cost_comparison"),
+    ("metrics over the request table", summary_module, "errors_by_rule"),
 ]
 
 
@@ -103,6 +107,7 @@ def install(timers: Timers) -> None:
         timers.wrap(owner, name, label)
     timers.wrap_iterator(ingest_module, "_batches", "ingest: read, detect formats, form batches")
     timers.wrap(ingest_module.Batch, "events", "parse (per batch)")
+    timers.wrap(reducer_module.ChunkReducer, "__call__", "reduce to partial rows (per batch)")
     timers.wrap(ingest_module.BucketStore, "split", "split by bucket")
     # The main thread waits for the oldest batch in flight: the parse it could not overlap.
     original = ingest_module._in_parallel
@@ -126,7 +131,7 @@ def install(timers: Timers) -> None:
     def bucket(self: Any, b: int) -> Any:
         started = time.perf_counter()
         frame = original_bucket(self, b).collect()
-        timers.add("rebuild: read a bucket back", time.perf_counter() - started)
+        timers.add("read a bucket back", time.perf_counter() - started)
         return frame.lazy()
 
     ingest_module.BucketStore.bucket = bucket
@@ -173,7 +178,7 @@ ORDER = [
     "ingest: read, detect formats, form batches",
     "ingest: wait for the parse threads",
     *dict.fromkeys(label for label, _, _ in MAIN_STEPS[:2]),
-    "rebuild: read a bucket back",
+    "read a bucket back",
     *dict.fromkeys(label for label, _, _ in MAIN_STEPS[2:]),
     "render JSON",
 ]

@@ -52,6 +52,14 @@ BATCH_CHUNKS = 2_000
 HASH_SEED = 0xA10B5  # fixed, so buckets are stable across runs of one Polars version
 
 ProgressCallback = Callable[[int], None]
+#: Events of a chunk -> what is bucketed in their place (partial request rows: aiobs.reducer).
+Reduce = Callable[[pl.DataFrame], pl.DataFrame]
+
+
+class CannotReduce(Exception):
+    """A reducer met events it cannot turn into partial rows alone: the input is read the event way."""
+
+
 T = TypeVar("T")
 
 
@@ -175,6 +183,8 @@ class Batch:
     chunks: list[Chunk]
     size: int
     lines: int
+    #: Events the batch gave, set once it is parsed.
+    n_events: int = 0
 
     def events(self) -> pl.DataFrame:
         return self.parser.events(self.chunks[0]) if len(self.chunks) == 1 else self.parser.events_of_batch(self.chunks)
@@ -251,8 +261,13 @@ def ingest(
     issues: IssueLog | None = None,
     input_format: str | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    reduce: Reduce | None = None,
 ) -> Ingested:
     """Read every source into a bucketed event store; never raises on bad lines.
+
+    With `reduce`, each chunk's events (with `_pos`, their position in the whole input) are reduced on
+    the parse thread and the store holds what it returns; a reducer raises CannotReduce to give up, and
+    so does a format whose events wait for their run tree.
 
     Each source's format is `input_format` when given, else detected from its first lines
     (`aiobs.formats.frame_source`); one parser per format serves every source in it. A line longer than
@@ -270,15 +285,30 @@ def ingest(
     events = 0
     read = 0
 
-    def parse_and_split(batch: Batch) -> dict[int, pl.DataFrame]:
-        return batch.target.split(batch.events())
+    ordinals = {source.name: index for index, source in enumerate(sources)}
 
-    for batch, parts in _in_parallel(parse_and_split, _batches(sources, reading)):
-        events += sum(part.height for part in parts.values())
-        read += batch.size
-        batch.target.add_split(parts)
-        if progress is not None:
-            progress(batch.size)
+    def parse_and_split(batch: Batch) -> dict[int, pl.DataFrame]:
+        events = batch.events()
+        batch.n_events = events.height
+        if reduce is not None:
+            if batch.target is not store:
+                msg = "runs wait for their tree"
+                raise CannotReduce(msg)
+            position = pl.col("source").replace_strict(ordinals, return_dtype=pl.Int64) * (1 << 40) + pl.col("line")
+            events = reduce(events.with_columns(_pos=position))
+        return batch.target.split(events)
+
+    try:
+        for batch, parts in _in_parallel(parse_and_split, _batches(sources, reading)):
+            events += batch.n_events
+            read += batch.size
+            batch.target.add_split(parts)
+            if progress is not None:
+                progress(batch.size)
+    except BaseException:
+        if store.spill_dir is not None:
+            shutil.rmtree(store.spill_dir, ignore_errors=True)
+        raise
     for parser in reading.parsers.values():
         parser.finish()
     events -= _place_runs(runs, store, issues)

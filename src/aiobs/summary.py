@@ -1,8 +1,8 @@
 """`summarize`: the library call behind `aiobs summarize`, and the result every renderer reads.
 
-partial -> merge -> finalize: each hash bucket of events is priced and rebuilt
-into requests on its own (partial), the request tables are concatenated (merge),
-and metrics are computed over the merged request table (finalize).
+partial -> merge -> finalize: the sources become one request table (aiobs.rebuild: partial rows reduced
+where they are parsed, merged per bucket and finalized, or every event bucketed and rebuilt), and the
+metrics are computed once over it (aiobs.metrics). docs/architecture.md draws the whole flow.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from aiobs import __version__
+from aiobs import __version__, rebuild
 from aiobs.errors import InputError, UsageError
 from aiobs.formats import check_input_format
 from aiobs.formats.details import merge_details, merge_phases
 from aiobs.formats.mapping import FieldMapping
-from aiobs.ingest import SPILL_BATCH_ROWS, BucketStore, Ingested, ProgressCallback, ingest
+from aiobs.ingest import Ingested, ProgressCallback
 from aiobs.issues import INFORMATIONAL, IssueLog
 from aiobs.metrics import (
     STAGE_KEY,
@@ -26,13 +26,12 @@ from aiobs.metrics import (
     cost_comparison,
     errors_by_rule,
     spend_by_model,
-    spend_partial,
     summarize_requests,
 )
-from aiobs.pricing import PriceBook, price_data_version, price_events, unpriced_models
-from aiobs.quality import QualityConfig, add_flags, flag_names
-from aiobs.reconstruct import rebuild_requests
-from aiobs.redact import LABEL_COLUMNS, Privacy, private_labels
+from aiobs.pricing import PriceBook, price_data_version
+from aiobs.quality import QualityConfig, flag_names
+from aiobs.rebuild import FREE_TEXT_COLUMNS, IngestOptions
+from aiobs.redact import Privacy, private_labels
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.base import STDIN, Source
 from aiobs.sources.read import MAX_LINE_BYTES
@@ -42,10 +41,6 @@ SCHEMA_VERSION = "1"
 QUALITY_GROUPS = ("model", "route")
 #: Canonical fields read only for the quality flags.
 TEXT_FIELDS = ("input_text", "output_text", "context_text", "response_format", "max_tokens")
-#: Label columns of the request table, made private as each bucket is rebuilt.
-REQUEST_LABELS = (*LABEL_COLUMNS, "models")
-#: Free-text request columns: every request has its own value, so a group per value says nothing (and is huge).
-FREE_TEXT_COLUMNS = ("input_text", "output_text", "context_text")
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -147,6 +142,7 @@ def summarize(
     flags: bool = True,
     keep_events: bool = False,
     keep_texts: bool = True,
+    reduce_at_parse: bool = False,
     n_buckets: int | None = None,
     progress: ProgressCallback | None = None,
     input_format: str | None = None,
@@ -162,6 +158,9 @@ def summarize(
     event on disk (or in memory for small inputs) so `Summary.events_of` can rebuild a request's timeline.
     `keep_texts=False` drops the input, output and context texts from the request table once the flags
     are computed, for callers that only read aggregates (a third less work to spill and read back).
+    `reduce_at_parse` turns each chunk's events into partial request rows on the parse threads instead of
+    bucketing the events (aiobs.rebuild; same answers). It is off by default: on two cores it measured
+    slower than the event way (docs/performance.md).
     `input_format` forces one format (`aiobs.formats.FORMAT_NAMES`) for every source; by default each
     file's format is detected from its first lines. A line over `max_line_bytes` is left out and recorded.
     """
@@ -172,35 +171,21 @@ def summarize(
     elif any(TIME_KEY in keys for keys in key_sets):
         msg = "--by time needs --every to say how long a time bucket is, e.g. --every 1h"
         raise UsageError(msg)
-    issues = IssueLog()
     mapping = mapping or FieldMapping()
     if not flags:
         mapping = mapping.without(TEXT_FIELDS)  # nothing reads them: do not parse and carry them
     quality = quality or QualityConfig()
     privacy = privacy or Privacy()
-    ingested = ingest(
-        sources,
-        mapping,
-        n_buckets=n_buckets,
-        progress=progress,
-        issues=issues,
-        input_format=input_format,
-        max_line_bytes=max_line_bytes,
-    )
+    options = IngestOptions(n_buckets, progress, input_format, max_line_bytes)
+    checks = quality if flags else None
+    # Partial rows where they give the exact answer; the event way otherwise (and to keep the events).
+    read = None
+    if reduce_at_parse and not keep_events and all(s.path is not None and s.path.is_file() for s in sources):
+        read = rebuild.reduce_at_parse(sources, mapping, options, prices, checks, privacy, keep_texts=keep_texts)
+    if read is None:
+        read = rebuild.rebuild_from_events(sources, mapping, options, prices, checks, privacy, keep_events, keep_texts)
+    ingested, issues, (requests, n_requests, unpriced, spend) = read
     ingested.kept_events = keep_events
-    try:
-        requests, n_requests, unpriced, spend = _rebuild_buckets(
-            ingested.store,
-            prices,
-            issues,
-            quality if flags else None,
-            privacy,
-            keep_events=keep_events,
-            keep_texts=keep_texts,
-        )
-    except BaseException:
-        ingested.close()
-        raise
     if n_requests == 0:
         ingested.close()
         detail = f" ({issues.failing:,} input problem(s) found: {_top_problems(issues)})" if issues.failing else ""
@@ -283,54 +268,6 @@ def _top_problems(issues: IssueLog, most: int = 3) -> str:
     )
     shown = ", ".join(f"{n:,} {code}" for n, code in failing[:most])
     return shown + (f" and {len(failing) - most} more kind(s)" if len(failing) > most else "")
-
-
-def _rebuild_buckets(
-    store: BucketStore,
-    prices: PriceBook | None,
-    issues: IssueLog,
-    quality: QualityConfig | None,
-    privacy: Privacy,
-    *,
-    keep_events: bool,
-    keep_texts: bool,
-) -> tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame]:
-    """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables;
-    sum the per-call spend by model).
-
-    With a spill folder, each bucket's requests go to an IPC file, so memory holds one bucket at a
-    time and metrics later read only the columns they need. Buckets are concatenated in bucket order
-    and each is sorted, so results never depend on thread scheduling.
-    """
-    partials: list[pl.LazyFrame] = []
-    unpriced: list[pl.DataFrame] = []
-    spend: list[pl.DataFrame] = []
-    n_requests = 0
-    for b in range(store.n):
-        events = price_events(merge_phases(merge_details(store.bucket(b).collect(), issues)), prices=prices).collect()
-        rebuilt = rebuild_requests(events)
-        issues.merge(rebuilt.issues)
-        # Priced and flagged from the logs as they are; everything kept from here on is private.
-        unpriced.append(private_labels(unpriced_models(events), privacy, ("model", "provider")))
-        spend.append(private_labels(spend_partial(events).collect(), privacy, ("model",)))
-        if not keep_events:
-            store.release(b)
-        del events
-        bucket_requests = rebuilt.requests
-        if quality is not None:
-            bucket_requests = add_flags(bucket_requests, quality).collect()
-        bucket_requests = private_labels(bucket_requests, privacy, REQUEST_LABELS)
-        if not keep_texts:
-            bucket_requests = bucket_requests.drop(FREE_TEXT_COLUMNS, strict=False)
-        n_requests += bucket_requests.height
-        if store.spill_dir is not None:
-            path = store.spill_dir / f"requests-{b:04d}.arrow"
-            bucket_requests.write_ipc(path, compression="lz4", record_batch_size=SPILL_BATCH_ROWS)
-            partials.append(pl.scan_ipc(path))
-        else:
-            partials.append(bucket_requests.lazy())
-    requests = pl.concat(partials) if partials else pl.LazyFrame(schema=REQUEST_SCHEMA)
-    return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame(), spend_by_model(spend)
 
 
 #: A Polars duration that is not zero (`0h` divided by zero): one or more count-unit pairs, each count >= 1.

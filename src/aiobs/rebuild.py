@@ -1,0 +1,213 @@
+"""Sources -> the request table, two ways: partial rows reduced where they are parsed, or every event.
+
+Both are partial -> merge -> finalize (docs/architecture.md). `reduce_at_parse` turns each chunk's events
+into partial request rows on the parse threads (aiobs.reducer), buckets those rows, merges each bucket
+(aiobs.partials) and finalizes it; it gives up (None) on input that needs its events rebuilt together.
+`rebuild_from_events` buckets the events themselves and rebuilds each bucket (aiobs.reconstruct); it is
+also the way when the events are kept for timelines. Each bucket's requests are then flagged, made
+private and kept (spilled with the buckets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import polars as pl
+
+from aiobs.formats.details import merge_details, merge_phases
+from aiobs.formats.mapping import FieldMapping
+from aiobs.ingest import SPILL_BATCH_ROWS, BucketStore, CannotReduce, Ingested, ProgressCallback, ingest
+from aiobs.issues import IssueLog
+from aiobs.metrics import spend_by_model, spend_partial
+from aiobs.partials import merge_partials
+from aiobs.pricing import PriceBook, price_events, unpriced_models
+from aiobs.quality import QualityConfig, add_flags
+from aiobs.reconstruct import finalize_requests, rebuild_requests
+from aiobs.redact import LABEL_COLUMNS, Privacy, private_labels
+from aiobs.reducer import ChunkReducer
+from aiobs.schema import REQUEST_SCHEMA
+from aiobs.sources.base import Source
+
+#: Label columns of the request table, made private as each bucket is rebuilt.
+REQUEST_LABELS = (*LABEL_COLUMNS, "models")
+#: Free-text request columns: every request has its own value, so a group per value says nothing (and is huge).
+FREE_TEXT_COLUMNS = ("input_text", "output_text", "context_text")
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    n_buckets: int | None
+    progress: ProgressCallback | None
+    input_format: str | None
+    max_line_bytes: int
+
+    def ingest(self, sources: list[Source], mapping: FieldMapping, issues: IssueLog, **extra: Any) -> Ingested:
+        return ingest(
+            sources,
+            mapping,
+            n_buckets=self.n_buckets,
+            progress=self.progress,
+            issues=issues,
+            input_format=self.input_format,
+            max_line_bytes=self.max_line_bytes,
+            **extra,
+        )
+
+
+#: The request table (lazy: spilled for large inputs), its row count, unpriced models, spend by model.
+RequestTables = tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame]
+
+
+def rebuild_from_events(
+    sources: list[Source],
+    mapping: FieldMapping,
+    options: IngestOptions,
+    prices: PriceBook | None,
+    quality: QualityConfig | None,
+    privacy: Privacy,
+    keep_events: bool,
+    keep_texts: bool,
+) -> tuple[Ingested, IssueLog, RequestTables]:
+    """The event way: every event bucketed, each bucket's events rebuilt together."""
+    issues = IssueLog()
+    ingested = options.ingest(sources, mapping, issues)
+    try:
+        rebuilt = _rebuild_buckets(
+            ingested.store, prices, issues, quality, privacy, keep_events=keep_events, keep_texts=keep_texts
+        )
+    except BaseException:
+        ingested.close()
+        raise
+    return ingested, issues, rebuilt
+
+
+def reduce_at_parse(
+    sources: list[Source],
+    mapping: FieldMapping,
+    options: IngestOptions,
+    prices: PriceBook | None,
+    quality: QualityConfig | None,
+    privacy: Privacy,
+    *,
+    keep_texts: bool,
+) -> tuple[Ingested, IssueLog, RequestTables] | None:
+    """Partial rows made on the parse threads, merged per bucket and finalized (aiobs.reducer); None when
+    the input needs the event way (CannotReduce), which then reads it again."""
+    issues = IssueLog()
+    reducer = ChunkReducer(prices, privacy, issues)
+    reported = [0]
+    progress = options.progress
+
+    def counted(n: int) -> None:
+        reported[0] += n
+        if progress is not None:
+            progress(n)
+
+    def give_up() -> None:
+        if progress is not None:  # the event way reports the same bytes again: a bar starts over
+            progress(-reported[0])
+
+    try:
+        ingested = replace(options, progress=counted).ingest(sources, mapping, issues, reduce=reducer)
+    except CannotReduce:
+        give_up()
+        return None
+    try:
+        rebuilt = _merge_buckets(ingested.store, reducer, issues, quality, privacy, keep_texts=keep_texts)
+    except CannotReduce:
+        ingested.close()
+        give_up()
+        return None
+    except BaseException:
+        ingested.close()
+        raise
+    return ingested, issues, rebuilt
+
+
+def _merge_buckets(
+    store: BucketStore,
+    reducer: ChunkReducer,
+    issues: IssueLog,
+    quality: QualityConfig | None,
+    privacy: Privacy,
+    *,
+    keep_texts: bool,
+) -> RequestTables:
+    """Merge (each bucket's partial rows, one row per request) and finalize (the requests, flagged)."""
+    tables: list[pl.LazyFrame] = []
+    n_requests = 0
+    for b in range(store.n):
+        if not store.parts(b):
+            continue
+        merged = merge_partials(store.bucket(b).collect())
+        store.release(b)
+        if merged.needs_events:
+            msg = f"{len(merged.needs_events):,} request(s) repeat an event read in another chunk"
+            raise CannotReduce(msg)
+        rebuilt = finalize_requests(merged.partials)
+        issues.merge(rebuilt.issues)
+        n_requests += _keep_requests(rebuilt.requests, b, store, quality, privacy, keep_texts, tables)
+    requests = pl.concat(tables) if tables else pl.LazyFrame(schema=REQUEST_SCHEMA)
+    unpriced = pl.concat(reducer.unpriced) if reducer.unpriced else pl.DataFrame()
+    return requests, n_requests, unpriced, spend_by_model(reducer.spend)
+
+
+def _keep_requests(
+    requests: pl.DataFrame,
+    b: int,
+    store: BucketStore,
+    quality: QualityConfig | None,
+    privacy: Privacy,
+    keep_texts: bool,
+    tables: list[pl.LazyFrame],
+) -> int:
+    """Flag a bucket's requests, make them private, and keep them (spilled with the buckets); their count."""
+    if quality is not None:
+        requests = add_flags(requests, quality).collect()
+    requests = private_labels(requests, privacy, REQUEST_LABELS)
+    if not keep_texts:
+        requests = requests.drop(FREE_TEXT_COLUMNS, strict=False)
+    if store.spill_dir is not None:
+        path = store.spill_dir / f"requests-{b:04d}.arrow"
+        requests.write_ipc(path, compression="lz4", record_batch_size=SPILL_BATCH_ROWS)
+        tables.append(pl.scan_ipc(path))
+    else:
+        tables.append(requests.lazy())
+    return requests.height
+
+
+def _rebuild_buckets(
+    store: BucketStore,
+    prices: PriceBook | None,
+    issues: IssueLog,
+    quality: QualityConfig | None,
+    privacy: Privacy,
+    *,
+    keep_events: bool,
+    keep_texts: bool,
+) -> tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame]:
+    """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables;
+    sum the per-call spend by model).
+
+    With a spill folder, each bucket's requests go to an IPC file, so memory holds one bucket at a
+    time and metrics later read only the columns they need. Buckets are concatenated in bucket order
+    and each is sorted, so results never depend on thread scheduling.
+    """
+    partials: list[pl.LazyFrame] = []
+    unpriced: list[pl.DataFrame] = []
+    spend: list[pl.DataFrame] = []
+    n_requests = 0
+    for b in range(store.n):
+        events = price_events(merge_phases(merge_details(store.bucket(b).collect(), issues)), prices=prices).collect()
+        rebuilt = rebuild_requests(events)
+        issues.merge(rebuilt.issues)
+        # Priced and flagged from the logs as they are; everything kept from here on is private.
+        unpriced.append(private_labels(unpriced_models(events), privacy, ("model", "provider")))
+        spend.append(private_labels(spend_partial(events).collect(), privacy, ("model",)))
+        if not keep_events:
+            store.release(b)
+        del events
+        n_requests += _keep_requests(rebuilt.requests, b, store, quality, privacy, keep_texts, partials)
+    requests = pl.concat(partials) if partials else pl.LazyFrame(schema=REQUEST_SCHEMA)
+    return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame(), spend_by_model(spend)
