@@ -77,7 +77,6 @@ def _aggregates(flags: list[str], has_feedback: bool) -> list[pl.Expr]:
         _int_sum(pl.col("is_error")).alias("errors"),
         _int_sum(pl.col("retries")).alias("retries"),
         latency.count().cast(pl.Int64).alias("latency_n"),
-        *(latency.quantile(q, interpolation="linear").alias(f"latency_{name}") for name, q in PERCENTILES),
         latency.max().alias("latency_max"),
         latency.sum().alias("latency_sum"),
         _sum_or_null(cost).alias("cost_usd"),
@@ -156,6 +155,7 @@ def profile_requests(requests: pl.LazyFrame, *, every: str | None = None) -> pl.
         )
         profiles.append(aggregated.join(sketches, on=keys, how="left", nulls_equal=True))
     frame = pl.concat(profiles, how="diagonal_relaxed")
+    frame = frame.join(_percentiles(requests, extra), on=keys, how="left", nulls_equal=True)
     flag_lists = [pl.struct(name=pl.lit(f), hits=pl.col(f"hits:{f}"), n=pl.col(f"n:{f}")) for f in flags]
     frame = frame.with_columns(
         flags=pl.concat_list(flag_lists) if flag_lists else pl.lit([], dtype=FLAG_COUNTS),
@@ -167,6 +167,39 @@ def profile_requests(requests: pl.LazyFrame, *, every: str | None = None) -> pl.
     if every is not None:
         columns = {BUCKET: schema["start"], **columns}
     return frame.select(pl.col(name).cast(dtype) for name, dtype in columns.items())
+
+
+def _percentiles(requests: pl.LazyFrame, extra: list[str]) -> pl.DataFrame:
+    """Exact latency percentiles per (extra..., dimension, key), each from the one column it needs.
+
+    A percentile needs its group's whole column in memory. Computed beside the sums, it made the engine
+    hold every column the sums read, once per dimension and five times over for the stage rows: 1.7 GB
+    for the 6 M requests of a 16 GB log. Here only the key and the latency are held.
+    """
+    frames = []
+
+    def add(dimension: str, key: pl.Expr | None, latency: str) -> None:
+        quantiles = [
+            pl.col(latency).quantile(q, interpolation="linear").alias(f"latency_{name}") for name, q in PERCENTILES
+        ]
+        by = [*extra, key.alias("key")] if key is not None else extra
+        query = requests.group_by(by).agg(quantiles) if by else None
+        if query is None:
+            query = requests.select(quantiles).with_columns(key=pl.lit(None, pl.String()))
+        frames.append(query.collect().with_columns(dimension=pl.lit(dimension)))
+
+    add(OVERALL, None, "latency_ms")
+    if extra:
+        frames[-1] = frames[-1].with_columns(key=pl.lit(None, pl.String()))
+    for dimension in DIMENSIONS:
+        if dimension == STAGE_KEY:
+            for stage in CHILD_STAGES:  # a stage's rows are the requests that ran it
+                add(dimension, pl.lit(stage), f"{stage}_ms")
+        elif dimension in requests.collect_schema():
+            add(dimension, pl.col(dimension).cast(pl.String()), "latency_ms")
+    keys = [*extra, "dimension", "key"]
+    columns = [*keys, *(f"latency_{name}" for name, _ in PERCENTILES)]
+    return pl.concat([f.select(columns) for f in frames], how="vertical_relaxed")
 
 
 def empty_profiles() -> pl.DataFrame:
