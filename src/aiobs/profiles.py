@@ -166,7 +166,7 @@ def profile_requests(requests: pl.LazyFrame, *, every: str | None = None) -> pl.
     columns = {name: dtype for name, dtype in PROFILE_SCHEMA.items()}
     if every is not None:
         columns = {BUCKET: schema["start"], **columns}
-    return frame.select(pl.col(name).cast(dtype) for name, dtype in columns.items())
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in columns.items()).rechunk()
 
 
 def _percentiles(requests: pl.LazyFrame, extra: list[str]) -> pl.DataFrame:
