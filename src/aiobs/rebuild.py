@@ -10,6 +10,8 @@ private and kept (spilled with the buckets).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -59,70 +61,71 @@ class IngestOptions:
 RequestTables = tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame]
 
 
+@dataclass(frozen=True)
+class Rebuild:
+    """What both ways need besides the sources: how to read them, price, flag and make them private."""
+
+    mapping: FieldMapping
+    options: IngestOptions
+    prices: PriceBook | None
+    quality: QualityConfig | None
+    privacy: Privacy
+    keep_texts: bool
+
+
 def rebuild_from_events(
-    sources: list[Source],
-    mapping: FieldMapping,
-    options: IngestOptions,
-    prices: PriceBook | None,
-    quality: QualityConfig | None,
-    privacy: Privacy,
-    keep_events: bool,
-    keep_texts: bool,
+    sources: list[Source], how: Rebuild, *, keep_events: bool
 ) -> tuple[Ingested, IssueLog, RequestTables]:
     """The event way: every event bucketed, each bucket's events rebuilt together."""
     issues = IssueLog()
-    ingested = options.ingest(sources, mapping, issues)
-    try:
+    ingested = how.options.ingest(sources, how.mapping, issues)
+    with _closed_on_error(ingested):
         rebuilt = _rebuild_buckets(
-            ingested.store, prices, issues, quality, privacy, keep_events=keep_events, keep_texts=keep_texts
+            ingested.store,
+            how.prices,
+            issues,
+            how.quality,
+            how.privacy,
+            keep_events=keep_events,
+            keep_texts=how.keep_texts,
         )
-    except BaseException:
-        ingested.close()
-        raise
     return ingested, issues, rebuilt
 
 
-def reduce_at_parse(
-    sources: list[Source],
-    mapping: FieldMapping,
-    options: IngestOptions,
-    prices: PriceBook | None,
-    quality: QualityConfig | None,
-    privacy: Privacy,
-    *,
-    keep_texts: bool,
-) -> tuple[Ingested, IssueLog, RequestTables] | None:
+def reduce_at_parse(sources: list[Source], how: Rebuild) -> tuple[Ingested, IssueLog, RequestTables] | None:
     """Partial rows made on the parse threads, merged per bucket and finalized (aiobs.reducer); None when
     the input needs the event way (CannotReduce), which then reads it again."""
     issues = IssueLog()
-    reducer = ChunkReducer(prices, privacy, issues)
+    reducer = ChunkReducer(how.prices, how.privacy, issues)
     reported = [0]
-    progress = options.progress
+    progress = how.options.progress
 
     def counted(n: int) -> None:
         reported[0] += n
         if progress is not None:
             progress(n)
 
-    def give_up() -> None:
+    try:
+        ingested = replace(how.options, progress=counted).ingest(sources, how.mapping, issues, reduce=reducer)
+        with _closed_on_error(ingested):
+            rebuilt = _merge_buckets(
+                ingested.store, reducer, issues, how.quality, how.privacy, keep_texts=how.keep_texts
+            )
+    except CannotReduce:
         if progress is not None:  # the event way reports the same bytes again: a bar starts over
             progress(-reported[0])
+        return None
+    return ingested, issues, rebuilt
 
+
+@contextmanager
+def _closed_on_error(ingested: Ingested) -> Iterator[None]:
+    """Remove the workspace (spill folder) when what follows ingest fails, then let the error go on."""
     try:
-        ingested = replace(options, progress=counted).ingest(sources, mapping, issues, reduce=reducer)
-    except CannotReduce:
-        give_up()
-        return None
-    try:
-        rebuilt = _merge_buckets(ingested.store, reducer, issues, quality, privacy, keep_texts=keep_texts)
-    except CannotReduce:
-        ingested.close()
-        give_up()
-        return None
+        yield
     except BaseException:
         ingested.close()
         raise
-    return ingested, issues, rebuilt
 
 
 def _merge_buckets(

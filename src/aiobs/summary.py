@@ -30,7 +30,7 @@ from aiobs.metrics import (
 )
 from aiobs.pricing import PriceBook, price_data_version
 from aiobs.quality import QualityConfig, flag_names
-from aiobs.rebuild import FREE_TEXT_COLUMNS, IngestOptions
+from aiobs.rebuild import FREE_TEXT_COLUMNS, IngestOptions, Rebuild
 from aiobs.redact import Privacy, private_labels
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.base import STDIN, Source
@@ -177,13 +177,13 @@ def summarize(
     quality = quality or QualityConfig()
     privacy = privacy or Privacy()
     options = IngestOptions(n_buckets, progress, input_format, max_line_bytes)
-    checks = quality if flags else None
+    how = Rebuild(mapping, options, prices, quality if flags else None, privacy, keep_texts)
     # Partial rows where they give the exact answer; the event way otherwise (and to keep the events).
     read = None
     if reduce_at_parse and not keep_events and all(s.path is not None and s.path.is_file() for s in sources):
-        read = rebuild.reduce_at_parse(sources, mapping, options, prices, checks, privacy, keep_texts=keep_texts)
+        read = rebuild.reduce_at_parse(sources, how)
     if read is None:
-        read = rebuild.rebuild_from_events(sources, mapping, options, prices, checks, privacy, keep_events, keep_texts)
+        read = rebuild.rebuild_from_events(sources, how, keep_events=keep_events)
     ingested, issues, (requests, n_requests, unpriced, spend) = read
     ingested.kept_events = keep_events
     if n_requests == 0:
