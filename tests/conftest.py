@@ -5,6 +5,9 @@ can plant malformed lines), one per line, and returns the path.
 
 `s3_bucket` is a fresh bucket on moto's S3 server (started once, on a free loopback port), with dummy
 credentials set for the test only (`aws_env`).
+
+`ray_cluster` is a local Ray (2 CPUs), started once for every engine test, its workers given the same
+dummy credentials (a real cluster's workers have their own).
 """
 
 from __future__ import annotations
@@ -249,3 +252,30 @@ def iam_user(s3_endpoint: str, aws_env: None) -> Iterator[Callable[[dict[str, An
 def fixtures() -> Path:
     """tests/fixtures/: real and spec-exact files in the formats aiobs reads (sources in each README)."""
     return Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A local Ray shared by the engine tests (starting one takes seconds); `--engine ray` joins it."""
+    import ray
+
+    empty = tmp_path_factory.mktemp("ray-aws") / "config"
+    empty.write_text("")
+    workers_env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(empty),
+        "AWS_SHARED_CREDENTIALS_FILE": str(empty),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_ENDPOINT_URL": NO_ENDPOINT,
+    }
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+        runtime_env={"env_vars": workers_env},
+    )
+    yield
+    ray.shutdown()

@@ -18,6 +18,10 @@ prices = "prices.toml"         # extra or overriding model prices
 [quality]                      # flag thresholds and custom rules (docs/quality.md)
 max_output_chars = 6000
 
+[engine]                       # where the reading runs (docs/scale-out.md)
+name = "ray"                   # local (default) or ray
+ray_address = "ray://head:10001"   # default: RAY_ADDRESS, or a local Ray started for the run
+
 [slo]                          # name = SLO expression (docs/ci.md); `aiobs check` evaluates them
 latency = "p95(latency_ms) < 3000"
 errors = "error_rate < 1%"
@@ -58,6 +62,8 @@ class Config:
     slos: tuple[tuple[str, str], ...] = ()
     max_regression: tuple[str, ...] = ()
     confidence: float | None = None
+    engine: str | None = None
+    ray_address: str | None = None
 
 
 def _table(data: dict[str, Any], key: str, origin: Path) -> dict[str, Any]:
@@ -69,7 +75,7 @@ def _table(data: dict[str, Any], key: str, origin: Path) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], origin: Path) -> Config:
-    unknown = set(data) - {"mapping", "input", "pricing", "slo", "quality", "report"}
+    unknown = set(data) - {"mapping", "input", "pricing", "slo", "quality", "report", "engine"}
     if unknown:
         msg = f"{origin}: unknown section(s) {', '.join(sorted(unknown))}"
         raise UsageError(msg)
@@ -82,6 +88,7 @@ def _parse(data: dict[str, Any], origin: Path) -> Config:
         raise UsageError(msg)
     slos, gates, confidence = _slo_section(_table(data, "slo", origin), origin)
     quality = parse_quality_config(_table(data, "quality", origin), str(origin))
+    engine = _engine_section(_table(data, "engine", origin), origin)
     return Config(
         mapping=mapping,
         input_format=reading.get("format"),
@@ -95,7 +102,24 @@ def _parse(data: dict[str, Any], origin: Path) -> Config:
         slos=slos,
         max_regression=gates,
         confidence=confidence,
+        engine=engine.get("name"),
+        ray_address=engine.get("ray_address"),
     )
+
+
+def _engine_section(section: dict[str, Any], origin: Path) -> dict[str, str]:
+    """[engine]: `name` (local or ray) and `ray_address`, both strings."""
+    known = ("name", "ray_address")
+    unknown = sorted(set(section) - set(known))
+    if unknown:
+        msg = f"{origin}: unknown key engine.{unknown[0]} (known: {', '.join(known)})"
+        raise UsageError(msg)
+    for key in known:
+        if key in section and not isinstance(section[key], str):
+            raise UsageError(f"{origin}: engine.{key} must be a string")
+    if section.get("name", "local").strip().lower() not in ("local", "ray"):
+        raise UsageError(f"{origin}: engine.name must be local or ray, not '{section['name']}'")
+    return section
 
 
 def _mapping_section(section: dict[str, Any], origin: Path) -> dict[str, list[str]]:

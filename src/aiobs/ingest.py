@@ -152,6 +152,10 @@ class Ingested:
     sources: list[str]
     #: Set by callers that keep the buckets after rebuilding them, so `events_of` can read them.
     kept_events: bool = False
+    #: With `ingest(..., whole_input=False)`: the parsers, not finished, and the runs, not placed, for
+    #: whoever sees the whole input (a distributed engine's driver) to finish and place.
+    parsers: dict[str, EventParser] = field(default_factory=dict)
+    runs: BucketStore | None = None
 
     def __post_init__(self) -> None:
         spill = self.store.spill_dir
@@ -213,7 +217,10 @@ def _batches(sources: list[Source], reading: _Reading) -> Iterator[Batch]:
     pending: Batch | None = None
     for source in sources:
         name, chunks = frame_source(
-            _chunks(source, reading.issues, reading.max_line_bytes), reading.issues, reading.forced
+            _chunks(source, reading.issues, reading.max_line_bytes),
+            reading.issues,
+            reading.forced,
+            check_repeats=source.first_line == 1,
         )
         parser = reading.parser(name)
         target = reading.runs if parser.resolves_tree else reading.store
@@ -262,6 +269,8 @@ def ingest(
     input_format: str | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     reduce: Reduce | None = None,
+    whole_input: bool = True,
+    spill: bool = True,
 ) -> Ingested:
     """Read every source into a bucketed event store; never raises on bad lines.
 
@@ -272,11 +281,16 @@ def ingest(
     Each source's format is `input_format` when given, else detected from its first lines
     (`aiobs.formats.frame_source`); one parser per format serves every source in it. A line longer than
     `max_line_bytes` is left out and recorded (`line-too-long`).
+
+    `whole_input=False` says the sources are a part of the input (one worker's share): what is judged
+    per whole file (`EventParser.finish`) and the runs of tree formats (placed once every run is read) are
+    left in `Ingested.parsers` and `Ingested.runs`. `spill=False` keeps every bucket in memory (a worker's
+    share of a larger input, sent on as it is).
     """
     issues = issues if issues is not None else IssueLog()
     forced = check_input_format(input_format)
     n = n_buckets if n_buckets is not None else bucket_count(sources)
-    store = BucketStore(n, Path(tempfile.mkdtemp(prefix="aiobs-")) if n > 1 else None)
+    store = BucketStore(n, Path(tempfile.mkdtemp(prefix="aiobs-")) if n > 1 and spill else None)
     # Runs of a tree format wait here, unbucketed, until every line is read (their request is their root's).
     runs = BucketStore(1, store.spill_dir / "runs" if store.spill_dir is not None else None)
     if runs.spill_dir is not None:
@@ -309,13 +323,16 @@ def ingest(
         if store.spill_dir is not None:
             shutil.rmtree(store.spill_dir, ignore_errors=True)
         raise
+    names = [s.name for s in sources]
+    if not whole_input:
+        return Ingested(store, issues, events, read, names, parsers=reading.parsers, runs=runs)
     for parser in reading.parsers.values():
         parser.finish()
-    events -= _place_runs(runs, store, issues)
-    return Ingested(store, issues, events, read, [s.name for s in sources])
+    events -= place_runs(runs, store, issues)
+    return Ingested(store, issues, events, read, names)
 
 
-def _place_runs(runs: BucketStore, store: BucketStore, issues: IssueLog) -> int:
+def place_runs(runs: BucketStore, store: BucketStore, issues: IssueLog) -> int:
     """Give each waiting run its request (its tree's root), then bucket it; returns the runs left out.
 
     Only the (run, parent, correlation) edges are held at once; the runs themselves are read back one

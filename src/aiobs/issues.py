@@ -105,6 +105,14 @@ class IssueLog:
             kept = self.examples.get(code, [])
             self.examples[code] = sorted([*kept, *(examples or [])], key=example_order)[: self.keep]
 
+    def __getstate__(self) -> dict[str, object]:
+        """Without the lock: a worker of a distributed engine sends its log to the driver, which merges it."""
+        return {"keep": self.keep, "counts": self.counts, "examples": self.examples}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def record(self, issue: InputIssue) -> None:
         self.add(issue.code, 1, [issue])
 

@@ -13,6 +13,7 @@ from typing import cast
 import polars as pl
 
 from aiobs.errors import UsageError
+from aiobs.exact import COST_SCALE, LATENCY_SCALE, SCORE_SCALE, exact_mean, exact_sum, exact_sum_or_null
 from aiobs.schema import CHILD_STAGES
 
 PERCENTILES: tuple[tuple[str, float], ...] = (
@@ -54,7 +55,7 @@ def latency_percentiles(column: str = "latency_ms", prefix: str = "latency") -> 
     return [
         *(values.quantile(q, interpolation="linear").alias(f"{prefix}_{name}") for name, q in PERCENTILES),
         values.max().alias(f"{prefix}_max"),
-        values.mean().alias(f"{prefix}_mean"),
+        exact_mean(values, LATENCY_SCALE).alias(f"{prefix}_mean"),
         values.count().alias(f"{prefix}_n"),
     ]
 
@@ -71,7 +72,7 @@ def flag_aggregates(flags: list[str]) -> list[pl.Expr]:
         exprs += [
             flag.count().alias(f"flag_{name}_applicable"),
             flag.sum().cast(pl.Int64).alias(f"flag_{name}_flagged"),
-            pl.col("cost_usd").filter(flag).sum().alias(f"flag_{name}_cost_usd"),
+            exact_sum(pl.col("cost_usd").filter(flag), COST_SCALE).alias(f"flag_{name}_cost_usd"),
         ]
     return exprs
 
@@ -81,7 +82,7 @@ def feedback_aggregates() -> list[pl.Expr]:
     return [
         score.count().alias("feedback_n"),
         (score >= ACCEPTED_SCORE).sum().cast(pl.Int64).alias("feedback_accepted"),
-        score.mean().alias("feedback_mean"),
+        exact_mean(score, SCORE_SCALE).alias("feedback_mean"),
     ]
 
 
@@ -89,6 +90,7 @@ def request_aggregates(flags: list[str] | None = None) -> list[pl.Expr]:
     """Everything a summary row shows, for any grouping of the request table (plus the given flags)."""
     ttft = pl.col("ttft_ms")
     timed_output = pl.col("output_tokens").filter(pl.col("llm_output_ms").is_not_null())
+    output_seconds = exact_sum(pl.col("llm_output_ms"), LATENCY_SCALE) / 1000.0
     return [
         pl.len().alias("requests"),
         pl.col("is_error").sum().cast(pl.Int64).alias("errors"),
@@ -97,11 +99,11 @@ def request_aggregates(flags: list[str] | None = None) -> list[pl.Expr]:
         *latency_percentiles(),
         *(ttft.quantile(q, interpolation="linear").alias(f"ttft_{name}") for name, q in TTFT_PERCENTILES),
         ttft.count().alias("ttft_n"),
-        (timed_output.sum() / (pl.col("llm_output_ms").sum() / 1000.0)).alias("output_tokens_per_s"),
+        (timed_output.sum() / output_seconds).alias("output_tokens_per_s"),
         *(_sum_or_null(pl.col(kind)).alias(kind) for kind in TOKEN_KINDS),
-        _sum_or_null(pl.col("cost_usd")).alias("cost_usd"),
+        exact_sum_or_null(pl.col("cost_usd"), COST_SCALE).alias("cost_usd"),
         pl.col("cost_usd").count().alias("priced_requests"),
-        _sum_or_null(pl.col("logged_cost_usd")).alias("logged_cost_usd"),
+        exact_sum_or_null(pl.col("logged_cost_usd"), COST_SCALE).alias("logged_cost_usd"),
         pl.col("logged_cost_usd").count().alias("logged_cost_requests"),
         pl.col("start").min().alias("first_start"),
         pl.col("start").max().alias("last_start"),
@@ -217,9 +219,8 @@ def cost_comparison(requests: pl.LazyFrame) -> pl.DataFrame:
         .group_by("model", maintain_order=True)
         .agg(
             requests=pl.len(),
-            # Summed in a fixed order: a parallel float sum can differ in the last digit between runs.
-            logged_cost_usd=pl.col("logged_cost_usd").sort().sum(),
-            priced_cost_usd=pl.col("cost_usd").sort().sum(),
+            logged_cost_usd=exact_sum(pl.col("logged_cost_usd"), COST_SCALE),
+            priced_cost_usd=exact_sum(pl.col("cost_usd"), COST_SCALE),
         )
         .with_columns(difference_usd=pl.col("logged_cost_usd") - pl.col("priced_cost_usd"))
         .sort("requests", descending=True)
@@ -245,7 +246,7 @@ def spend_partial(events: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         .agg(
             calls=pl.len().cast(pl.Int64),
             **{c: _sum_or_null(pl.col(c)) for c in CALL_TOKENS},
-            cost_usd=_sum_or_null(pl.col("cost_usd")),
+            cost_usd=exact_sum_or_null(pl.col("cost_usd"), COST_SCALE),
             unpriced_calls=(has_tokens & pl.col("cost_usd").is_null()).sum().cast(pl.Int64),
         )
     )
@@ -273,7 +274,7 @@ def spend_by_model(partials: list[pl.DataFrame]) -> pl.DataFrame:
             stages=pl.col("stage").unique().sort(),
             calls=pl.col("calls").sum(),
             **{c: _sum_or_null(pl.col(c)) for c in CALL_TOKENS},
-            cost_usd=_sum_or_null(pl.col("cost_usd")),
+            cost_usd=exact_sum_or_null(pl.col("cost_usd"), COST_SCALE),
             unpriced_calls=pl.col("unpriced_calls").sum(),
         )
     )

@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from aiobs import sketch
+from aiobs.exact import COST_SCALE, COST_SQUARED_SCALE, LATENCY_SCALE, exact_sum, exact_sum_or_null
 from aiobs.metrics import PERCENTILES, STAGE_KEY, stage_rows
 from aiobs.schema import CHILD_STAGES
 
@@ -78,9 +79,9 @@ def _aggregates(flags: list[str], has_feedback: bool) -> list[pl.Expr]:
         _int_sum(pl.col("retries")).alias("retries"),
         latency.count().cast(pl.Int64).alias("latency_n"),
         latency.max().alias("latency_max"),
-        latency.sum().alias("latency_sum"),
-        _sum_or_null(cost).alias("cost_usd"),
-        _sum_or_null(cost * cost).alias("cost_sq"),
+        exact_sum(latency, LATENCY_SCALE).alias("latency_sum"),
+        exact_sum_or_null(cost, COST_SCALE).alias("cost_usd"),
+        exact_sum_or_null(cost * cost, COST_SQUARED_SCALE).alias("cost_sq"),
         cost.count().cast(pl.Int64).alias("priced"),
         _sum_or_null(pl.col("input_tokens")).cast(pl.Int64).alias("input_tokens"),
         _sum_or_null(pl.col("output_tokens")).cast(pl.Int64).alias("output_tokens"),

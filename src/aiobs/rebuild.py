@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -59,6 +60,20 @@ class IngestOptions:
 
 #: The request table (lazy: spilled for large inputs), its row count, unpriced models, spend by model.
 RequestTables = tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame]
+
+
+class Workspace(Protocol):
+    """What a read leaves behind: its counts, the spilled tables (removed by `close`), the kept events."""
+
+    events: int
+    bytes_read: int
+    kept_events: bool
+
+    def close(self) -> None: ...
+
+    def events_of(self, correlation_ids: list[str]) -> pl.DataFrame:
+        """The events of these requests (when the events were kept)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -150,34 +165,67 @@ def _merge_buckets(
             raise CannotReduce(msg)
         rebuilt = finalize_requests(merged.partials)
         issues.merge(rebuilt.issues)
-        n_requests += _keep_requests(rebuilt.requests, b, store, quality, privacy, keep_texts, tables)
-    requests = pl.concat(tables) if tables else pl.LazyFrame(schema=REQUEST_SCHEMA)
-    unpriced = pl.concat(reducer.unpriced) if reducer.unpriced else pl.DataFrame()
-    return requests, n_requests, unpriced, spend_by_model(reducer.spend)
+        requests = finish_requests(rebuilt.requests, quality, privacy, keep_texts=keep_texts)
+        n_requests += keep_table(requests, b, store.spill_dir, tables)
+    return concat_tables(tables, n_requests, reducer.unpriced, reducer.spend)
 
 
-def _keep_requests(
-    requests: pl.DataFrame,
-    b: int,
-    store: BucketStore,
-    quality: QualityConfig | None,
-    privacy: Privacy,
-    keep_texts: bool,
-    tables: list[pl.LazyFrame],
-) -> int:
-    """Flag a bucket's requests, make them private, and keep them (spilled with the buckets); their count."""
+def finish_requests(
+    requests: pl.DataFrame, quality: QualityConfig | None, privacy: Privacy, *, keep_texts: bool
+) -> pl.DataFrame:
+    """A bucket's requests flagged and made private, without their texts unless asked to keep them."""
     if quality is not None:
         requests = add_flags(requests, quality).collect()
     requests = private_labels(requests, privacy, REQUEST_LABELS)
-    if not keep_texts:
-        requests = requests.drop(FREE_TEXT_COLUMNS, strict=False)
-    if store.spill_dir is not None:
-        path = store.spill_dir / f"requests-{b:04d}.arrow"
+    return requests if keep_texts else requests.drop(FREE_TEXT_COLUMNS, strict=False)
+
+
+def keep_table(requests: pl.DataFrame, b: int, spill_dir: Path | None, tables: list[pl.LazyFrame]) -> int:
+    """Keep bucket `b`'s finished requests: in memory, or in an IPC file of `spill_dir`; their count.
+
+    Kept in memory as one chunk: float sums over a column depend on how it is chunked (in their last bits),
+    and the table must be the same whoever built it (this process, or a worker that sent it over).
+    """
+    if spill_dir is not None:
+        path = spill_dir / f"requests-{b:04d}.arrow"
         requests.write_ipc(path, compression="lz4", record_batch_size=SPILL_BATCH_ROWS)
         tables.append(pl.scan_ipc(path))
     else:
-        tables.append(requests.lazy())
+        tables.append(requests.rechunk().lazy())
     return requests.height
+
+
+@dataclass
+class RebuiltBucket:
+    """One bucket's events rebuilt: its requests, flagged and private; its spend; what it found wrong."""
+
+    requests: pl.DataFrame
+    unpriced: pl.DataFrame
+    spend: pl.DataFrame
+    issues: IssueLog
+
+
+def rebuild_bucket(
+    bucket: pl.DataFrame,
+    prices: PriceBook | None,
+    quality: QualityConfig | None,
+    privacy: Privacy,
+    *,
+    keep_texts: bool,
+) -> RebuiltBucket:
+    """Every event of some requests (a bucket) -> their requests: details and halves joined, priced,
+    rebuilt, flagged and made private. A pure function of the bucket, run locally or on a worker."""
+    issues = IssueLog()
+    events = price_events(merge_phases(merge_details(bucket, issues)), prices=prices).collect()
+    del bucket
+    rebuilt = rebuild_requests(events)
+    issues.merge(rebuilt.issues)
+    # Priced and flagged from the logs as they are; everything kept from here on is private.
+    unpriced = private_labels(unpriced_models(events), privacy, ("model", "provider"))
+    spend = private_labels(spend_partial(events).collect(), privacy, ("model",))
+    del events
+    requests = finish_requests(rebuilt.requests, quality, privacy, keep_texts=keep_texts)
+    return RebuiltBucket(requests, unpriced, spend, issues)
 
 
 def _rebuild_buckets(
@@ -189,7 +237,7 @@ def _rebuild_buckets(
     *,
     keep_events: bool,
     keep_texts: bool,
-) -> tuple[pl.LazyFrame, int, pl.DataFrame, pl.DataFrame]:
+) -> RequestTables:
     """Partial (price, rebuild and flag each bucket on its own) and merge (concatenate the request tables;
     sum the per-call spend by model).
 
@@ -197,20 +245,26 @@ def _rebuild_buckets(
     time and metrics later read only the columns they need. Buckets are concatenated in bucket order
     and each is sorted, so results never depend on thread scheduling.
     """
-    partials: list[pl.LazyFrame] = []
+    tables: list[pl.LazyFrame] = []
     unpriced: list[pl.DataFrame] = []
     spend: list[pl.DataFrame] = []
     n_requests = 0
     for b in range(store.n):
-        events = price_events(merge_phases(merge_details(store.bucket(b).collect(), issues)), prices=prices).collect()
-        rebuilt = rebuild_requests(events)
-        issues.merge(rebuilt.issues)
-        # Priced and flagged from the logs as they are; everything kept from here on is private.
-        unpriced.append(private_labels(unpriced_models(events), privacy, ("model", "provider")))
-        spend.append(private_labels(spend_partial(events).collect(), privacy, ("model",)))
+        bucket = store.bucket(b).collect()
         if not keep_events:
             store.release(b)
-        del events
-        n_requests += _keep_requests(rebuilt.requests, b, store, quality, privacy, keep_texts, partials)
-    requests = pl.concat(partials) if partials else pl.LazyFrame(schema=REQUEST_SCHEMA)
+        rebuilt = rebuild_bucket(bucket, prices, quality, privacy, keep_texts=keep_texts)
+        del bucket
+        issues.merge(rebuilt.issues)
+        unpriced.append(rebuilt.unpriced)
+        spend.append(rebuilt.spend)
+        n_requests += keep_table(rebuilt.requests, b, store.spill_dir, tables)
+    return concat_tables(tables, n_requests, unpriced, spend)
+
+
+def concat_tables(
+    tables: list[pl.LazyFrame], n_requests: int, unpriced: list[pl.DataFrame], spend: list[pl.DataFrame]
+) -> RequestTables:
+    """The buckets' request tables in bucket order, their unpriced models and their spend summed by model."""
+    requests = pl.concat(tables) if tables else pl.LazyFrame(schema=REQUEST_SCHEMA)
     return requests, n_requests, pl.concat(unpriced) if unpriced else pl.DataFrame(), spend_by_model(spend)

@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
-from aiobs import __version__, rebuild
+from aiobs import __version__
+from aiobs.engines import Engine, LocalEngine
 from aiobs.errors import InputError, UsageError
 from aiobs.formats import check_input_format
 from aiobs.formats.details import merge_details, merge_phases
 from aiobs.formats.mapping import FieldMapping
-from aiobs.ingest import Ingested, ProgressCallback
+from aiobs.ingest import ProgressCallback
 from aiobs.issues import INFORMATIONAL, IssueLog
 from aiobs.metrics import (
     STAGE_KEY,
@@ -30,7 +31,7 @@ from aiobs.metrics import (
 )
 from aiobs.pricing import PriceBook, price_data_version
 from aiobs.quality import QualityConfig, flag_names
-from aiobs.rebuild import FREE_TEXT_COLUMNS, IngestOptions, Rebuild
+from aiobs.rebuild import FREE_TEXT_COLUMNS, IngestOptions, Rebuild, Workspace
 from aiobs.redact import Privacy, private_labels
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.base import STDIN, Source
@@ -78,7 +79,7 @@ class Summary:
     #: Failed requests per convention that marked them (`error_rule`, requests).
     error_rules: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.
-    workspace: Ingested | None = field(default=None, repr=False)
+    workspace: Workspace | None = field(default=None, repr=False)
 
     @property
     def kept_events(self) -> bool:
@@ -148,6 +149,7 @@ def summarize(
     input_format: str | None = None,
     privacy: Privacy | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
+    engine: Engine | None = None,
 ) -> Summary:
     """Read the sources and compute the full summary. Raises InputError when no usable event was found.
 
@@ -163,6 +165,8 @@ def summarize(
     slower than the event way (docs/performance.md).
     `input_format` forces one format (`aiobs.formats.FORMAT_NAMES`) for every source; by default each
     file's format is detected from its first lines. A line over `max_line_bytes` is left out and recorded.
+    `engine` runs the reading and rebuilding (aiobs.engines: this process by default, or a Ray cluster);
+    the numbers are the same whichever runs them.
     """
     check_input_format(input_format)
     key_sets = validate_group_keys(list(by or []))
@@ -178,13 +182,8 @@ def summarize(
     privacy = privacy or Privacy()
     options = IngestOptions(n_buckets, progress, input_format, max_line_bytes)
     how = Rebuild(mapping, options, prices, quality if flags else None, privacy, keep_texts)
-    # Partial rows where they give the exact answer; the event way otherwise (and to keep the events).
-    read = None
-    if reduce_at_parse and not keep_events and all(s.path is not None and s.path.is_file() for s in sources):
-        read = rebuild.reduce_at_parse(sources, how)
-    if read is None:
-        read = rebuild.rebuild_from_events(sources, how, keep_events=keep_events)
-    ingested, issues, (requests, n_requests, unpriced, spend) = read
+    engine = engine or LocalEngine(reduce_at_parse=reduce_at_parse)
+    ingested, issues, (requests, n_requests, unpriced, spend) = engine.read(sources, how, keep_events=keep_events)
     ingested.kept_events = keep_events
     if n_requests == 0:
         ingested.close()

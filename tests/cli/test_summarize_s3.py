@@ -42,15 +42,12 @@ def summary_json(*args: str) -> dict[str, Any]:
 def renamed(doc: Any, names: dict[str, str]) -> Any:
     """The document with every string that is a source name replaced by its local name.
 
-    Floats are compared to 12 significant digits: sums of floats (costs) can differ in the last bit
-    between two runs over the same events, as the parallel engine adds them in another order.
+    Floats are compared as they are: sums are exact (aiobs.exact), whatever order the engine adds them in.
     """
     if isinstance(doc, dict):
         return {k: renamed(v, names) for k, v in doc.items() if k != "generated_at"}
     if isinstance(doc, list):
         return [renamed(v, names) for v in doc]
-    if isinstance(doc, float):
-        return float(f"{doc:.12g}")
     return names.get(doc, doc) if isinstance(doc, str) else doc
 
 

@@ -25,6 +25,8 @@ INPUT_OPTIONS = {
     "--time-is",
     "--time-format",
     "--http-error-from",
+    "--engine",
+    "--ray-address",
 }
 
 

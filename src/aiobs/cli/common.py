@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from aiobs.config import Config, load_config
+from aiobs.engines import engine_named
 from aiobs.errors import AiobsError, UsageError
 from aiobs.formats.mapping import FieldMapping, check_http_error_from, check_time_is, parse_map_options
 from aiobs.formats.timestamps import check_time_format
@@ -246,6 +247,8 @@ def read_logs(
     time_is: str | None = None,
     time_format: str | None = None,
     http_error_from: int | None = None,
+    engine: str | None = None,
+    ray_address: str | None = None,
     **options: Any,
 ) -> Summary:
     """What every command that reads logs does with its shared options: config, mapping, prices, window, sources."""
@@ -261,6 +264,7 @@ def read_logs(
     # The window also prunes date-partitioned s3:// prefixes before they are listed, with a slack at each
     # edge so that the requests at the edges are seen whole (as a read of every file sees them).
     edges = TimeWindow.around(start, end)
+    runner = engine_named(engine or settings.engine, ray_address=ray_address or settings.ray_address)
     sources = expand_inputs(paths, since=edges.since, until=edges.until, endpoint_url=endpoint_url)
     with progress_bar(sources) as progress:
         return summarize(
@@ -273,6 +277,7 @@ def read_logs(
             progress=progress,
             input_format=input_format or settings.input_format,
             max_line_bytes=settings.max_line_bytes,
+            engine=runner,
             **options,
         )
 

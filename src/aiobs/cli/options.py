@@ -58,3 +58,15 @@ HTTP_ERROR_FROM = typer.Option(
     metavar="STATUS",
     help="HTTP statuses from this one up are errors (default 500; 400 counts 4xx too).",
 )
+ENGINE = typer.Option(
+    None,
+    "--engine",
+    metavar="local|ray",
+    help="Where the reading runs: this process (default) or a Ray cluster (docs/scale-out.md).",
+)
+RAY_ADDRESS = typer.Option(
+    None,
+    "--ray-address",
+    metavar="ADDRESS",
+    help="Ray cluster for --engine ray, e.g. ray://head:10001 (default: RAY_ADDRESS, or a local Ray).",
+)

@@ -76,6 +76,8 @@ def report_command(
         False, "--strict", help="Exit 1 when the input had any problem (report still written)."
     ),
     endpoint_url: str | None = options.ENDPOINT_URL,
+    engine: str | None = options.ENGINE,
+    ray_address: str | None = options.RAY_ADDRESS,
     input_format: str | None = options.INPUT_FORMAT,
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
@@ -131,6 +133,8 @@ def report_command(
             until=until,
             every=every,
             endpoint_url=endpoint_url,
+            engine=engine,
+            ray_address=ray_address,
             input_format=input_format,
             time_is=time_is,
             time_format=time_format,

@@ -8,6 +8,7 @@ chunk of the file's lines into canonical events. docs/formats.md describes every
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
@@ -46,6 +47,13 @@ class EventParser(Protocol):
     def finish(self) -> None:
         """Record what can be judged only once every chunk was read (issues about whole files)."""
         ...
+
+    def file_tallies(self) -> dict[str, Counter[str]]:
+        """What `finish` judges from, per source: workers that read parts of the input send these to the
+        driver, which adds them up (`add_file_tallies`) and finishes once."""
+        ...
+
+    def add_file_tallies(self, tallies: dict[str, Counter[str]]) -> None: ...
 
     @property
     def resolves_tree(self) -> bool:
@@ -109,10 +117,14 @@ def make_parser(name: str, mapping: FieldMapping, issues: IssueLog) -> EventPars
     return FORMATS[name][1](mapping, issues)
 
 
-def frame_source(chunks: Iterator[Chunk], issues: IssueLog, forced: str | None) -> tuple[str, Iterator[Chunk]]:
+def frame_source(
+    chunks: Iterator[Chunk], issues: IssueLog, forced: str | None, *, check_repeats: bool = True
+) -> tuple[str, Iterator[Chunk]]:
     """The format of one source and its chunks: multi-line JSON documents are first turned into lines.
 
-    The first chunk is read ahead to decide both; the chunks returned include it again.
+    The first chunk is read ahead to decide both; the chunks returned include it again. Repeated keys
+    are looked for in a file's first lines (`check_repeats`), not again in each part of a file cut for
+    several workers (aiobs.sources.ranges).
     """
     first = next(chunks, None)
     if first is None:
@@ -124,6 +136,6 @@ def frame_source(chunks: Iterator[Chunk], issues: IssueLog, forced: str | None) 
         if first is None:
             return forced or DEFAULT_FORMAT, iter(())
         stream = itertools.chain([first], stream)
-    if repeats := repeated_keys(first.data, first.source, first.first_line):
+    if check_repeats and (repeats := repeated_keys(first.data, first.source, first.first_line)):
         issues.add("repeated-key", len(repeats), repeats)
     return forced or detect_format(first.data), stream

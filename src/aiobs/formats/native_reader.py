@@ -276,6 +276,15 @@ class ChunkParser:
         events = events.select(_EVENT_COLUMNS)
         return events.filter(orphan.not_()) if counts["_orphan"] else events  # filtering copies every column
 
+    def file_tallies(self) -> dict[str, Counter[str]]:
+        with self._lock:
+            return {source: Counter(seen) for source, seen in self.per_source.items()}
+
+    def add_file_tallies(self, tallies: dict[str, Counter[str]]) -> None:
+        with self._lock:
+            for source, seen in tallies.items():
+                self.per_source.setdefault(source, Counter()).update(seen)
+
     def finish(self) -> None:
         """File-level issues, once every chunk was read: files with no status at all, mapped paths that
         matched nothing (or only part) of a file."""

@@ -14,6 +14,7 @@ and events without a correlation ID are counted here and removed.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -115,6 +116,12 @@ class AdapterParser:
 
     def finish(self) -> None:
         """Nothing to judge per file: an adapter's format says where everything is."""
+
+    def file_tallies(self) -> dict[str, Counter[str]]:
+        return {}
+
+    def add_file_tallies(self, tallies: dict[str, Counter[str]]) -> None:
+        """Nothing to add up: see `finish`."""
 
     @property
     def resolves_tree(self) -> bool:

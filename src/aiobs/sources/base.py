@@ -30,6 +30,17 @@ class Source:
             return sys.stdin.buffer
         return self.path.open("rb")
 
+    @property
+    def first_line(self) -> int:
+        """The number of the source's first line in its file: 1, unless it is a part of a larger file."""
+        return 1
+
+    @property
+    def is_part(self) -> bool:
+        """A range of a larger plain file (aiobs.sources.ranges), whose bytes are never compressed data
+        even when a line happens to start with a compression format's magic bytes."""
+        return False
+
 
 STDIN = Source("-")
 

@@ -222,7 +222,7 @@ def iter_bytes(source: Source, issues: IssueLog, block: int = CHUNK_BYTES) -> It
         return
     try:
         head = stream.read(min(block, READ_BYTES))
-        kind = detect_compression(head)
+        kind = "none" if source.is_part else detect_compression(head)
         if kind == "none":
             if len(head) < block and (rest := stream.read(block - len(head))):
                 head += rest
@@ -274,7 +274,7 @@ def iter_chunks(
     keep_freed_chunks()
     cap = max_line_bytes
     carry = b""
-    line = 1
+    line = source.first_line
     dropping = 0  # bytes so far of an over-long line whose end has not come yet
     for block in iter_bytes(source, issues, chunk_bytes):
         if line == 1 and not carry and not dropping:

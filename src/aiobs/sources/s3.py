@@ -345,8 +345,10 @@ class ObjectStream(io.RawIOBase):
 class ObjectReader:
     """Opens the objects of one run, fetching the next few ahead on a small thread pool."""
 
-    def __init__(self, client: Any, *, ahead: int | None = None) -> None:
+    def __init__(self, client: Any, *, ahead: int | None = None, endpoint_url: str | None = None) -> None:
         self._client = client
+        #: The --endpoint-url the client was made with (None: AWS_ENDPOINT_URL or AWS S3), for other processes.
+        self.endpoint_url = endpoint_url
         self._ahead = FETCH_AHEAD if ahead is None else ahead
         self._order: list[S3Source] = []
         self._position: dict[str, int] = {}
@@ -534,7 +536,7 @@ class S3Inputs:
     @property
     def reader(self) -> ObjectReader:
         if self._reader is None:
-            self._reader = ObjectReader(self.client)
+            self._reader = ObjectReader(self.client, endpoint_url=self._endpoint_url)
         return self._reader
 
     def expand(self, url: str) -> list[S3Source]:
