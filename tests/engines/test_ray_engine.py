@@ -110,9 +110,9 @@ def test_without_ray_installed_the_engine_is_one_sentence_and_exit_2() -> None:
     assert (done.returncode, done.stderr) == (2, "aiobs: --engine ray needs Ray: pip install 'aiobs-cli[ray]'\n")
 
 
-# A generated log of 120 MB in 14 files: many small ones grouped into parts, two large ones cut in ranges
+# A generated log of 240 MB in 14 files: many small ones grouped into parts, two large ones cut in ranges
 # (RANGE), requests spread over files, 3 buckets shuffled.
-RANGE = 12 << 20
+RANGE = 24 << 20
 BUCKETS = 3
 
 
@@ -120,8 +120,8 @@ BUCKETS = 3
 def split_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("split-logs")
     whole = folder.parent / "whole.jsonl"
-    write_sample(whole, seed=7, target_bytes=120_000_000)
-    sizes = [3_000_000] * 12 + [40_000_000]  # then the rest in one file: 14 files
+    write_sample(whole, seed=7, target_bytes=240_000_000)
+    sizes = [6_000_000] * 12 + [80_000_000]  # then the rest in one file: 14 files
     out, index, written = None, 0, 0
     with whole.open("rb") as lines:
         for line in lines:
@@ -235,3 +235,35 @@ def test_bad_lines_across_ranges_keep_their_file_and_line(tmp_path: Path) -> Non
         (str(path), 3000),
     ]
     assert kinds["unknown-status"]["count"] == 2997  # one judgement over the whole file, not one per range
+
+
+def test_the_report_with_its_timelines_is_the_local_one(tmp_path: Path) -> None:
+    """The report's outlier timelines read their events back from the workers (`events_of`)."""
+    texts = []
+    for engine in ("local", "ray"):
+        out = tmp_path / engine / "report.md"
+        out.parent.mkdir()
+        result = invoke("report", str(SAMPLES), "-o", str(out), "--engine", engine)
+        assert result.exit_code == 0, result.output
+        texts.append([line for line in out.read_text().splitlines() if not line.startswith("| generated |")])
+    assert texts[1] == texts[0]
+    assert any("timeline" in line.lower() for line in texts[0])
+
+
+def test_trace_reads_one_request_back_from_the_workers() -> None:
+    request = "00f2e663-a688-4b7e-a532-da3460839461"
+    local = invoke("trace", str(SAMPLES), "--id", request)
+    remote = invoke("trace", str(SAMPLES), "--id", request, "--engine", "ray")
+    assert local.exit_code == 0, local.output
+    assert (remote.exit_code, remote.stdout) == (local.exit_code, local.stdout)
+
+
+def test_the_engine_can_be_chosen_in_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "aiobs.toml"
+    config.write_text('[engine]\nname = "ray"\n')
+    local = document(invoke("summarize", str(SAMPLES), "--format", "json"))
+    from_config = document(invoke("summarize", str(SAMPLES), "--format", "json", "--config", str(config)))
+    assert from_config == local
+    config.write_text('[engine]\nname = "spark"\n')
+    wrong = invoke("summarize", str(SAMPLES), "--config", str(config))
+    assert (wrong.exit_code, wrong.stderr) == (2, f"aiobs: {config}: engine.name must be local or ray, not 'spark'\n")

@@ -202,8 +202,12 @@ def _rebuild_buckets(
     tables: list[pl.LazyFrame] = []
     unpriced, spend = [], []
     n_requests = 0
-    for b, (rebuilt_ref, events_ref) in enumerate(results):
-        rebuilt = _get(rebuilt_ref)  # one bucket at a time: the driver holds one bucket's requests
+    for b in range(len(results)):
+        # One bucket at a time, its ref dropped once read, so Ray can free the object it names.
+        rebuilt_ref, events_ref = results[b]
+        results[b] = (None, None)
+        rebuilt = _get(rebuilt_ref)
+        del rebuilt_ref
         issues.merge(rebuilt.issues)
         unpriced.append(rebuilt.unpriced)
         spend.append(rebuilt.spend)
