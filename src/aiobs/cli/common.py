@@ -144,7 +144,14 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 #: Output suffixes of formats some aiobs command writes, and which command to ask for them.
-_FORMAT_OF_SUFFIX = {".html": "HTML", ".htm": "HTML", ".md": "Markdown", ".csv": "CSV", ".json": "JSON"}
+_FORMAT_OF_SUFFIX = {
+    ".html": "HTML",
+    ".htm": "HTML",
+    ".md": "Markdown",
+    ".csv": "CSV",
+    ".json": "JSON",
+    ".prom": "Prometheus metrics",
+}
 
 
 def refuse_unwritten_suffix(output: Path | None, command: str, writes: dict[str, str]) -> None:

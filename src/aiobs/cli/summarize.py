@@ -21,9 +21,12 @@ from aiobs.cli.common import (
     user_errors,
     write_output,
 )
+from aiobs.errors import UsageError
 from aiobs.history_store import check_store_target
 from aiobs.redact import Privacy
 from aiobs.render.markdown import render_markdown
+from aiobs.render.openmetrics import render_openmetrics, render_prometheus
+from aiobs.render.requests_export import check_export_target, export_requests
 from aiobs.render.tabular import render_csv, render_json
 from aiobs.render.terminal import render_terminal
 from aiobs.summary import Summary
@@ -34,9 +37,16 @@ class OutputFormat(StrEnum):
     json = "json"
     md = "md"
     csv = "csv"
+    prometheus = "prometheus"
+    openmetrics = "openmetrics"
 
 
-_SUFFIX_FORMATS = {".json": OutputFormat.json, ".md": OutputFormat.md, ".csv": OutputFormat.csv}
+_SUFFIX_FORMATS = {
+    ".json": OutputFormat.json,
+    ".md": OutputFormat.md,
+    ".csv": OutputFormat.csv,
+    ".prom": OutputFormat.prometheus,
+}
 
 
 def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None:
@@ -46,12 +56,35 @@ def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None
         return render_markdown(summary)
     if fmt is OutputFormat.csv:
         return render_csv(summary)
+    if fmt is OutputFormat.prometheus:
+        return render_prometheus(summary)
+    if fmt is OutputFormat.openmetrics:
+        return render_openmetrics(summary)
     if to_file:
         buffer = io.StringIO()
         render_terminal(summary, Console(file=buffer, width=160, color_system=None, force_terminal=False))
         return buffer.getvalue()
     render_terminal(summary, stdout_console())
     return None
+
+
+def check_push_url(url: str) -> None:
+    if not url.startswith(("http://", "https://")):
+        msg = f"--push needs the Pushgateway's http:// or https:// URL, got '{url}'"
+        raise UsageError(msg)
+
+
+def push_metrics(url: str, summary: Summary) -> None:
+    """`--push URL`: replace job aiobs's metrics on a Pushgateway with this run's."""
+    from prometheus_client import push_to_gateway
+
+    from aiobs.render.openmetrics import registry
+
+    try:
+        push_to_gateway(url, job="aiobs", registry=registry(summary), timeout=30)
+    except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
+        msg = f"cannot push the metrics to {url}: {getattr(exc, 'reason', None) or exc}"
+        raise UsageError(msg) from None
 
 
 def summarize_command(
@@ -69,7 +102,10 @@ def summarize_command(
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     fmt: OutputFormat | None = typer.Option(
-        None, "--format", "-f", help="terminal (default), json, md or csv; from --output's suffix when omitted."
+        None,
+        "--format",
+        "-f",
+        help="terminal (default), json, md, csv, prometheus (.prom) or openmetrics; from --output's suffix if omitted.",
     ),
     output: Path | None = options.OUTPUT,
     field_map: list[str] = options.FIELD_MAP,
@@ -87,15 +123,32 @@ def summarize_command(
     time_format: str | None = options.TIME_FORMAT,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
     history: Path | None = options.HISTORY,
+    export: Path | None = typer.Option(
+        None,
+        "--export",
+        metavar="FILE",
+        help="Also write the request table, a row per request, to FILE.parquet or FILE.csv (docs/schema.md).",
+    ),
+    push: str | None = typer.Option(
+        None,
+        "--push",
+        metavar="URL",
+        help="Also push the metrics to this Prometheus Pushgateway, as job aiobs (docs/prometheus.md).",
+    ),
 ) -> None:
     """Summarize AI application logs: requests, error rate, latency percentiles, tokens, cost, quality, input quality.
 
-    Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
+    Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events
+    (or a Pushgateway that refused the metrics).
     """
     warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():
         if output is not None:
             check_output_target(output)  # before the logs are read
+        if push is not None:
+            check_push_url(push)
+        if export is not None:
+            check_export_target(export)
         if fmt is None:
             refuse_unwritten_suffix(output, "summarize", {k: v.value for k, v in _SUFFIX_FORMATS.items()})
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutputFormat.terminal
@@ -126,4 +179,8 @@ def summarize_command(
             write_output(output, text)
         if history is not None:
             record_in_history(history, summary, warn=warn)
+        if export is not None:
+            export_requests(summary.requests, export)
+        if push is not None:
+            push_metrics(push, summary)
         fail_if_strict(summary, strict)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
+
 #: Characters that change what a reader sees without being seen: bidi marks, embeddings, overrides and
 #: isolates (a label can read backwards), zero-width spaces and joiners, word joiner, BOM, line and
 #: paragraph separators.
@@ -79,3 +81,32 @@ def markdown_text(value: object, limit: int = 400) -> str:
 
 def _markdown_escape(match: re.Match[str]) -> str:
     return {"<": "&lt;", ">": "&gt;", "&": "&amp;"}.get(match.group(), "\\" + match.group())
+
+
+def _characters(klass: str) -> list[str]:
+    """The characters of a regex character class made of single characters and `a-b` ranges."""
+    found, i = [], 0
+    while i < len(klass):
+        if i + 2 < len(klass) and klass[i + 1] == "-":
+            found += [chr(c) for c in range(ord(klass[i]), ord(klass[i + 2]) + 1)]
+            i += 3
+        else:
+            found.append(klass[i])
+            i += 1
+    return found
+
+
+#: `_CONTROL_NOT_NEWLINE`'s characters and what `_visible` writes for each.
+_CONTROL_ESCAPES = {
+    c: f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+    for c in _characters(f"\x00-\x08\x0b-\x1f\x7f-\x9f{INVISIBLE}")
+}
+
+
+def csv_column(text: pl.Expr) -> pl.Expr:
+    """`csv_cell` as a Polars expression, for whole columns (an exported request table)."""
+    escaped = text.str.replace_many(list(_CONTROL_ESCAPES), list(_CONTROL_ESCAPES.values()))
+    formula = escaped.str.starts_with(_CSV_FORMULA[0])
+    for start in _CSV_FORMULA[1:]:
+        formula = formula | escaped.str.starts_with(start)
+    return pl.when(formula).then(pl.lit("'") + escaped).otherwise(escaped)
