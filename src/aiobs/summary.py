@@ -36,6 +36,7 @@ from aiobs.redact import Privacy, private_labels
 from aiobs.schema import REQUEST_SCHEMA
 from aiobs.sources.base import STDIN, Source
 from aiobs.sources.read import MAX_LINE_BYTES
+from aiobs.where import Where, check_flags
 
 SCHEMA_VERSION = "1"
 #: Flag rates are always shown by these keys, whatever `--by` asks for.
@@ -76,10 +77,20 @@ class Summary:
     requests_read: int | None = None
     #: Per model, every call (embeddings and rerankers included): calls, tokens, cost (metrics.spend_by_model).
     spend: pl.DataFrame = field(default_factory=lambda: spend_by_model([]))
+    #: The --where conditions that selected the requests, as written (None: every request).
+    where: str | None = None
     #: Failed requests per convention that marked them (`error_rule`, requests).
     error_rules: pl.DataFrame = field(default_factory=pl.DataFrame)
     #: The bucketed events (kept with `keep_events`) and the spilled request table; removed with the summary.
     workspace: Workspace | None = field(default=None, repr=False)
+
+    @property
+    def selected_by(self) -> str:
+        """What left requests out: `in the --since/--until window`, `matching --where ...`, or both."""
+        parts = ["in the --since/--until window"] if self.since or self.until else []
+        if self.where:
+            parts.append(f"matching --where {self.where}")
+        return ", ".join(parts)
 
     @property
     def kept_events(self) -> bool:
@@ -150,6 +161,7 @@ def summarize(
     privacy: Privacy | None = None,
     max_line_bytes: int = MAX_LINE_BYTES,
     engine: Engine | None = None,
+    where: Where | None = None,
 ) -> Summary:
     """Read the sources and compute the full summary. Raises InputError when no usable event was found.
 
@@ -166,7 +178,8 @@ def summarize(
     `input_format` forces one format (`aiobs.formats.FORMAT_NAMES`) for every source; by default each
     file's format is detected from its first lines. A line over `max_line_bytes` is left out and recorded.
     `engine` runs the reading and rebuilding (aiobs.engines: this process by default, or a Ray cluster);
-    the numbers are the same whichever runs them.
+    the numbers are the same whichever runs them. `where` (aiobs.where) keeps the requests that meet
+    its conditions, after the --since/--until window.
     """
     check_input_format(input_format)
     key_sets = validate_group_keys(list(by or []))
@@ -217,15 +230,28 @@ def summarize(
                     "(aiobs inspect shows candidates)"
                 )
                 raise InputError(msg)
-            where = f" (they start between {first:%Y-%m-%dT%H:%M:%SZ} and {last:%Y-%m-%dT%H:%M:%SZ})"
-            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window{where}"
+            found = f" (they start between {first:%Y-%m-%dT%H:%M:%SZ} and {last:%Y-%m-%dT%H:%M:%SZ})"
+            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window{found}"
             raise InputError(msg)
+    rated = flag_names(quality) if flags else []
+    if where is not None:
+        check_flags(where, rated)
+        matched = requests.filter(where.predicate)
+        before, n_requests = n_requests, matched.select(pl.len()).collect().item()
+        if n_requests == 0:
+            within = " in the --since/--until window" if since is not None or until is not None else ""
+            hints = where.hints(requests)
+            ingested.close()
+            msg = f"no request matches --where {where.text}: none of the {before:,} requests read{within}{hints}"
+            raise InputError(msg)
+        if since is None and until is None:
+            outside = before
+        requests = matched
     if every is not None and requests.select(pl.col("start").is_not_null().any()).collect().item() is False:
         ingested.close()
         msg = f"--every {every} needs timestamps: no request in the input has one (map one with --map start=FIELD)"
         raise InputError(msg)
     lazy = requests
-    rated = flag_names(quality) if flags else []
     groups = {
         " × ".join(keys): summarize_requests(
             lazy, keys, every=every if TIME_KEY in keys else None, flags=rated, empty_buckets=True
@@ -241,7 +267,8 @@ def summarize(
         bytes_read=ingested.bytes_read,
         requests=requests,
         n_requests=n_requests,
-        requests_read=outside if since is not None or until is not None else None,
+        requests_read=outside if since is not None or until is not None or where is not None else None,
+        where=where.text if where is not None else None,
         overall=summarize_requests(lazy, flags=rated),
         groups=groups,
         unpriced=_merge_unpriced(unpriced),

@@ -174,7 +174,7 @@ def test_json_document(sample_json: dict[str, Any], ref: Reference) -> None:
     assert doc["overall"]["requests"] == ref.requests
     assert doc["events"] == ref.events
     assert doc["groups"] == {}
-    assert doc["filters"] == {"since": None, "until": None, "every": None}
+    assert doc["filters"] == {"since": None, "until": None, "every": None, "where": None}
     by_kind = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
     assert set(by_kind) >= PLANTED_KINDS
     for kind in PLANTED_KINDS:

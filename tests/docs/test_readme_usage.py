@@ -27,6 +27,7 @@ INPUT_OPTIONS = {
     "--http-error-from",
     "--engine",
     "--ray-address",
+    "--where",
 }
 
 

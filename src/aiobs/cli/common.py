@@ -30,6 +30,7 @@ from aiobs.sources.base import Source
 from aiobs.sources.partitions import TimeWindow
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import Summary, parse_time_bound, summarize
+from aiobs.where import parse_where
 
 if TYPE_CHECKING:
     from aiobs.history import RunRecord
@@ -256,6 +257,7 @@ def read_logs(
     http_error_from: int | None = None,
     engine: str | None = None,
     ray_address: str | None = None,
+    where: list[str] | None = None,
     **options: Any,
 ) -> Summary:
     """What every command that reads logs does with its shared options: config, mapping, prices, window, sources."""
@@ -272,6 +274,7 @@ def read_logs(
     # edge so that the requests at the edges are seen whole (as a read of every file sees them).
     edges = TimeWindow.around(start, end)
     runner = engine_named(engine or settings.engine, ray_address=ray_address or settings.ray_address)
+    selection = parse_where(where or [])
     sources = expand_inputs(paths, since=edges.since, until=edges.until, endpoint_url=endpoint_url)
     with progress_bar(sources) as progress:
         return summarize(
@@ -285,6 +288,7 @@ def read_logs(
             input_format=input_format or settings.input_format,
             max_line_bytes=settings.max_line_bytes,
             engine=runner,
+            where=selection,
             **options,
         )
 

@@ -70,3 +70,10 @@ RAY_ADDRESS = typer.Option(
     metavar="ADDRESS",
     help="Ray cluster for --engine ray, e.g. ray://head:10001 (default: RAY_ADDRESS, or a local Ray).",
 )
+WHERE = typer.Option(
+    [],
+    "--where",
+    "-w",
+    metavar="COND",
+    help="Only requests that meet it: route=/chat, 'model~gpt-4o', 'latency_ms>2000', flag=refusal (repeat: all).",
+)

@@ -68,8 +68,9 @@ def metric_value(metric: str, value: float | None) -> str:
     return pct(value)
 
 
-def requests_read(n_requests: int, read: int | None) -> str:
-    """`2,600 requests`, or `36 of 2,600 requests (in the --since/--until window)` when a window left some out."""
+def requests_read(n_requests: int, read: int | None, selected_by: str = "in the --since/--until window") -> str:
+    """`2,600 requests`, or `36 of 2,600 requests (in the --since/--until window)` when a window or --where
+    left some out."""
     if read is None or read == n_requests:
         return f"{count(n_requests)} requests"
-    return f"{count(n_requests)} of {count(read)} requests (in the --since/--until window)"
+    return f"{count(n_requests)} of {count(read)} requests ({selected_by})"

@@ -80,7 +80,8 @@ def render_markdown(summary: Summary) -> str:
     out = [
         "# aiobs summary",
         "",
-        f"{f.requests_read(o['requests'], summary.requests_read)} from {f.count(record['events'])} events in "
+        f"{f.requests_read(o['requests'], summary.requests_read, summary.selected_by)} "
+        f"from {f.count(record['events'])} events in "
         f"{len(record['inputs'])} input(s)"
         + (f", {o['first_start']} → {o['last_start']}." if o["first_start"] else "; none in the time window."),
         "",

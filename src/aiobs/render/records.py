@@ -141,7 +141,12 @@ def summary_record(summary: Summary) -> dict[str, Any]:
         "aiobs_version": summary.version,
         "generated_at": _iso(summary.generated_at),
         "inputs": summary.inputs,
-        "filters": {"since": _iso(summary.since), "until": _iso(summary.until), "every": summary.every},
+        "filters": {
+            "since": _iso(summary.since),
+            "until": _iso(summary.until),
+            "every": summary.every,
+            "where": summary.where,
+        },
         "events": summary.events,
         "bytes_read": summary.bytes_read,
         "price_data": summary.price_data,

@@ -33,12 +33,14 @@ def _table(title: str, *columns: str, numeric_from: int = 0) -> Table:
     return table
 
 
-def _overall(record: dict[str, Any], n_inputs: int, requests_read: int | None = None) -> RenderableType:
+def _overall(
+    record: dict[str, Any], n_inputs: int, requests_read: int | None = None, selected_by: str = ""
+) -> RenderableType:
     o = record["overall"]
     lat = o["latency_ms"]
     head = Text.assemble(
         ("aiobs summary", "bold"),
-        f"  {f.requests_read(o['requests'], requests_read)} from {f.count(record['events'])} events"
+        f"  {f.requests_read(o['requests'], requests_read, selected_by)} from {f.count(record['events'])} events"
         f" in {n_inputs} input(s)",
     )
     if o["first_start"]:
@@ -166,7 +168,7 @@ def _kinds_table(title: str, word: str, kinds: list[dict[str, Any]]) -> list[Ren
 
 def render_terminal(summary: Summary, console: Console) -> None:
     record = summary_record(summary)
-    console.print(_overall(record, len(summary.inputs), summary.requests_read))
+    console.print(_overall(record, len(summary.inputs), summary.requests_read, summary.selected_by))
     for name, records in record["groups"].items():
         console.print()
         console.print(terminal_table(group_table(name, records), width=console.width, label_width=(LABEL_MIN, 30)))
