@@ -292,3 +292,29 @@ def errors_by_rule(requests: pl.LazyFrame) -> pl.DataFrame:
         .sort("requests", "error_rule", descending=[True, False])
         .collect()
     )
+
+
+#: The label of the groups `top_groups` folds together.
+OTHER_GROUP = "other"
+
+
+def top_groups(requests: pl.LazyFrame, keys: list[str], top: int) -> tuple[pl.LazyFrame, int]:
+    """The requests with every group of `keys` outside the `top` busiest relabelled `other` (all its text
+    keys), so a per-group table has at most top + 1 rows whose metrics are computed over their own
+    requests (an `other` percentile is exact, not an average); and how many groups were folded.
+
+    Only text keys fold (`time` and `stage` rows are few and ordered); a request without a key's value is
+    a group of its own, as in every per-group table."""
+    text_keys = [k for k in keys if k not in (STAGE_KEY, TIME_KEY)]
+    if not text_keys:
+        return requests, 0
+    counts = requests.group_by(text_keys).agg(pl.len().alias("_n")).collect()
+    if counts.height <= top:
+        return requests, 0
+    ranked = counts.sort(["_n", *text_keys], descending=[True] + [False] * len(text_keys), nulls_last=True)
+    kept = ranked.head(top).select(text_keys)
+    is_kept = pl.struct(text_keys).is_in(kept.to_struct().implode())
+    folded = requests.with_columns(
+        pl.when(is_kept).then(pl.col(k)).otherwise(pl.lit(OTHER_GROUP)).alias(k) for k in text_keys
+    )
+    return folded, counts.height - top

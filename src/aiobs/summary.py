@@ -28,6 +28,7 @@ from aiobs.metrics import (
     errors_by_rule,
     spend_by_model,
     summarize_requests,
+    top_groups,
 )
 from aiobs.pricing import PriceBook, price_data_version
 from aiobs.quality import QualityConfig, flag_names
@@ -77,6 +78,8 @@ class Summary:
     requests_read: int | None = None
     #: Per model, every call (embeddings and rerankers included): calls, tokens, cost (metrics.spend_by_model).
     spend: pl.DataFrame = field(default_factory=lambda: spend_by_model([]))
+    #: Per group table (`groups`' keys): how many groups `--top` counted together as `other`.
+    folded: dict[str, int] = field(default_factory=dict)
     #: The --where conditions that selected the requests, as written (None: every request).
     where: str | None = None
     #: Failed requests per convention that marked them (`error_rule`, requests).
@@ -162,6 +165,7 @@ def summarize(
     max_line_bytes: int = MAX_LINE_BYTES,
     engine: Engine | None = None,
     where: Where | None = None,
+    top: int | None = None,
 ) -> Summary:
     """Read the sources and compute the full summary. Raises InputError when no usable event was found.
 
@@ -179,8 +183,12 @@ def summarize(
     file's format is detected from its first lines. A line over `max_line_bytes` is left out and recorded.
     `engine` runs the reading and rebuilding (aiobs.engines: this process by default, or a Ray cluster);
     the numbers are the same whichever runs them. `where` (aiobs.where) keeps the requests that meet
-    its conditions, after the --since/--until window.
+    its conditions, after the --since/--until window. `top` keeps the `top` busiest groups of each `by`
+    table and counts the rest together as `other` (aiobs.metrics.top_groups).
     """
+    if top is not None and top < 1:
+        msg = f"--top must be 1 or more, got {top}"
+        raise UsageError(msg)
     check_input_format(input_format)
     key_sets = validate_group_keys(list(by or []))
     if every is not None:
@@ -252,12 +260,12 @@ def summarize(
         msg = f"--every {every} needs timestamps: no request in the input has one (map one with --map start=FIELD)"
         raise InputError(msg)
     lazy = requests
-    groups = {
-        " × ".join(keys): summarize_requests(
-            lazy, keys, every=every if TIME_KEY in keys else None, flags=rated, empty_buckets=True
-        )
-        for keys in key_sets
-    }
+    groups, folded = {}, {}
+    for keys in key_sets:
+        name = " × ".join(keys)
+        frame, folded[name] = top_groups(lazy, keys, top) if top is not None else (lazy, 0)
+        every_here = every if TIME_KEY in keys else None
+        groups[name] = summarize_requests(frame, keys, every=every_here, flags=rated, empty_buckets=True)
     if every is not None:
         groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated, empty_buckets=True)
     quality_groups = {key: summarize_requests(lazy, [key], flags=rated) for key in QUALITY_GROUPS} if rated else {}
@@ -271,6 +279,7 @@ def summarize(
         where=where.text if where is not None else None,
         overall=summarize_requests(lazy, flags=rated),
         groups=groups,
+        folded={name: n for name, n in folded.items() if n},
         unpriced=_merge_unpriced(unpriced),
         cost_check=cost_comparison(lazy),
         spend=spend,

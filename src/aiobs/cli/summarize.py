@@ -99,6 +99,9 @@ def summarize_command(
     every: str | None = typer.Option(
         None, "--every", metavar="DURATION", help="Also show time buckets, e.g. 15m, 1h, 1d."
     ),
+    top: int | None = typer.Option(
+        None, "--top", metavar="N", help="Per --by table, the N busiest groups; the rest counted together as other."
+    ),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
     fmt: OutputFormat | None = typer.Option(
@@ -163,6 +166,7 @@ def summarize_command(
             since=since,
             until=until,
             by=by,
+            top=top,
             every=every,
             flags=flags,
             endpoint_url=endpoint_url,

@@ -103,7 +103,7 @@ def render_markdown(summary: Summary) -> str:
     if record["errors_by_rule"]:
         out += [f.errors_by_rule(record["errors_by_rule"], RULE_TITLES).replace("errors", "Errors", 1) + ".", ""]
     for name, records in record["groups"].items():
-        out += markdown_table(group_table(name, records))
+        out += markdown_table(group_table(name, records, folded=summary.folded.get(name, 0)))
     if record["spend_by_model_per_call"]:
         out += markdown_table(summary_spend(record))
     if record["unpriced_models"]:

@@ -171,7 +171,8 @@ def render_terminal(summary: Summary, console: Console) -> None:
     console.print(_overall(record, len(summary.inputs), summary.requests_read, summary.selected_by))
     for name, records in record["groups"].items():
         console.print()
-        console.print(terminal_table(group_table(name, records), width=console.width, label_width=(LABEL_MIN, 30)))
+        table = group_table(name, records, folded=summary.folded.get(name, 0))
+        console.print(terminal_table(table, width=console.width, label_width=(LABEL_MIN, 30)))
     if record["spend_by_model_per_call"]:
         console.print()
         console.print(terminal_table(summary_spend(record), width=console.width, label_chars=SPEND_LABEL_CHARS))

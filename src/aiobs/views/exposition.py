@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from aiobs.metrics import summarize_requests
+from aiobs.metrics import OTHER_GROUP, summarize_requests, top_groups
 
 #: (model, route) pairs exposed on their own; the rest are one `other` row.
 DEFAULT_TOP = 20
-OTHER = "other"
+OTHER = OTHER_GROUP
 #: What a request without a model or a route is labelled with (a label value cannot be null).
 UNKNOWN = "unknown"
 KEYS = ("model", "route")
@@ -39,15 +39,7 @@ def exposition(
 ) -> Exposition:
     """The rows to expose from the summary's request table and overall row."""
     labelled = requests.with_columns(pl.col(k).fill_null(UNKNOWN) for k in KEYS)
-    counts = labelled.group_by(KEYS).agg(pl.len().alias("n")).collect()
-    ranked = counts.sort(["n", *KEYS], descending=[True, False, False])
-    kept = ranked.head(top).select(KEYS)
-    folded = ranked.height - kept.height
-    if folded:
-        is_kept = pl.struct(KEYS).is_in(kept.to_struct().implode())
-        labelled = labelled.with_columns(
-            pl.when(is_kept).then(pl.col(k)).otherwise(pl.lit(OTHER)).alias(k) for k in KEYS
-        )
+    labelled, folded = top_groups(labelled, list(KEYS), top)
     groups = summarize_requests(labelled, list(KEYS), flags=flags)
     groups = groups.sort(["requests", *KEYS], descending=[True, False, False])
     return Exposition(overall, groups, flags, folded)

@@ -37,12 +37,14 @@ def group_title(name: str) -> str:
     return f"Per {name.removeprefix('per ')} bucket" if name.startswith("per ") else f"By {name}"
 
 
-def group_table(name: str, records: Sequence[Mapping[str, Any]], *, hidden: int = 0) -> TableSpec:
+def group_table(name: str, records: Sequence[Mapping[str, Any]], *, hidden: int = 0, folded: int = 0) -> TableSpec:
     """The table of one `Summary.groups` entry; `hidden` groups left out of `records` are counted in a note."""
     keys = list(records[0]["key"]) if records else [name]
     columns = [*(ColumnSpec(k, "label") for k in keys), *METRIC_COLUMNS]
     rows = [[*(r["key"][k] for k in keys), *_metrics(r)] for r in records]
     notes = [f"{hidden:,} more {'models' if keys == ['model'] else 'groups'} not shown."] if hidden else []
+    if folded:
+        notes.append(f"other: {folded:,} smaller groups counted together (--top).")
     spec = table(group_title(name), columns, rows, notes=notes, drop_order=DROP_ORDER)
     if STAGE_KEY in keys:
         return spec.keep([c.name for c in spec.columns if c.name not in REQUEST_ONLY])

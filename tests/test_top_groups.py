@@ -1,0 +1,56 @@
+"""`--top N`: the busiest groups of a --by table, the rest as one `other` row computed over its requests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import orjson
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from aiobs.cli import app
+from aiobs.metrics import summarize_requests, top_groups
+from aiobs.schema import REQUEST_SCHEMA
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "sample_logs"
+
+
+def requests_of(groups: dict[str, list[float]]) -> pl.LazyFrame:
+    rows = [(user, ms) for user, values in groups.items() for ms in values]
+    given = {"user": [u for u, _ in rows], "latency_ms": [ms for _, ms in rows], "is_error": [False] * len(rows)}
+    columns = {name: given.get(name, [None] * len(rows)) for name in REQUEST_SCHEMA}
+    return pl.LazyFrame(columns, schema=REQUEST_SCHEMA)
+
+
+def test_other_is_computed_over_its_own_requests() -> None:
+    rng = np.random.default_rng(5)
+    groups = {f"u{i}": list(rng.lognormal(7, 1, 40 - i)) for i in range(12)}
+    folded, count = top_groups(requests_of(groups), ["user"], 3)
+    assert count == 9
+    table = summarize_requests(folded, ["user"]).sort("user")
+    assert table.get_column("user").to_list() == ["other", "u0", "u1", "u2"]
+    other = table.row(0, named=True)
+    rest = np.concatenate([groups[f"u{i}"] for i in range(3, 12)])
+    assert other["requests"] == len(rest)
+    assert other["latency_p95"] == pytest.approx(np.percentile(rest, 95), rel=1e-12)  # exact, not averaged
+    assert table.get_column("requests").sum() == sum(len(v) for v in groups.values())
+
+
+def test_few_groups_are_left_as_they_are() -> None:
+    frame = requests_of({"a": [1.0], "b": [2.0]})
+    folded, count = top_groups(frame, ["user"], 5)
+    assert count == 0 and folded is frame
+
+
+def test_the_cli_notes_what_it_folded_and_refuses_zero() -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["summarize", str(SAMPLES), "--by", "model", "--top", "3"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    models = runner.invoke(app, ["summarize", str(SAMPLES), "--by", "model", "-f", "json"])
+    n_models = len(orjson.loads(models.stdout)["groups"]["model"])
+    assert f"other: {n_models - 3:,} smaller groups counted together (--top)." in result.stdout
+    zero = runner.invoke(app, ["summarize", str(SAMPLES), "--by", "model", "--top", "0"])
+    assert (zero.exit_code, zero.stderr) == (2, "aiobs: --top must be 1 or more, got 0\n")
