@@ -18,6 +18,7 @@ from aiobs.errors import UsageError
 from aiobs.formats.bedrock import BedrockAdapter
 from aiobs.formats.detect import DEFAULT_FORMAT, detect_format, repeated_keys
 from aiobs.formats.documents import document_chunks, looks_like_documents
+from aiobs.formats.envelopes import envelope_of, unwrapped
 from aiobs.formats.langchain import LangChainCallbackAdapter, LangSmithRunAdapter
 from aiobs.formats.langfuse import LangfuseAdapter
 from aiobs.formats.litellm import LiteLLMAdapter
@@ -120,7 +121,8 @@ def make_parser(name: str, mapping: FieldMapping, issues: IssueLog) -> EventPars
 def frame_source(
     chunks: Iterator[Chunk], issues: IssueLog, forced: str | None, *, check_repeats: bool = True
 ) -> tuple[str, Iterator[Chunk]]:
-    """The format of one source and its chunks: multi-line JSON documents are first turned into lines.
+    """The format of one source and its chunks: multi-line JSON documents are first turned into lines,
+    and lines wrapped by a log store (Loki, CloudWatch exports) unwrapped (aiobs.formats.envelopes).
 
     The first chunk is read ahead to decide both; the chunks returned include it again. Repeated keys
     are looked for in a file's first lines (`check_repeats`), not again in each part of a file cut for
@@ -135,6 +137,10 @@ def frame_source(
         first = next(stream, None)
         if first is None:
             return forced or DEFAULT_FORMAT, iter(())
+        stream = itertools.chain([first], stream)
+    if (envelope := envelope_of(first.data)) is not None:
+        stream = unwrapped(stream, envelope)
+        first = next(stream)
         stream = itertools.chain([first], stream)
     if check_repeats and (repeats := repeated_keys(first.data, first.source, first.first_line)):
         issues.add("repeated-key", len(repeats), repeats)
