@@ -54,3 +54,17 @@ def test_null_and_empty() -> None:
     ).row(0)
     assert row == (0.0, None, None)
     assert pl.DataFrame({"x": [1.0, None, 2.0]}).select(exact_mean(pl.col("x"), 6)).item() == 1.5
+
+
+def test_decimal_digits_are_kept_as_written() -> None:
+    """Values are read as their decimal text, not their binary expansion (4e8 is 399999999.99999996...)."""
+    frame = pl.DataFrame({"x": [4877.972589, 12.5]})
+    assert frame.select(exact_sum(pl.col("x"), COST_SCALE)).item() == 4890.472589
+    assert pl.DataFrame({"x": [4e8]}).select(exact_sum(pl.col("x"), COST_SCALE)).item() == 4e8
+
+
+def test_values_a_decimal_cannot_hold_are_added_as_floats_not_a_failure() -> None:
+    huge = pl.DataFrame({"x": [1e24, 1.0]}).select(exact_sum(pl.col("x"), COST_SCALE)).item()
+    assert huge == 1e24 + 1.0
+    assert math.isnan(pl.DataFrame({"x": [float("nan"), 1.0]}).select(exact_sum(pl.col("x"), COST_SCALE)).item())
+    assert pl.DataFrame({"x": [math.inf, 1.0]}).select(exact_sum(pl.col("x"), COST_SCALE)).item() == math.inf

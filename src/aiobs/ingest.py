@@ -220,7 +220,7 @@ def _batches(sources: list[Source], reading: _Reading) -> Iterator[Batch]:
             _chunks(source, reading.issues, reading.max_line_bytes),
             reading.issues,
             reading.forced,
-            check_repeats=source.first_line == 1,
+            file_start=source.first_line == 1,
         )
         parser = reading.parser(name)
         target = reading.runs if parser.resolves_tree else reading.store

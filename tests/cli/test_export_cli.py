@@ -40,7 +40,10 @@ def test_parquet_holds_every_request_the_summary_counts(tmp_path: Path) -> None:
 def test_csv_cells_are_inert(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
     log = write_jsonl(
         tmp_path / "log.jsonl",
-        [{"request_id": "r1", "route": '=HYPERLINK("http://evil.example")', "user": "a\x1b[31mb", "duration_ms": 5}],
+        [
+            {"request_id": "r1", "route": '=HYPERLINK("http://evil.example")', "user": "a\x1b[31mb", "duration_ms": 5},
+            {"request_id": "r1", "event": "llm", "model": "@SUM(A1)", "duration_ms": 2},
+        ],
     )
     target = tmp_path / "requests.csv"
     result = runner.invoke(app, ["summarize", str(log), "--export", str(target), "-f", "json"])
@@ -48,6 +51,7 @@ def test_csv_cells_are_inert(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
     row = pl.read_csv(target).row(0, named=True)
     assert row["route"] == '\'=HYPERLINK("http://evil.example")'
     assert "\x1b" not in target.read_text() and "\\x1b" in row["user"]
+    assert row["models"] == "'@SUM(A1)"  # the list of models, joined, is made inert too
 
 
 @pytest.mark.parametrize(
@@ -56,7 +60,7 @@ def test_csv_cells_are_inert(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
         ("requests.txt", "aiobs: --export writes a .parquet or .csv file, not 'requests.txt'\n"),
         (
             "missing/requests.csv",
-            "aiobs: cannot write {tmp}/missing/requests.csv: folder {tmp}/missing does not exist\n",
+            "aiobs: cannot write {tmp}/missing/requests.csv: {tmp}/missing does not exist\n",
         ),
     ],
 )

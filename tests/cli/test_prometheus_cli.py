@@ -173,3 +173,40 @@ def test_a_push_url_that_is_not_http_is_refused_before_reading() -> None:
         2,
         "aiobs: --push needs the Pushgateway's http:// or https:// URL, got 'localhost:9091'\n",
     )
+
+
+def test_a_password_in_the_push_url_is_sent_as_basic_auth_and_never_shown() -> None:
+    import base64
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    seen: dict[str, str] = {}
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_PUT(self) -> None:
+            seen["path"], seen["auth"] = self.path, self.headers.get("Authorization", "")
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(400)
+            self.end_headers()
+            self.wfile.write(b"bad metric name")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        url = f"http://ci:s3cr%40t@127.0.0.1:{server.server_port}"
+        result = runner.invoke(app, ["summarize", str(SAMPLES), "--push", url, "-f", "json"])
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert seen["path"] == "/metrics/job/aiobs"
+    assert seen["auth"] == "Basic " + base64.b64encode(b"ci:s3cr@t").decode()
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"aiobs: cannot push the metrics to http://127.0.0.1:{server.server_port}: Bad Request (bad metric name)\n"
+    )
+    assert "s3cr" not in result.output

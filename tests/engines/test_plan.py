@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,27 @@ def test_a_forced_format_holds_for_every_part(tmp_path: Path) -> None:
 def test_standard_input_is_refused_in_one_sentence() -> None:
     with pytest.raises(UsageError, match="not standard input or pipes"):
         plan_parts([STDIN], None, measured_here, range_bytes=100, max_line_bytes=100)
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        ("notanaddress", "--ray-address must be HOST:PORT or ray://HOST:PORT (Ray Client), not 'notanaddress'"),
+        (
+            "http://head:10001",
+            "--ray-address must be HOST:PORT or ray://HOST:PORT (Ray Client), not 'http://head:10001'",
+        ),
+        ("ray://127.0.0.1:{port}", "cannot reach the Ray cluster at ray://127.0.0.1:{port}: Connection refused"),
+        ("127.0.0.1:{port}", "cannot reach the Ray cluster at 127.0.0.1:{port}: Connection refused"),
+    ],
+)
+def test_a_cluster_address_that_cannot_work_is_one_sentence_at_once(address: str, message: str) -> None:
+    """Ray itself would retry an address where nothing listens for minutes, printing its own warnings."""
+    from aiobs.engines.ray_engine import _check_reachable
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(UsageError) as error:
+        _check_reachable(address.format(port=port))
+    assert str(error.value) == message.format(port=port)

@@ -267,3 +267,12 @@ def test_the_engine_can_be_chosen_in_the_config_file(tmp_path: Path) -> None:
     config.write_text('[engine]\nname = "spark"\n')
     wrong = invoke("summarize", str(SAMPLES), "--config", str(config))
     assert (wrong.exit_code, wrong.stderr) == (2, f"aiobs: {config}: engine.name must be local or ray, not 'spark'\n")
+
+
+def test_the_config_address_does_not_stop_a_local_run(tmp_path: Path) -> None:
+    config = tmp_path / "aiobs.toml"
+    config.write_text('[engine]\nname = "ray"\nray_address = "ray://nowhere:10001"\n')
+    result = invoke("summarize", str(SAMPLES), "--config", str(config), "--engine", "local", "-f", "json")
+    assert result.exit_code == 0, result.output
+    flag = invoke("summarize", str(SAMPLES), "--engine", "local", "--ray-address", "ray://nowhere:10001")
+    assert (flag.exit_code, flag.stderr) == (2, "aiobs: --ray-address is for --engine ray\n")

@@ -152,6 +152,7 @@ _FORMAT_OF_SUFFIX = {
     ".csv": "CSV",
     ".json": "JSON",
     ".prom": "Prometheus metrics",
+    ".om": "OpenMetrics",
 }
 
 
@@ -273,7 +274,10 @@ def read_logs(
     # The window also prunes date-partitioned s3:// prefixes before they are listed, with a slack at each
     # edge so that the requests at the edges are seen whole (as a read of every file sees them).
     edges = TimeWindow.around(start, end)
-    runner = engine_named(engine or settings.engine, ray_address=ray_address or settings.ray_address)
+    chosen = engine or settings.engine
+    on_ray = (chosen or "local").strip().lower() == "ray"
+    # The config's address is for the config's (or the command line's) ray engine; the flag is checked.
+    runner = engine_named(chosen, ray_address=ray_address or (settings.ray_address if on_ray else None))
     selection = parse_where(where or [])
     sources = expand_inputs(paths, since=edges.since, until=edges.until, endpoint_url=endpoint_url)
     with progress_bar(sources) as progress:

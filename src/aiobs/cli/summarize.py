@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
+import urllib.error
+import urllib.parse
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -46,6 +50,7 @@ _SUFFIX_FORMATS = {
     ".md": OutputFormat.md,
     ".csv": OutputFormat.csv,
     ".prom": OutputFormat.prometheus,
+    ".om": OutputFormat.openmetrics,
 }
 
 
@@ -69,21 +74,45 @@ def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None
 
 
 def check_push_url(url: str) -> None:
-    if not url.startswith(("http://", "https://")):
-        msg = f"--push needs the Pushgateway's http:// or https:// URL, got '{url}'"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError as exc:
+        msg = f"--push: '{_without_password(url)}' is not a URL ({exc})"
+        raise UsageError(msg) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"--push needs the Pushgateway's http:// or https:// URL, got '{_without_password(url)}'"
         raise UsageError(msg)
 
 
+def _without_password(url: str) -> str:
+    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
+
+
 def push_metrics(url: str, summary: Summary) -> None:
-    """`--push URL`: replace job aiobs's metrics on a Pushgateway with this run's."""
+    """`--push URL`: replace job aiobs's metrics on a Pushgateway with this run's. A user and password in
+    the URL (http://user:pass@host:9091) are sent as HTTP basic authentication, never shown."""
     from prometheus_client import push_to_gateway
+    from prometheus_client.exposition import basic_auth_handler, default_handler
 
     from aiobs.render.openmetrics import registry
 
+    parts = urllib.parse.urlsplit(url)
+    handler: Any = default_handler
+    if parts.username is not None:
+        user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
+
+        def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
+            return basic_auth_handler(url, method, timeout, headers, data, user, password)
+
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
+        url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
     try:
-        push_to_gateway(url, job="aiobs", registry=registry(summary), timeout=30)
+        push_to_gateway(url, job="aiobs", registry=registry(summary), timeout=30, handler=handler)
     except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
-        msg = f"cannot push the metrics to {url}: {getattr(exc, 'reason', None) or exc}"
+        detail = exc.read().decode(errors="replace").strip() if isinstance(exc, urllib.error.HTTPError) else ""
+        reason = getattr(exc, "reason", None) or exc
+        msg = f"cannot push the metrics to {_without_password(url)}: {reason}" + (f" ({detail})" if detail else "")
         raise UsageError(msg) from None
 
 
@@ -131,7 +160,7 @@ def summarize_command(
         None,
         "--export",
         metavar="FILE",
-        help="Also write the request table, a row per request, to FILE.parquet or FILE.csv (docs/schema.md).",
+        help="Also write the request table, a row per request, to FILE (.parquet or .csv; docs/schema.md).",
     ),
     push: str | None = typer.Option(
         None,
@@ -153,6 +182,8 @@ def summarize_command(
             check_push_url(push)
         if export is not None:
             check_export_target(export)
+            if output is not None and output.expanduser().absolute() == export.expanduser().absolute():
+                raise UsageError(f"--output and --export both name {output}: give each its own file")
         if fmt is None:
             refuse_unwritten_suffix(output, "summarize", {k: v.value for k, v in _SUFFIX_FORMATS.items()})
         chosen = fmt or (_SUFFIX_FORMATS.get(output.suffix.lower()) if output else None) or OutputFormat.terminal

@@ -47,7 +47,8 @@ class Split:
     cuts: tuple[int, ...]
 
 
-Measure = Callable[[list[Split]], list[list[MeasuredRange]]]
+#: Each split's ranges, or None for a split that could not be measured (it is read whole).
+Measure = Callable[[list[Split]], list[list[MeasuredRange] | None]]
 
 
 def plan_parts(
@@ -55,31 +56,39 @@ def plan_parts(
 ) -> list[Part]:
     """The parts of the input in input order. `measure` moves each split's cuts to line ends and counts
     the lines between (on the workers, so large files are counted side by side)."""
-    for source in sources:
-        if source.size is None:  # standard input, a pipe: read once, by this process
-            msg = (
-                f"--engine ray reads files and s3:// objects, not standard input or pipes ({source.name}): "
-                "use --engine local for those"
-            )
-            raise UsageError(msg)
+    check_sources(sources)
     planned: list[Source | Split] = [_cut_or_whole(s, input_format, range_bytes, max_line_bytes) for s in sources]
     splits = [p for p in planned if isinstance(p, Split)]
     ranges = dict(zip((s.source.name for s in splits), measure(splits), strict=True))
     parts: list[Part] = []
     group: list[Source] = []
     for item in planned:
-        if isinstance(item, Split):
+        measured = ranges[item.source.name] if isinstance(item, Split) else None
+        if isinstance(item, Split) and measured is not None:
             parts.extend(_group(group, input_format))
             group = []
-            for part in byte_ranges(item.source, ranges[item.source.name]):
+            for part in byte_ranges(item.source, measured):
                 parts.append(Part((part,), item.input_format, part.size or 0))
             continue
+        if isinstance(item, Split):  # not measured: read whole, where the reader records why it fails
+            item = item.source
         if group and sum(s.size or 0 for s in group) + (item.size or 0) > range_bytes:
             parts.extend(_group(group, input_format))
             group = []
         group.append(item)
     parts.extend(_group(group, input_format))
     return parts
+
+
+def check_sources(sources: list[Source]) -> None:
+    """Every source can be read by a worker: standard input and pipes are read once, by this process."""
+    for source in sources:
+        if source.size is None:
+            msg = (
+                f"--engine ray reads files and s3:// objects, not standard input or pipes ({source.name}): "
+                "use --engine local for those"
+            )
+            raise UsageError(msg)
 
 
 def _group(sources: list[Source], input_format: str | None) -> list[Part]:
@@ -103,5 +112,10 @@ def _cut_or_whole(source: Source, forced: str | None, range_bytes: int, max_line
 
 
 def portable(source: Source) -> Source:
-    """The source without what cannot leave this process (an S3 object's reader, which holds a client)."""
-    return dataclasses.replace(source, reader=None) if isinstance(source, S3Source) else source
+    """The source as a worker can open it: an absolute path (a worker's folder is not the driver's), and
+    no S3 reader (it holds a client, made again on the worker). Its name, shown to users, is kept."""
+    if isinstance(source, S3Source):
+        return dataclasses.replace(source, reader=None)
+    if source.path is not None and not source.path.is_absolute():
+        return dataclasses.replace(source, path=source.path.absolute())
+    return source

@@ -17,8 +17,11 @@ with the input (an unreadable file, a bad line) is an input issue it sends back,
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import os
 import shutil
+import socket
 import tempfile
 import weakref
 from collections.abc import Callable, Sequence
@@ -30,7 +33,7 @@ import polars as pl
 
 from aiobs.engines import Read
 from aiobs.engines import tasks as work
-from aiobs.engines.plan import RANGE_BYTES, Part, Split, plan_parts, portable
+from aiobs.engines.plan import RANGE_BYTES, Part, Split, check_sources, plan_parts, portable
 from aiobs.errors import AiobsError, UsageError
 from aiobs.formats import check_input_format, make_parser
 from aiobs.formats.mapping import FieldMapping
@@ -69,6 +72,7 @@ class RayEngine:
             raise _missing_ray()
 
     def read(self, sources: list[Source], how: Rebuild, *, keep_events: bool) -> Read:
+        check_sources(sources)  # before Ray starts: a refusal takes no time
         self._connect()
         options = how.options
         forced = check_input_format(options.input_format)
@@ -93,16 +97,34 @@ class RayEngine:
     def _connect(self) -> None:
         if ray.is_initialized():
             return
+        # Not Ray's default (the newest cluster started on this machine, which may be someone else's):
+        # the address given, else RAY_ADDRESS, else a new local Ray for this run.
+        address = self.address or os.environ.get("RAY_ADDRESS") or "local"
+        if address not in ("local", "auto"):
+            _check_reachable(address)  # Ray itself retries an address where nothing listens for minutes
         try:
-            ray.init(
-                address=self.address,
-                include_dashboard=False,
-                log_to_driver=False,
-                logging_level=logging.ERROR,
-            )
-        except ConnectionError as exc:
-            msg = f"cannot reach the Ray cluster at {self.address or 'RAY_ADDRESS'}: {exc}"
+            ray.init(address=address, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+        except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            msg = f"cannot use the Ray cluster at {address}: {reason}"
             raise UsageError(msg) from None
+
+
+#: How long the driver waits for a cluster's port to answer before it says it cannot reach it.
+CONNECT_TIMEOUT_S = 10
+
+
+def _check_reachable(address: str) -> None:
+    """HOST:PORT or ray://HOST:PORT answers on TCP, or one sentence saying why not."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or "/" in host:
+        msg = f"--ray-address must be HOST:PORT or ray://HOST:PORT (Ray Client), not '{address}'"
+        raise UsageError(msg)
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        msg = f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
+        raise UsageError(msg) from None
 
 
 def _get(refs: Any) -> Any:
@@ -115,9 +137,10 @@ def _get(refs: Any) -> Any:
         raise
 
 
-def _measure(splits: list[Split]) -> list[list[MeasuredRange]]:
+def _measure(splits: list[Split]) -> list[list[MeasuredRange] | None]:
     measure = ray.remote(max_retries=MAX_RETRIES)(work.measure_ranges)
-    return list(_get([measure.remote(split) for split in splits])) if splits else []
+    moved = [dataclasses.replace(split, source=portable(split.source)) for split in splits]
+    return list(_get([measure.remote(split) for split in moved])) if splits else []
 
 
 @dataclass
@@ -199,6 +222,8 @@ def _rebuild_buckets(
     for b, placed in enumerate(runs):
         events = [share[b] for share in shares] + ([placed] if placed is not None else [])
         results.append(cast(tuple[Any, Any], rebuild_part.options(num_returns=2).remote(recipe, *events)))
+    for share in shares:  # Ray holds a running task's arguments: the driver's refs would only pin them
+        share.clear()
     tables: list[pl.LazyFrame] = []
     unpriced, spend = [], []
     n_requests = 0

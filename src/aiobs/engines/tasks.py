@@ -28,10 +28,14 @@ from aiobs.sources.ranges import MeasuredRange, measure_cuts
 from aiobs.sources.s3 import ObjectReader, S3Source, connect
 
 
-def measure_ranges(split: Split) -> list[MeasuredRange]:
-    """One split's cuts moved to line ends, and the lines of each range counted."""
+def measure_ranges(split: Split) -> list[MeasuredRange] | None:
+    """One split's cuts moved to line ends, and the lines of each range counted; None when the file cannot
+    be read here (then it is read whole, by a reader that records why it fails)."""
     assert split.source.path is not None and split.source.size is not None
-    return measure_cuts(split.source.path, split.cuts, split.source.size)
+    try:
+        return measure_cuts(split.source.path, split.cuts, split.source.size)
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -119,19 +119,21 @@ def make_parser(name: str, mapping: FieldMapping, issues: IssueLog) -> EventPars
 
 
 def frame_source(
-    chunks: Iterator[Chunk], issues: IssueLog, forced: str | None, *, check_repeats: bool = True
+    chunks: Iterator[Chunk], issues: IssueLog, forced: str | None, *, file_start: bool = True
 ) -> tuple[str, Iterator[Chunk]]:
     """The format of one source and its chunks: multi-line JSON documents are first turned into lines,
     and lines wrapped by a log store (Loki, CloudWatch exports) unwrapped (aiobs.formats.envelopes).
 
-    The first chunk is read ahead to decide both; the chunks returned include it again. Repeated keys
-    are looked for in a file's first lines (`check_repeats`), not again in each part of a file cut for
-    several workers (aiobs.sources.ranges).
+    The first chunk is read ahead to decide both; the chunks returned include it again. All of this is
+    decided on a file's first lines: a later part of a file cut for several workers (`file_start` False,
+    aiobs.sources.ranges) is JSON Lines in the format its file's first chunk named, read as it is.
     """
     first = next(chunks, None)
     if first is None:
         return forced or DEFAULT_FORMAT, iter(())
     stream: Iterator[Chunk] = itertools.chain([first], chunks)
+    if not file_start:
+        return forced or detect_format(first.data), stream
     if looks_like_documents(first.data):
         stream = document_chunks(stream, issues)
         first = next(stream, None)
@@ -142,6 +144,6 @@ def frame_source(
         stream = unwrapped(stream, envelope)
         first = next(stream)
         stream = itertools.chain([first], stream)
-    if check_repeats and (repeats := repeated_keys(first.data, first.source, first.first_line)):
+    if repeats := repeated_keys(first.data, first.source, first.first_line):
         issues.add("repeated-key", len(repeats), repeats)
     return forced or detect_format(first.data), stream

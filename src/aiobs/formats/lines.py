@@ -100,5 +100,8 @@ def sort_out_lines(
 def _count_blank_lines(issues: IssueLog, source: str, first_line: int, blank: pl.Series, spaces: array[int]) -> None:
     count = len(blank) + len(spaces)
     if count:
-        first = min([*blank.head(1).to_list(), *spaces[:1]])
-        issues.add("blank-line", count, [InputIssue("blank-line", source, first_line + first, "blank line, skipped")])
+        # The chunk's first few, as many as the log keeps: the smallest line numbers win across chunks, so
+        # a file cut in parts (aiobs.engines) keeps the examples a read of the whole file keeps.
+        first = sorted([*blank.head(issues.keep).to_list(), *spaces[: issues.keep]])[: issues.keep]
+        examples = [InputIssue("blank-line", source, first_line + at, "blank line, skipped") for at in first]
+        issues.add("blank-line", count, examples)

@@ -20,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import generate_latest as prometheus_text
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_text
 
+from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import PERCENTILES, TOKEN_KINDS, TTFT_PERCENTILES
 from aiobs.summary import Summary
 from aiobs.views.exposition import Exposition, exposition
@@ -115,10 +116,21 @@ def _request_metrics(rows: list[tuple[Labels, dict[str, Any]]], flags: list[str]
 
 
 def _run_metrics(summary: Summary, view: Exposition) -> Iterator[Metric]:
-    problems = GaugeMetricFamily("aiobs_input_problems", "Input problems found, by kind (aiobs inspect explains each).")
+    problems = GaugeMetricFamily("aiobs_input_problems", "Input problems found (what --strict fails on), by kind.")
+    notes = GaugeMetricFamily("aiobs_input_notes", "Notes on how requests were read (not problems), by kind.")
     for code, count in sorted(summary.issues.counts.items()):
-        problems.add_sample("aiobs_input_problems", {"kind": code}, count)
+        family, name = (notes, "aiobs_input_notes") if code in INFORMATIONAL else (problems, "aiobs_input_problems")
+        family.add_sample(name, {"kind": code}, count)
     yield problems
+    yield notes
+    spend = GaugeMetricFamily("aiobs_model_cost_usd", "Cost of every priced call, on the model that made it.")
+    calls = GaugeMetricFamily("aiobs_model_calls", "Calls to each model (embeddings and rerankers included).")
+    for row in summary.spend.iter_rows(named=True):
+        calls.add_sample("aiobs_model_calls", {"model": str(row["model"])}, row["calls"])
+        if row["cost_usd"] is not None:
+            spend.add_sample("aiobs_model_cost_usd", {"model": str(row["model"])}, row["cost_usd"])
+    yield spend
+    yield calls
     folded = GaugeMetricFamily("aiobs_folded_groups", "(model, route) pairs counted under model and route `other`.")
     folded.add_sample("aiobs_folded_groups", {}, view.folded)
     yield folded

@@ -24,8 +24,10 @@ def check_export_target(path: Path) -> None:
     if path.suffix.lower() not in EXPORT_SUFFIXES:
         msg = f"--export writes a .parquet or .csv file, not '{path.name}'"
         raise UsageError(msg)
-    if not path.expanduser().parent.is_dir():
-        raise UsageError(f"cannot write {path}: folder {path.expanduser().parent} does not exist")
+    folder = path.expanduser().parent
+    if not folder.is_dir():
+        why = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"cannot write {path}: {folder} {why}")
 
 
 def export_requests(requests: pl.LazyFrame, path: Path) -> None:
@@ -39,9 +41,17 @@ def export_requests(requests: pl.LazyFrame, path: Path) -> None:
         else:
             schema = requests.collect_schema()
             inert = [csv_column(pl.col(c)).alias(c) for c, t in schema.items() if t == pl.String]
-            lists = [pl.col(c).list.join(";") for c, t in schema.items() if isinstance(t, pl.List)]
+            lists = [csv_column(pl.col(c).list.join(";")).alias(c) for c, t in schema.items() if isinstance(t, pl.List)]
             requests.with_columns(*inert, *lists).sink_csv(partial)
         partial.replace(path)
-    except OSError as exc:
+    except (OSError, pl.exceptions.PolarsError) as exc:  # Polars reports a failed write as its own error
         partial.unlink(missing_ok=True)
-        raise AiobsError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise AiobsError(f"cannot write {path}: {_reason(exc)}") from None
+
+
+def _reason(exc: Exception) -> str:
+    """`Permission denied`, not Polars' `Permission denied (os error 13): /path/.x.part`."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(" (os error", 1)[0]
