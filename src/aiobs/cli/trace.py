@@ -24,12 +24,14 @@ from aiobs.errors import UsageError
 from aiobs.outliers import OutlierQuery, select_outliers
 from aiobs.pricing import price_events
 from aiobs.redact import Privacy
+from aiobs.render.otlp_out import render_trace_otlp
 from aiobs.render.trace import render_trace_json, render_trace_terminal, trace_view
 
 
 class TraceFormat(StrEnum):
     terminal = "terminal"
     json = "json"
+    otlp = "otlp"
 
 
 def trace_command(
@@ -41,7 +43,10 @@ def trace_command(
     p: float = typer.Option(99.0, "--p", metavar="PCT", help="With --from-outliers: the percentile."),
     limit: int = typer.Option(3, "--limit", "-n", metavar="N", help="With --from-outliers: how many."),
     fmt: TraceFormat | None = typer.Option(
-        None, "--format", "-f", help="terminal (default) or json (aiobs.trace/1); from --output's suffix when omitted."
+        None,
+        "--format",
+        "-f",
+        help="terminal (default), json (aiobs.trace/1) or otlp (OTLP/JSON traces); from --output's suffix if omitted.",
     ),
     output: Path | None = options.OUTPUT,
     json_output: bool = typer.Option(False, "--json", hidden=True, help="Deprecated: use --format json."),
@@ -116,6 +121,8 @@ def trace_command(
         ]
         if chosen is TraceFormat.json:
             write_output(output, render_trace_json(views))
+        elif chosen is TraceFormat.otlp:
+            write_output(output, render_trace_otlp([(view.request, view.events) for view in views]))
         elif output is not None and str(output) != "-":
             buffer = io.StringIO()
             console = Console(file=buffer, width=160, color_system=None, force_terminal=False)

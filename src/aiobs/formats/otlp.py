@@ -76,6 +76,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "finish_reason": ("gen_ai.response.finish_reasons", "llm.finish_reason"),
     "error_type": ("error.type", "exception.type", "exception/exception.type"),
     "route": ("http.route",),
+    "resend_count": ("http.request.resend_count",),
     "root_route": ("url.path",),
     "user": ("user.id", "enduser.id"),
     "input_messages": (
@@ -451,6 +452,8 @@ def _pick_span_fields(spans: pl.LazyFrame) -> pl.LazyFrame:
         error_type=pl.when(is_error).then(pl.coalesce(error_type, nonempty(status.struct.field("message")))),
         **{f"_raw_{name}": _attr(name) for name in ("input_tokens", "output_tokens", "cached_tokens")},
         _raw_reasoning_tokens=_attr("reasoning_tokens"),
+        # HTTP's semantic conventions count resends from 0; aiobs counts attempts from 1.
+        _raw_attempt=(_attr("resend_count").cast(pl.Int64, strict=False) + 1).cast(pl.String),
         _raw_logged_cost_usd=_attr("logged_cost_usd"),
         finish_reason=finish_reason,
         input_text=input_text,
