@@ -21,6 +21,7 @@ from aiobs.cli.common import (
 )
 from aiobs.outliers import OutlierQuery, select_outliers, tail_attribution
 from aiobs.redact import Privacy
+from aiobs.render.eval_datasets import EVAL_FORMATS, render_eval_dataset
 from aiobs.render.outliers import (
     OutlierReport,
     render_outliers_csv,
@@ -35,6 +36,9 @@ class OutlierFormat(StrEnum):
     json = "json"
     md = "md"
     csv = "csv"
+    deepeval = "deepeval"
+    ragas = "ragas"
+    langsmith = "langsmith"
 
 
 class Metric(StrEnum):
@@ -68,7 +72,12 @@ def outliers_command(
     limit: int = typer.Option(20, "--limit", "-n", metavar="N", help="At most this many (per group with --per)."),
     since: str | None = options.SINCE,
     until: str | None = options.UNTIL,
-    fmt: OutlierFormat | None = typer.Option(None, "--format", "-f", help="terminal (default), json, md or csv."),
+    fmt: OutlierFormat | None = typer.Option(
+        None,
+        "--format",
+        "-f",
+        help="terminal (default), json, md, csv; or an eval dataset of these requests: deepeval, ragas, langsmith.",
+    ),
     output: Path | None = options.OUTPUT,
     field_map: list[str] = options.FIELD_MAP,
     prices: Path | None = options.PRICES,
@@ -121,6 +130,9 @@ def outliers_command(
             text = render_outliers_markdown(report)
         elif chosen is OutlierFormat.csv:
             text = render_outliers_csv(report)
+        elif chosen.value in EVAL_FORMATS:
+            privacy = report.summary.privacy
+            text = render_eval_dataset(report.outliers, report.summary.flags, privacy, chosen.value)
         elif output is not None and str(output) != "-":
             buffer = io.StringIO()
             render_outliers_terminal(report, Console(file=buffer, width=160, color_system=None, force_terminal=False))
