@@ -102,7 +102,7 @@ def test_only_a_sample_is_read_and_it_says_so(tmp_path: Path) -> None:
 
 
 def test_bad_arguments_are_one_sentence(mystery: Path) -> None:
-    for args in (["--map", "nope=x"], ["--time-is", "middle"], ["--input-format", "jaeger"]):
+    for args in (["--map", "nope=x"], ["--time-is", "middle"], ["--input-format", "zipkin"]):
         result = runner.invoke(app, ["inspect", str(mystery), *args])
         assert result.exit_code == 2, args
         assert result.stderr.startswith("aiobs: ") and result.stderr.count("\n") == 1, result.stderr

@@ -23,6 +23,8 @@ from aiobs.summary import summarize
 ROOT = Path(__file__).resolve().parents[2]
 FORMAT_DIRS = (
     "otlp",
+    "jaeger",
+    "tempo",
     "openai-batch",
     "bedrock",
     "litellm",
@@ -113,13 +115,15 @@ def test_input_format_on_the_command_line(tmp_path: Path) -> None:
 
 def test_unknown_input_format_is_a_usage_error(tmp_path: Path) -> None:
     path = FIXTURES / "openai-batch" / "formats_md_output_and_errors.jsonl"
-    result = runner.invoke(app, ["summarize", str(path), "--input-format", "jaeger"])
+    result = runner.invoke(app, ["summarize", str(path), "--input-format", "zipkin"])
     assert result.exit_code == 2
     names = ", ".join(
         [
             "auto",
             "native",
             "otlp",
+            "jaeger",
+            "tempo",
             "openai-batch",
             "bedrock",
             "litellm",
@@ -130,9 +134,9 @@ def test_unknown_input_format_is_a_usage_error(tmp_path: Path) -> None:
             *(p.name for p in PRESETS),
         ]
     )
-    assert result.stderr == f"aiobs: unknown input format 'jaeger': choose from {names}\n"
-    with pytest.raises(UsageError, match="unknown input format 'jaeger'"):
-        summarize(expand_inputs([str(path)]), input_format="jaeger")
+    assert result.stderr == f"aiobs: unknown input format 'zipkin': choose from {names}\n"
+    with pytest.raises(UsageError, match="unknown input format 'zipkin'"):
+        summarize(expand_inputs([str(path)]), input_format="zipkin")
     assert check_input_format(" OTLP ") == "otlp"
     assert check_input_format("auto") is None
 

@@ -29,6 +29,7 @@ from aiobs.formats.openai_batch import OpenAIBatchAdapter
 from aiobs.formats.otlp import OtlpAdapter
 from aiobs.formats.provider_responses import ProviderResponseAdapter
 from aiobs.formats.reader import Adapter, AdapterParser
+from aiobs.formats.trace_exports import JaegerAdapter, TempoAdapter
 from aiobs.issues import IssueLog
 from aiobs.sources.read import Chunk
 
@@ -81,6 +82,8 @@ def _adapter(adapter: type[Adapter]) -> Callable[[FieldMapping, IssueLog], Event
 FORMATS: dict[str, tuple[str, Callable[[FieldMapping, IssueLog], EventParser]]] = {
     "native": (NATIVE.reads, _native(NATIVE)),
     "otlp": ("OpenTelemetry OTLP/JSON traces and logs, GenAI and OpenInference attributes", _adapter(OtlpAdapter)),
+    "jaeger": ("Jaeger JSON traces (query API response, UI download)", _adapter(JaegerAdapter)),
+    "tempo": ("Grafana Tempo trace-by-ID responses (OTLP under batches or trace)", _adapter(TempoAdapter)),
     "openai-batch": ("OpenAI Batch API output and error files", _adapter(OpenAIBatchAdapter)),
     "bedrock": ("AWS Bedrock model invocation logs", _adapter(BedrockAdapter)),
     "litellm": ("LiteLLM StandardLoggingPayload and SpendLogs", _adapter(LiteLLMAdapter)),

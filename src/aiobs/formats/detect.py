@@ -46,6 +46,20 @@ def _is_otlp(row: dict[str, Any]) -> bool:
     return any(key in row for key in OTLP_KEYS)
 
 
+def _is_jaeger(row: dict[str, Any]) -> bool:
+    """A Jaeger query response (`data`: traces) or one trace: `traceID` and a list of `spans`."""
+    traces = row["data"] if isinstance(row.get("data"), list) else [row]
+    return bool(traces) and all(
+        isinstance(t, dict) and "traceID" in t and isinstance(t.get("spans"), list) for t in traces
+    )
+
+
+def _is_tempo(row: dict[str, Any]) -> bool:
+    """A Tempo trace-by-ID response: OTLP under `batches` (API v1) or `trace.resourceSpans` (v2)."""
+    trace = row.get("trace")
+    return isinstance(row.get("batches"), list) or (isinstance(trace, dict) and "resourceSpans" in trace)
+
+
 def _is_openai_batch(row: dict[str, Any]) -> bool:
     return "custom_id" in row and ("response" in row or "error" in row)
 
@@ -89,6 +103,8 @@ def _is_langchain_callback(row: dict[str, Any]) -> bool:
 
 DETECTORS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "otlp": _is_otlp,
+    "jaeger": _is_jaeger,
+    "tempo": _is_tempo,
     "openai-batch": _is_openai_batch,
     "bedrock": _is_bedrock,
     "litellm": _is_litellm,
