@@ -1,8 +1,12 @@
-"""Lines that come back wrapped from a log store: Loki and CloudWatch exports, unwrapped to the app's lines.
+"""Lines that come back wrapped from a log store: Loki, CloudWatch and Datadog exports, unwrapped.
 
 An application's JSON line shipped to Grafana Loki comes back from `logcli query --output=jsonl` as
 `{"labels": {...}, "line": "<the line, as a JSON string>", "timestamp": "..."}`; one exported from
-CloudWatch Logs (`aws logs create-export-task`, objects in S3) as `<ISO timestamp> <the line>`. A file
+CloudWatch Logs (`aws logs create-export-task`, objects in S3) as `<ISO timestamp> <the line>`; one in a
+Datadog log archive (`dt=YYYYMMDD/hour=HH/archive_*.json.gz` in S3) as `{"date", "service", "host",
+"status", "message", "attributes": {<the line's fields, as Datadog parsed them>}, ...}`: its inner line is
+the attributes, with the event's `date` and `status` added as `timestamp` and `level` where the
+application's own fields do not have those names. A file
 whose first lines are all such envelopes is unwrapped chunk by chunk, in Polars, line for line: every
 application line keeps the number of the envelope it came in, so issues point at the exported file's
 lines. The inner lines then go through format detection like any file (structlog, Pino, aiobs's own...).
@@ -29,6 +33,7 @@ _CLOUDWATCH_LINE = re.compile(_CLOUDWATCH.encode() + rb"\{")
 SAMPLE_LINES = 20
 MOST = 0.8
 
+DATADOG = "datadog-archive"
 LOKI = "loki"
 _LOKI_KEYS = frozenset({"labels", "line", "timestamp"})
 CLOUDWATCH = "cloudwatch-export"
@@ -45,7 +50,22 @@ def envelope_of(data: bytes) -> str | None:
         return LOKI
     if sum(bool(_CLOUDWATCH_LINE.match(line)) for line in lines) >= MOST * len(lines):
         return CLOUDWATCH
+    if sum(_is_datadog(line) for line in lines) >= MOST * len(lines):
+        return DATADOG
     return None
+
+
+def _is_datadog(line: bytes) -> bool:
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("attributes"), dict)
+        and "date" in value
+        and any(key in value for key in ("service", "host", "status"))
+    )
 
 
 def _is_loki(line: bytes) -> bool:
@@ -72,6 +92,25 @@ def _unwrap(data: bytes, envelope: str) -> bytes:
         inner = pl.select(
             pl.when(wrapped.is_not_null()).then(wrapped.str.replace_all("\n", " ", literal=True)).otherwise(lines)
         ).to_series()
+    elif envelope == DATADOG:
+        inner = _datadog_inner(lines)
     else:
         inner = lines.str.replace(_CLOUDWATCH, "")
     return (inner.str.join("\n").item() + "\n").encode()
+
+
+def _datadog_inner(lines: pl.Series) -> pl.Series:
+    """The attributes object, then the event's date and status under the names loggers use, each only where
+    the attributes do not have that name already (a key twice would be a repeated key). Datadog's own
+    `message` is not added: the application's message is among its attributes, and a `message` key
+    would change which logger the lines are read as."""
+    attributes = lines.str.json_path_match("$.attributes")
+    added = pl.lit("")
+    for name, field in (("timestamp", "date"), ("level", "status")):
+        value = lines.str.json_path_match(f"$.{field}")
+        encoded = pl.struct(v=value).struct.json_encode().str.strip_prefix('{"v":').str.strip_suffix("}")
+        missing = value.is_not_null() & attributes.str.json_path_match(f"$.{name}").is_null()
+        added = added + pl.when(missing).then(pl.lit(f',"{name}":') + encoded).otherwise(pl.lit(""))
+    body = attributes.str.strip_chars_end().str.strip_suffix("}").str.strip_chars_end()
+    joined = pl.when(body == "{").then("{" + added.str.strip_prefix(",")).otherwise(body + added) + "}"
+    return pl.select(pl.when(attributes.str.starts_with("{")).then(joined).otherwise(lines)).to_series()
