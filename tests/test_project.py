@@ -42,7 +42,7 @@ def test_the_distribution_name_is_ours_and_the_command_is_aiobs() -> None:
     """`aiobs` on the package index is an unrelated project (an OpenTelemetry SDK without this command)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert project["name"] == "aiobs-cli"
-    assert project["scripts"] == {"aiobs": "aiobs.cli:main"}
+    assert project["scripts"] == {"aiobs": "aiobs.entry:main"}
 
 
 _INSTALLS_THE_OTHER_AIOBS = re.compile(r"(pip|pipx|uv pip|uv tool) install\s+(-U\s+|--upgrade\s+)?[\"']?aiobs(?![-\w])")

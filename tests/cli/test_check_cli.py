@@ -96,7 +96,7 @@ def test_exit_0_when_every_slo_holds(sample: Summary) -> None:
 def test_exit_1_when_one_is_breached(sample: Summary) -> None:
     rate = sample.overall["error_rate"][0]
     result = invoke("check", str(SAMPLE), "--slo", f"error_rate < {rate * 50:.4f}%", "--slo", "requests > 0")
-    assert result.exit_code == ExitCode.SLO_BREACHED == 1
+    assert result.exit_code == ExitCode.FOUND_PROBLEMS == 1
     assert "FAILED: 1 of 2 SLO result(s) breached" in result.output
     assert "BREACHED" in result.output and f"{rate * 100:.2f}%" in result.output
 
@@ -142,7 +142,7 @@ def test_no_data_passes_unless_strict(tmp_path: Path) -> None:
     ]
     # A filter that matches no request fails (a typo must not pass CI forever) unless allowed ...
     unmatched = invoke(*filtered)
-    assert unmatched.exit_code == ExitCode.SLO_BREACHED
+    assert unmatched.exit_code == ExitCode.FOUND_PROBLEMS
     assert "UNMATCHED" in unmatched.output and "not-in-these-logs" in unmatched.output
     # ... and then it is "no data", which passes unless --strict.
     args = [*filtered, "--allow-unmatched"]
@@ -150,7 +150,7 @@ def test_no_data_passes_unless_strict(tmp_path: Path) -> None:
     assert relaxed.exit_code == ExitCode.OK
     assert "no data" in relaxed.output and "not-in-these-logs" in relaxed.output
     strict = invoke(*args, "--strict")
-    assert strict.exit_code == ExitCode.SLO_BREACHED
+    assert strict.exit_code == ExitCode.FOUND_PROBLEMS
     assert "1 SLO(s) without data (--strict)" in strict.output
     # Baseline groups too small to compare are not what --strict is about.
     clean = native_log(tmp_path / "clean.jsonl", 100, seed=4)  # p95 of 100 requests: too few to compare

@@ -444,7 +444,7 @@ def clean_rows(n: int = 20) -> list[dict[str, Any]]:
 
 def test_strict_fails_on_the_sample_logs() -> None:
     result = invoke(str(SAMPLE), "--strict", "--format", "json")
-    assert result.exit_code == ExitCode.INPUT_PROBLEMS
+    assert result.exit_code == ExitCode.FOUND_PROBLEMS
     assert orjson.loads(result.stdout)["schema"] == "aiobs.summary/1"  # the report is still written
     assert result.stderr.startswith("aiobs: ")
     assert "--strict" in result.stderr

@@ -181,7 +181,7 @@ def test_an_object_deleted_between_listing_and_reading_is_counted_and_the_run_go
         remote, {**local, "input_quality": {**local["input_quality"], "by_kind": local_kinds}}, samples_in_s3
     )
     strict = invoke(s3_bucket.url("app/"), "--endpoint-url", s3_bucket.endpoint, "--strict", "-f", "json")
-    assert strict.exit_code == ExitCode.INPUT_PROBLEMS
+    assert strict.exit_code == ExitCode.FOUND_PROBLEMS
 
 
 # -- errors: one sentence on stderr, exit code 2 ---------------------------------------------------------

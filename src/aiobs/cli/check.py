@@ -188,11 +188,11 @@ def check_command(
         if history is not None:
             record_in_history(history, summary, warn=warn)
     if report.failed:
-        raise typer.Exit(int(ExitCode.SLO_BREACHED))
+        raise typer.Exit(int(ExitCode.FOUND_PROBLEMS))
     if strict and (summary.issues.failing or report.slos_without_data):
         typer.echo(
             f"aiobs: {summary.issues.failing:,} input problem(s), {report.slos_without_data} SLO(s) without data "
             "(--strict)",
             err=True,
         )
-        raise typer.Exit(int(ExitCode.SLO_BREACHED))
+        raise typer.Exit(int(ExitCode.FOUND_PROBLEMS))

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import replace
-from enum import IntEnum
+from enum import IntEnum, unique
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     from aiobs.history import RunRecord
 
 
+@unique
 class ExitCode(IntEnum):
-    """Every exit code aiobs uses (documented in README.md, "Exit codes")."""
+    """Every exit code aiobs uses (documented in README.md, "Exit codes"). One name per code: 1 is
+    FOUND_PROBLEMS, what the run was asked to fail on (--strict: input problems; `aiobs check`: a
+    breached SLO or a regression against the baseline)."""
 
     OK = 0
-    INPUT_PROBLEMS = 1  # --strict and the input had problems (check: an SLO was breached)
-    SLO_BREACHED = 1  # aiobs check: an SLO breached or a regression against the baseline
+    FOUND_PROBLEMS = 1
     USAGE = 2  # bad argument or configuration, unreadable input, no usable events, output not writable
     INTERNAL = 3  # a bug in aiobs: please report it
     INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
@@ -322,7 +324,7 @@ def fail_if_strict(summary: Summary, strict: bool) -> None:
     """`--strict`: input problems make the run fail (exit 1) after its output was written."""
     if strict and summary.issues.failing:
         typer.echo(f"aiobs: {summary.issues.failing:,} input problem(s) found (--strict)", err=True)
-        raise typer.Exit(int(ExitCode.INPUT_PROBLEMS))
+        raise typer.Exit(int(ExitCode.FOUND_PROBLEMS))
 
 
 def store_warnings() -> Callable[[str], None]:
