@@ -30,7 +30,19 @@ def test_a_bad_line_limit_is_one_sentence(tmp_path: Path, value: str) -> None:
 
 def test_an_unknown_input_key_names_the_known_ones(tmp_path: Path) -> None:
     (tmp_path / "aiobs.toml").write_text("[input]\nmax_line = 10\n")
-    with pytest.raises(UsageError, match=r"unknown key input.max_line \(known: format, .*, max_line_mb\)"):
+    message = r"unknown key input.max_line; did you mean max_line_mb\? \(known: format, .*, max_line_mb\)"
+    with pytest.raises(UsageError, match=message):
+        load_config(cwd=tmp_path)
+
+
+def test_a_mistyped_section_or_field_is_named_with_the_right_one(tmp_path: Path) -> None:
+    (tmp_path / "aiobs.toml").write_text('[slos]\nlatency = "p95(latency_ms) < 3000"\n')
+    with pytest.raises(UsageError, match=r"unknown section\(s\) slos; did you mean slo\?"):
+        load_config(cwd=tmp_path)
+    (tmp_path / "aiobs.toml").write_text('[mapping]\ncorelation_id = "meta.rid"\n')
+    with pytest.raises(
+        UsageError, match=r"mapping.corelation_id: cannot map 'corelation_id'; did you mean correlation_id\?"
+    ):
         load_config(cwd=tmp_path)
 
 

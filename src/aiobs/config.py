@@ -39,12 +39,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiobs.errors import UsageError
+from aiobs.errors import UsageError, did_you_mean
 from aiobs.formats.mapping import HTTP_ERROR_FROM, check_http_error_from, check_time_is, parse_source_path
 from aiobs.formats.timestamps import check_time_format
 from aiobs.gates.expressions import ExpressionError, parse_gate, parse_slo
 from aiobs.quality.config import QualityConfig, parse_quality_config
 from aiobs.sources.read import MAX_LINE_BYTES
+
+#: The sections of aiobs.toml (and of [tool.aiobs] in pyproject.toml).
+SECTIONS = ("mapping", "input", "pricing", "slo", "quality", "report", "engine")
 
 
 @dataclass(frozen=True)
@@ -75,9 +78,11 @@ def _table(data: dict[str, Any], key: str, origin: Path) -> dict[str, Any]:
 
 
 def _parse(data: dict[str, Any], origin: Path) -> Config:
-    unknown = set(data) - {"mapping", "input", "pricing", "slo", "quality", "report", "engine"}
+    unknown = set(data) - set(SECTIONS)
     if unknown:
-        msg = f"{origin}: unknown section(s) {', '.join(sorted(unknown))}"
+        first = sorted(unknown)[0]
+        hint = did_you_mean(first, SECTIONS)
+        msg = f"{origin}: unknown section(s) {', '.join(sorted(unknown))}{hint} (known: {', '.join(SECTIONS)})"
         raise UsageError(msg)
     mapping = _mapping_section(_table(data, "mapping", origin), origin)
     reading = _input_section(_table(data, "input", origin), origin)
@@ -112,7 +117,7 @@ def _engine_section(section: dict[str, Any], origin: Path) -> dict[str, str]:
     known = ("name", "ray_address")
     unknown = sorted(set(section) - set(known))
     if unknown:
-        msg = f"{origin}: unknown key engine.{unknown[0]} (known: {', '.join(known)})"
+        msg = f"{origin}: unknown key engine.{unknown[0]}{did_you_mean(unknown[0], known)} (known: {', '.join(known)})"
         raise UsageError(msg)
     for key in known:
         if key in section and not isinstance(section[key], str):
@@ -145,7 +150,7 @@ def _input_section(section: dict[str, Any], origin: Path) -> dict[str, Any]:
     known = ("format", "time_is", "time_format", "http_error_from", "max_line_mb")
     unknown = sorted(set(section) - set(known))
     if unknown:
-        msg = f"{origin}: unknown key input.{unknown[0]} (known: {', '.join(known)})"
+        msg = f"{origin}: unknown key input.{unknown[0]}{did_you_mean(unknown[0], known)} (known: {', '.join(known)})"
         raise UsageError(msg)
     for key in ("format", "time_is", "time_format"):
         if key in section and not isinstance(section[key], str):

@@ -15,7 +15,7 @@ import polars as pl
 
 from aiobs import __version__
 from aiobs.engines import Engine, LocalEngine
-from aiobs.errors import InputError, UsageError
+from aiobs.errors import InputError, UsageError, did_you_mean
 from aiobs.formats import check_input_format
 from aiobs.formats.details import merge_details, merge_phases
 from aiobs.formats.mapping import FieldMapping
@@ -139,7 +139,7 @@ def validate_group_keys(by: list[str]) -> list[list[str]]:
             msg = f"cannot group by '{key}': it is free text; group by {', '.join(sorted(allowed))}"
             raise UsageError(msg)
         if key not in allowed:
-            msg = f"cannot group by '{key}': choose from {', '.join(sorted(allowed))}"
+            msg = f"cannot group by '{key}'{did_you_mean(key, allowed)} (choose from {', '.join(sorted(allowed))})"
             raise UsageError(msg)
     return key_sets
 

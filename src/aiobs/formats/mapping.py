@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from aiobs.errors import UsageError
+from aiobs.errors import UsageError, did_you_mean
 
 #: Where a path came from, in the order they are tried: the user's `--map`, aiobs.toml, the format's own.
 ORIGINS = ("option", "config", "format")
@@ -236,7 +236,7 @@ class FieldMapping:
 def parse_source_path(canonical: str, spec: str) -> SourcePath:
     """`usage.prompt_tokens`, `choices[0].message.content`, `took:s` for `canonical`; a UsageError otherwise."""
     if canonical not in MAPPABLE:
-        msg = f"cannot map '{canonical}': known fields are {', '.join(MAPPABLE)}"
+        msg = f"cannot map '{canonical}'{did_you_mean(canonical, MAPPABLE)} (known fields: {', '.join(MAPPABLE)})"
         raise UsageError(msg)
     path, unit = spec.strip(), ""
     head, sep, tail = path.rpartition(":")
