@@ -140,6 +140,12 @@ def check_command(
     acceptance_rate=5pp) is compared overall and per model, route and stage. Writes Markdown to
     $GITHUB_STEP_SUMMARY when it is set. Exit codes: 0 all hold; 1 any breached or regressed (with
     --strict also input problems or no data); 2 bad arguments, expressions or input. See docs/ci.md.
+
+    \b
+    Examples:
+      aiobs check logs/ --slo 'p95(latency_ms) < 3000' --slo 'error_rate < 1%'
+      aiobs check logs/ --baseline baseline.json --max-regression p95=10%
+      aiobs check logs/ --junit results.xml
     """
     warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():

@@ -46,6 +46,12 @@ def history_command(
     acceptance rate is worse than the same hour on earlier days by a robust z-score of 3.5 or more
     (median and MAD; see docs/ci.md). --keep-days N deletes older days. A damaged file in the store is
     skipped with a warning on stderr. Exit codes: 0 ok; 2 not a store.
+
+    \b
+    Examples:
+      aiobs history store/
+      aiobs history store/ --days 14
+      aiobs summarize logs/ --since 24h --history store/   # to fill it
     """
     with user_errors():
         # A damaged file is skipped (or, by --keep-days, left or pruned) and named on stderr: the rest is shown.

@@ -41,8 +41,13 @@ def inspect_command(
 ) -> None:
     """Show what aiobs makes of each file: its format, which field feeds what, and how to map what it misses.
 
-    Reads a sample (the first --lines lines) of each file with the parser summarize uses. Example:
-    aiobs inspect logs/app.jsonl --map correlation_id=ctx.rid
+    Reads a sample (the first --lines lines) of each file with the parser summarize uses.
+
+    \b
+    Examples:
+      aiobs inspect logs/app.jsonl
+      aiobs inspect logs/ --map correlation_id=ctx.rid
+      aiobs inspect export.json --input-format otlp
     """
     with user_errors():
         if output is not None:

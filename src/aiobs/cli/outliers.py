@@ -98,6 +98,12 @@ def outliers_command(
 
     Outliers lie strictly above the percentile (linear interpolation) of the metric; the tail attribution
     compares each stage's share of time in them with its share over all requests.
+
+    \b
+    Examples:
+      aiobs outliers logs/ --p 99 --limit 10
+      aiobs outliers logs/ --by cost --per model
+      aiobs outliers logs/ --flag refusal -f ragas -o refusals.jsonl
     """
     with user_errors():
         query = OutlierQuery(p=p, metric=metric.value, per=per, flag=flag, limit=limit)

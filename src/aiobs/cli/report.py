@@ -105,6 +105,12 @@ def report_command(
     --history DIR appends the run's hourly aggregates to a Parquet store (the same logs twice count once)
     and adds the trend per day over the last --days days and the hours whose metrics jumped.
     Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events.
+
+    \b
+    Examples:
+      aiobs report logs/ -o report.html
+      aiobs report logs/ --since 24h --history store/ -o nightly.html
+      aiobs report logs/ -o summary.md   # for $GITHUB_STEP_SUMMARY
     """
     warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():

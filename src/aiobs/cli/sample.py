@@ -46,7 +46,13 @@ def sample_command(
         help="Plant about one bad line per 5,000 lines (default) or none.",
     ),
 ) -> None:
-    """Write realistic chatbot and RAG logs in aiobs's native format."""
+    """Write realistic chatbot and RAG logs in aiobs's native format.
+
+    \b
+    Examples:
+      aiobs sample logs.jsonl
+      aiobs sample big.jsonl.zst --size 1GB --seed 7
+    """
     with user_errors():
         if requests is not None and size is not None:
             raise UsageError("give --requests or --size, not both")

@@ -173,6 +173,12 @@ def summarize_command(
 
     Exit codes: 0 ok; 1 input problems with --strict; 2 bad arguments, unreadable input or no usable events
     (or a Pushgateway that refused the metrics).
+
+    \b
+    Examples:
+      aiobs summarize logs/ --by model --by route
+      aiobs summarize 'logs/*.jsonl.gz' --since 24h --where route=/chat -f md
+      aiobs summarize logs/ --by model,time --every 1d --top 5
     """
     warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():

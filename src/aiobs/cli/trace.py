@@ -69,7 +69,11 @@ def trace_command(
 ) -> None:
     """Show requests rebuilt from their events: a waterfall of the event tree, key figures, flags, full texts.
 
-    Example: aiobs trace logs/ --id 5ba91faf-7a02-4204-b7c1-bd874da5e709
+    \b
+    Examples:
+      aiobs trace logs/ --id 5ba91faf-7a02-4204-b7c1-bd874da5e709
+      aiobs trace logs/ --from-outliers --limit 3
+      aiobs trace logs/ --id ID --format otlp -o trace.json
     """
     with user_errors():
         if not ids and not from_outliers:
