@@ -24,6 +24,8 @@ from typer.testing import CliRunner
 
 from aiobs.cli import app
 
+pytestmark = pytest.mark.services
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
 runner = CliRunner()

@@ -22,6 +22,8 @@ from aiobs.cli.common import ExitCode
 from aiobs.sources.base import LOG_FILES
 from conftest import S3Bucket
 
+pytestmark = pytest.mark.s3
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
 SAMPLE_FILES = ["chatbot.jsonl", "rag/2026-11-28.jsonl.gz", "rag/2026-11-29.jsonl.zst"]

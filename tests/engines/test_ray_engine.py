@@ -29,7 +29,7 @@ from aiobs.sources.paths import expand_inputs
 from aiobs.summary import Summary, summarize
 from conftest import S3Bucket
 
-pytestmark = pytest.mark.usefixtures("ray_cluster")
+pytestmark = [pytest.mark.ray, pytest.mark.usefixtures("ray_cluster")]
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
@@ -82,6 +82,7 @@ def test_formats_and_run_trees_are_read_as_locally(fixtures: Path, folder: str) 
     assert remote == local
 
 
+@pytest.mark.s3
 def test_s3_objects_are_read_on_the_workers(s3_bucket: S3Bucket) -> None:
     s3_bucket.put_tree(SAMPLES)
     url, endpoint = s3_bucket.url(), ["--endpoint-url", s3_bucket.endpoint]

@@ -36,9 +36,12 @@ ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).is_file(), reason="chromium is not installed (apt-get install chromium; .ci/run does it)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(), reason="chromium is not installed (apt-get install chromium; .ci/run does it)"
+    ),
+]
 
 
 @dataclass

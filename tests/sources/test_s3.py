@@ -21,6 +21,8 @@ from aiobs.sources.paths import expand_inputs
 from aiobs.sources.s3 import KeyPattern, S3Source, split_key
 from conftest import S3Bucket
 
+pytestmark = pytest.mark.s3
+
 LINE = b'{"request_id":"r","event":"llm","ts":"2026-11-28T10:00:00Z"}\n'
 
 #: A tree with log and non-log objects at several depths (mirrored locally for the glob reference).

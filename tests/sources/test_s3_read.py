@@ -25,6 +25,8 @@ from aiobs.sources.read import iter_bytes, iter_chunks
 from aiobs.sources.s3 import S3Source
 from conftest import S3Bucket
 
+pytestmark = pytest.mark.s3
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
 SLOWDOWN = (
