@@ -200,12 +200,16 @@ def summarize(
     if not flags:
         mapping = mapping.without(TEXT_FIELDS)  # nothing reads them: do not parse and carry them
     quality = quality or QualityConfig()
+    rated = flag_names(quality) if flags else []
+    if where is not None:
+        check_flags(where, rated)  # before the logs are read: a mistyped flag costs no time
     privacy = privacy or Privacy()
     options = IngestOptions(n_buckets, progress, input_format, max_line_bytes)
     how = Rebuild(mapping, options, prices, quality if flags else None, privacy, keep_texts)
     engine = engine or LocalEngine(reduce_at_parse=reduce_at_parse)
     ingested, issues, (requests, n_requests, unpriced, spend) = engine.read(sources, how, keep_events=keep_events)
     ingested.kept_events = keep_events
+    total = n_requests  # before the window and --where select some of them
     if n_requests == 0:
         ingested.close()
         detail = f" ({issues.failing:,} input problem(s) found: {_top_problems(issues)})" if issues.failing else ""
@@ -219,7 +223,7 @@ def summarize(
         if until is not None:
             window = window & (pl.col("start") < until)
         unfiltered, requests = requests, requests.filter(window)
-        outside, n_requests = n_requests, requests.select(pl.len()).collect().item()
+        n_requests = requests.select(pl.len()).collect().item()
         if n_requests == 0:
             first, last = (
                 unfiltered.select(pl.col("start").min().alias("first"), pl.col("start").max().alias("last"))
@@ -239,11 +243,9 @@ def summarize(
                 )
                 raise InputError(msg)
             found = f" (they start between {first:%Y-%m-%dT%H:%M:%SZ} and {last:%Y-%m-%dT%H:%M:%SZ})"
-            msg = f"no request starts {span}: all {outside:,} requests in the input lie outside the window{found}"
+            msg = f"no request starts {span}: all {total:,} requests in the input lie outside the window{found}"
             raise InputError(msg)
-    rated = flag_names(quality) if flags else []
     if where is not None:
-        check_flags(where, rated)
         matched = requests.filter(where.predicate)
         before, n_requests = n_requests, matched.select(pl.len()).collect().item()
         if n_requests == 0:
@@ -252,8 +254,6 @@ def summarize(
             ingested.close()
             msg = f"no request matches --where {where.text}: none of the {before:,} requests read{within}{hints}"
             raise InputError(msg)
-        if since is None and until is None:
-            outside = before
         requests = matched
     if every is not None and requests.select(pl.col("start").is_not_null().any()).collect().item() is False:
         ingested.close()
@@ -275,7 +275,7 @@ def summarize(
         bytes_read=ingested.bytes_read,
         requests=requests,
         n_requests=n_requests,
-        requests_read=outside if since is not None or until is not None or where is not None else None,
+        requests_read=total if since is not None or until is not None or where is not None else None,
         where=where.text if where is not None else None,
         overall=summarize_requests(lazy, flags=rated),
         groups=groups,

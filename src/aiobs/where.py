@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from aiobs.errors import UsageError
+from aiobs.errors import UsageError, did_you_mean
 from aiobs.schema import REQUEST_SCHEMA
 
 _CONDITION = re.compile(r"^\s*([a-z_]+)\s*(!=|!~|>=|<=|=|~|>|<)\s*(.*?)\s*$")
@@ -62,12 +62,11 @@ def parse_where(texts: list[str]) -> Where | None:
         return None
     predicates, flags, equalities = [], [], []
     for condition in conditions:
-        predicate, flag = _condition(condition)
-        predicates.append(predicate)
-        if flag:
-            flags.append(flag)
         key, op, value = _parts(condition)
-        if op == "=" and key in _LABELS:
+        predicates.append(_condition(key, op, value))
+        if key == "flag":
+            flags.append(value)
+        elif op == "=" and key in _LABELS:
             equalities.append((key, value))
     text = ", ".join(c.strip() for c in conditions)
     return Where(text, pl.all_horizontal(predicates), tuple(flags), tuple(equalities))
@@ -89,35 +88,32 @@ def check_flags(where: Where, rated: list[str]) -> None:
             msg = f"--where flag={flag} needs the quality flags: leave out --no-flags"
             raise UsageError(msg)
         if flag not in rated:
-            hint = difflib.get_close_matches(flag, rated, n=1)
-            suggestion = f"; did you mean {hint[0]}?" if hint else f": choose from {', '.join(rated)}"
+            suggestion = did_you_mean(flag, rated) or f": choose from {', '.join(rated)}"
             msg = f"--where: unknown flag '{flag}'{suggestion}"
             raise UsageError(msg)
 
 
-def _condition(text: str) -> tuple[pl.Expr, str | None]:
-    key, op, value = _parts(text)
+def _condition(key: str, op: str, value: str) -> pl.Expr:
     if key not in _KEYS:
-        hint = difflib.get_close_matches(key, _KEYS, n=1)
-        suggestion = f"; did you mean {hint[0]}?" if hint else f": use {', '.join(_KEYS)}"
+        suggestion = did_you_mean(key, _KEYS) or f": use {', '.join(_KEYS)}"
         raise UsageError(f"--where: unknown field '{key}'{suggestion}")
     if key in ("flag", "error"):
         return _flag_or_error(key, op, value)
     if key in _NUMERIC:
-        return _number(key, op, value), None
-    return _label(key, op, value), None
+        return _number(key, op, value)
+    return _label(key, op, value)
 
 
-def _flag_or_error(key: str, op: str, value: str) -> tuple[pl.Expr, str | None]:
+def _flag_or_error(key: str, op: str, value: str) -> pl.Expr:
     if op not in ("=", "!="):
         raise UsageError(f"--where: {key} takes = or != (flag=refusal, error=true), not {op}")
     if key == "error":
         if value.lower() not in ("true", "false"):
             raise UsageError(f"--where: error is true or false, not '{value}'")
         failed = pl.col("is_error") == (value.lower() == "true")
-        return (failed if op == "=" else ~failed), None
+        return failed if op == "=" else ~failed
     raised = pl.col(f"flag_{value}")
-    return (raised if op == "=" else ~raised), value
+    return raised if op == "=" else ~raised
 
 
 def _number(key: str, op: str, value: str) -> pl.Expr:
