@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -228,6 +228,28 @@ def rebuild_bucket(
     return RebuiltBucket(requests, unpriced, spend, issues)
 
 
+@dataclass
+class KeptBuckets:
+    """Rebuilt buckets kept in bucket order (spilled when there is a folder), with their spend and issues:
+    the merge step of both engines."""
+
+    spill_dir: Path | None
+    issues: IssueLog
+    tables: list[pl.LazyFrame] = field(default_factory=list)
+    unpriced: list[pl.DataFrame] = field(default_factory=list)
+    spend: list[pl.DataFrame] = field(default_factory=list)
+    n_requests: int = 0
+
+    def add(self, b: int, rebuilt: RebuiltBucket) -> None:
+        self.issues.merge(rebuilt.issues)
+        self.unpriced.append(rebuilt.unpriced)
+        self.spend.append(rebuilt.spend)
+        self.n_requests += keep_table(rebuilt.requests, b, self.spill_dir, self.tables)
+
+    def tables_of_all(self) -> RequestTables:
+        return concat_tables(self.tables, self.n_requests, self.unpriced, self.spend)
+
+
 def _rebuild_buckets(
     store: BucketStore,
     prices: PriceBook | None,
@@ -245,21 +267,14 @@ def _rebuild_buckets(
     time and metrics later read only the columns they need. Buckets are concatenated in bucket order
     and each is sorted, so results never depend on thread scheduling.
     """
-    tables: list[pl.LazyFrame] = []
-    unpriced: list[pl.DataFrame] = []
-    spend: list[pl.DataFrame] = []
-    n_requests = 0
+    kept = KeptBuckets(store.spill_dir, issues)
     for b in range(store.n):
         bucket = store.bucket(b).collect()
         if not keep_events:
             store.release(b)
-        rebuilt = rebuild_bucket(bucket, prices, quality, privacy, keep_texts=keep_texts)
+        kept.add(b, rebuild_bucket(bucket, prices, quality, privacy, keep_texts=keep_texts))
         del bucket
-        issues.merge(rebuilt.issues)
-        unpriced.append(rebuilt.unpriced)
-        spend.append(rebuilt.spend)
-        n_requests += keep_table(rebuilt.requests, b, store.spill_dir, tables)
-    return concat_tables(tables, n_requests, unpriced, spend)
+    return kept.tables_of_all()
 
 
 def concat_tables(

@@ -24,7 +24,7 @@ import shutil
 import socket
 import tempfile
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -39,7 +39,7 @@ from aiobs.formats import check_input_format, make_parser
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import BucketStore, bucket_count, place_runs
 from aiobs.issues import IssueLog
-from aiobs.rebuild import Rebuild, concat_tables, keep_table
+from aiobs.rebuild import KeptBuckets, Rebuild, RequestTables
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.base import Source
 from aiobs.sources.ranges import MeasuredRange
@@ -84,7 +84,7 @@ class RayEngine:
         settings = work.ReadSettings(how.mapping, options.max_line_bytes, n, endpoint)
         issues = IssueLog()
         shares, read = _read_parts(parts, settings, issues, options.progress)
-        placed = _finish_reading(read, shares, how.mapping, issues, n)
+        placed = _finish_reading(read, how.mapping, issues, n)
         recipe = work.BucketRecipe(how.prices, how.quality, how.privacy, how.keep_texts, keep_events)
         workspace = RayWorkspace(read.events - placed.orphans, read.bytes_read, n)
         try:
@@ -189,7 +189,7 @@ class _Placed:
     orphans: int
 
 
-def _finish_reading(read: _Totals, shares: Sequence[Any], mapping: FieldMapping, issues: IssueLog, n: int) -> _Placed:
+def _finish_reading(read: _Totals, mapping: FieldMapping, issues: IssueLog, n: int) -> _Placed:
     """What only the whole input tells: per-file judgements over every part's tallies, and the tree runs
     placed in their requests, split by bucket."""
     parsers: dict[str, Any] = {}
@@ -215,7 +215,7 @@ def _rebuild_buckets(
     runs: list[pl.DataFrame | None],
     issues: IssueLog,
     workspace: RayWorkspace,
-) -> Any:
+) -> RequestTables:
     """Shuffle and reduce: bucket b rebuilt from every part's share of it; requests kept in bucket order."""
     rebuild_part = ray.remote(max_retries=MAX_RETRIES)(work.rebuild_part)
     results: list[tuple[Any, Any]] = []
@@ -224,22 +224,16 @@ def _rebuild_buckets(
         results.append(cast(tuple[Any, Any], rebuild_part.options(num_returns=2).remote(recipe, *events)))
     for share in shares:  # Ray holds a running task's arguments: the driver's refs would only pin them
         share.clear()
-    tables: list[pl.LazyFrame] = []
-    unpriced, spend = [], []
-    n_requests = 0
+    kept = KeptBuckets(workspace.spill_dir, issues)
     for b in range(len(results)):
         # One bucket at a time, its ref dropped once read, so Ray can free the object it names.
         rebuilt_ref, events_ref = results[b]
         results[b] = (None, None)
-        rebuilt = _get(rebuilt_ref)
+        kept.add(b, _get(rebuilt_ref))
         del rebuilt_ref
-        issues.merge(rebuilt.issues)
-        unpriced.append(rebuilt.unpriced)
-        spend.append(rebuilt.spend)
-        n_requests += keep_table(rebuilt.requests, b, workspace.spill_dir, tables)
         workspace.event_refs.append(events_ref if recipe.keep_events else None)
     workspace.kept_events = recipe.keep_events
-    return concat_tables(tables, n_requests, unpriced, spend)
+    return kept.tables_of_all()
 
 
 @dataclass

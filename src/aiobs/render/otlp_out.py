@@ -76,14 +76,14 @@ def _spans(request: dict[str, Any], events: pl.DataFrame) -> list[dict[str, Any]
     cid = str(request["correlation_id"])
     trace_id = _hex_id(cid, 32)
     rows = events.sort("start", "line", nulls_last=True).to_dicts()
-    ids = {id(row): _hex_id(row.get("event_id"), 16, cid, row["source"], row["line"]) for row in rows}
-    by_event = {row["event_id"]: ids[id(row)] for row in rows if row.get("event_id")}
-    roots = [row for row in rows if row.get("is_root")]
-    root_id = ids[id(roots[0])] if roots else _hex_id(None, 16, cid, "request")
-    spans = [] if roots else [_request_span(request, trace_id, root_id, events)]
-    for row in rows:
-        parent = None if roots and row is roots[0] else by_event.get(row.get("parent_id"), root_id)
-        spans.append(_span(row, request, trace_id, ids[id(row)], parent))
+    ids = [_hex_id(row.get("event_id"), 16, cid, row["source"], row["line"]) for row in rows]
+    by_event = {row["event_id"]: span_id for row, span_id in zip(rows, ids, strict=True) if row.get("event_id")}
+    root = next((i for i, row in enumerate(rows) if row.get("is_root")), None)
+    root_id = ids[root] if root is not None else _hex_id(None, 16, cid, "request")
+    spans = [] if root is not None else [_request_span(request, trace_id, root_id, events)]
+    for i, row in enumerate(rows):
+        parent = None if i == root else by_event.get(row.get("parent_id"), root_id)
+        spans.append(_span(row, request, trace_id, ids[i], parent))
     return spans
 
 
