@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import io
-import re
-import urllib.error
-import urllib.parse
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.console import Console
@@ -29,7 +25,7 @@ from aiobs.errors import UsageError
 from aiobs.history_store import check_store_target
 from aiobs.redact import Privacy
 from aiobs.render.markdown import render_markdown
-from aiobs.render.openmetrics import render_openmetrics, render_prometheus
+from aiobs.render.openmetrics import check_push_url, push_metrics, render_openmetrics, render_prometheus
 from aiobs.render.requests_export import check_export_target, export_requests
 from aiobs.render.tabular import render_csv, render_json
 from aiobs.render.terminal import render_terminal
@@ -71,49 +67,6 @@ def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None
         return buffer.getvalue()
     render_terminal(summary, stdout_console())
     return None
-
-
-def check_push_url(url: str) -> None:
-    try:
-        parts = urllib.parse.urlsplit(url)
-        parts.port  # noqa: B018 (a port that is not a number raises here)
-    except ValueError as exc:
-        msg = f"--push: '{_without_password(url)}' is not a URL ({exc})"
-        raise UsageError(msg) from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        msg = f"--push needs the Pushgateway's http:// or https:// URL, got '{_without_password(url)}'"
-        raise UsageError(msg)
-
-
-def _without_password(url: str) -> str:
-    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
-
-
-def push_metrics(url: str, summary: Summary) -> None:
-    """`--push URL`: replace job aiobs's metrics on a Pushgateway with this run's. A user and password in
-    the URL (http://user:pass@host:9091) are sent as HTTP basic authentication, never shown."""
-    from prometheus_client import push_to_gateway
-    from prometheus_client.exposition import basic_auth_handler, default_handler
-
-    from aiobs.render.openmetrics import registry
-
-    parts = urllib.parse.urlsplit(url)
-    handler: Any = default_handler
-    if parts.username is not None:
-        user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
-
-        def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
-            return basic_auth_handler(url, method, timeout, headers, data, user, password)
-
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
-        url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    try:
-        push_to_gateway(url, job="aiobs", registry=registry(summary), timeout=30, handler=handler)
-    except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
-        detail = exc.read().decode(errors="replace").strip() if isinstance(exc, urllib.error.HTTPError) else ""
-        reason = getattr(exc, "reason", None) or exc
-        msg = f"cannot push the metrics to {_without_password(url)}: {reason}" + (f" ({detail})" if detail else "")
-        raise UsageError(msg) from None
 
 
 def summarize_command(

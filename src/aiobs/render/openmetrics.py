@@ -1,4 +1,5 @@
-"""`--format prometheus|openmetrics`: the summary as metrics a Prometheus scrapes or a Pushgateway keeps.
+"""`--format prometheus|openmetrics` and `--push`: the summary as metrics a Prometheus scrapes or a
+Pushgateway keeps.
 
 Written by prometheus-client (label values escaped by it, HELP and TYPE lines, both text formats):
 `prometheus` is the classic text format that node exporter's textfile collector and the Pushgateway
@@ -11,15 +12,20 @@ US dollars. A value the logs do not give (no latency, no price) is left out, nev
 
 from __future__ import annotations
 
+import re
+import urllib.error
+import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, push_to_gateway
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import basic_auth_handler, default_handler
 from prometheus_client.exposition import generate_latest as prometheus_text
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics_text
 
+from aiobs.errors import UsageError
 from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import PERCENTILES, TOKEN_KINDS, TTFT_PERCENTILES
 from aiobs.summary import Summary
@@ -29,19 +35,15 @@ Labels = dict[str, str]
 
 
 def render_prometheus(summary: Summary, *, top: int | None = None) -> str:
-    return prometheus_text(_registry(summary, top)).decode()
+    return prometheus_text(registry(summary, top=top)).decode()
 
 
 def render_openmetrics(summary: Summary, *, top: int | None = None) -> str:
-    return openmetrics_text(_registry(summary, top)).decode()
+    return openmetrics_text(registry(summary, top=top)).decode()
 
 
 def registry(summary: Summary, *, top: int | None = None) -> CollectorRegistry:
-    """The summary's metrics in a registry of their own (what `--push` sends)."""
-    return _registry(summary, top)
-
-
-def _registry(summary: Summary, top: int | None) -> CollectorRegistry:
+    """The summary's metrics in a registry of their own (written, or sent by `--push`)."""
     view = exposition(summary.requests, summary.overall, summary.flags, **({"top": top} if top else {}))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Collector(summary, view))
@@ -145,3 +147,41 @@ def _run_metrics(summary: Summary, view: Exposition) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "aiobs_run_timestamp_seconds", "When this summary was made.", value=summary.generated_at.timestamp()
     )
+
+
+def check_push_url(url: str) -> None:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError as exc:
+        msg = f"--push: '{_without_password(url)}' is not a URL ({exc})"
+        raise UsageError(msg) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        msg = f"--push needs the Pushgateway's http:// or https:// URL, got '{_without_password(url)}'"
+        raise UsageError(msg)
+
+
+def _without_password(url: str) -> str:
+    return re.sub(r"//([^/@:]*):[^/@]*@", r"//\1:***@", url)
+
+
+def push_metrics(url: str, summary: Summary) -> None:
+    """`--push URL`: replace job aiobs's metrics on a Pushgateway with this run's. A user and password in
+    the URL (http://user:pass@host:9091) are sent as HTTP basic authentication, never shown."""
+    parts = urllib.parse.urlsplit(url)
+    handler: Any = default_handler
+    if parts.username is not None:
+        user, password = urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
+
+        def handler(url: str, method: str, timeout: float | None, headers: Any, data: bytes) -> Any:
+            return basic_auth_handler(url, method, timeout, headers, data, user, password)
+
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else ""
+        url = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    try:
+        push_to_gateway(url, job="aiobs", registry=registry(summary), timeout=30, handler=handler)
+    except OSError as exc:  # urllib's URLError and HTTPError are OSErrors
+        detail = exc.read().decode(errors="replace").strip() if isinstance(exc, urllib.error.HTTPError) else ""
+        reason = getattr(exc, "reason", None) or exc
+        msg = f"cannot push the metrics to {_without_password(url)}: {reason}" + (f" ({detail})" if detail else "")
+        raise UsageError(msg) from None
