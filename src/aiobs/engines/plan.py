@@ -19,6 +19,7 @@ from aiobs.errors import UsageError
 from aiobs.formats.detect import detect_format
 from aiobs.formats.documents import looks_like_documents
 from aiobs.formats.envelopes import envelope_of
+from aiobs.formats.responses import response_of
 from aiobs.issues import IssueLog
 from aiobs.sources.base import Source
 from aiobs.sources.ranges import ByteRange, MeasuredRange, byte_ranges, cut_points
@@ -106,7 +107,7 @@ def _cut_or_whole(source: Source, forced: str | None, range_bytes: int, max_line
         first = next(iter_chunks(source, IssueLog(), max_line_bytes=max_line_bytes), None)
     except OSError:
         return source  # read whole, where the read records why it fails
-    if first is None or looks_like_documents(first.data) or envelope_of(first.data) is not None:
+    if first is None or looks_like_documents(first.data) or response_of(first.data) or envelope_of(first.data):
         return source  # documents are read whole; an envelope's inner format is detected by its reader
     return Split(source, forced or detect_format(first.data), tuple(cut_points(source.size or 0, range_bytes)))
 

@@ -29,6 +29,7 @@ from aiobs.formats.openai_batch import OpenAIBatchAdapter
 from aiobs.formats.otlp import OtlpAdapter
 from aiobs.formats.provider_responses import ProviderResponseAdapter
 from aiobs.formats.reader import Adapter, AdapterParser
+from aiobs.formats.responses import response_chunks, response_of
 from aiobs.formats.trace_exports import JaegerAdapter, TempoAdapter
 from aiobs.issues import IssueLog
 from aiobs.sources.read import Chunk
@@ -124,8 +125,9 @@ def make_parser(name: str, mapping: FieldMapping, issues: IssueLog) -> EventPars
 def frame_source(
     chunks: Iterator[Chunk], issues: IssueLog, forced: str | None, *, file_start: bool = True
 ) -> tuple[str, Iterator[Chunk]]:
-    """The format of one source and its chunks: multi-line JSON documents are first turned into lines,
-    and lines wrapped by a log store (Loki, CloudWatch exports) unwrapped (aiobs.formats.envelopes).
+    """The format of one source and its chunks: a log store's query response is first turned into the lines
+    it holds (aiobs.formats.responses), multi-line JSON documents into lines, and lines wrapped by a log
+    store (Loki, CloudWatch exports) unwrapped (aiobs.formats.envelopes).
 
     The first chunk is read ahead to decide both; the chunks returned include it again. All of this is
     decided on a file's first lines: a later part of a file cut for several workers (`file_start` False,
@@ -137,8 +139,9 @@ def frame_source(
     stream: Iterator[Chunk] = itertools.chain([first], chunks)
     if not file_start:
         return forced or detect_format(first.data), stream
-    if looks_like_documents(first.data):
-        stream = document_chunks(stream, issues)
+    response = response_of(first.data)
+    if response is not None or looks_like_documents(first.data):
+        stream = response_chunks(stream, response, issues) if response else document_chunks(stream, issues)
         first = next(stream, None)
         if first is None:
             return forced or DEFAULT_FORMAT, iter(())
