@@ -2,12 +2,14 @@
 
 Debian's prometheus, prometheus-node-exporter (textfile collector) and prometheus-pushgateway run as
 real processes on loopback (`.ci/run` installs them); every number Prometheus returns is compared with
-the one in aiobs's JSON summary of the same logs.
+the one in aiobs's JSON summary of the same logs, and every query of the Grafana dashboard in docs/grafana
+is run through Prometheus and must answer with data.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.services
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "sample_logs"
+DASHBOARD = ROOT / "docs" / "grafana" / "aiobs-dashboard.json"
 runner = CliRunner()
 
 
@@ -159,6 +162,26 @@ def test_prometheus_scrapes_what_aiobs_wrote_and_pushed(servers: Servers) -> Non
             assert float(one["value"][1]) == pytest.approx(value, rel=1e-12), promql
     groups = query(base, 'sum(aiobs_requests{scope="model_route",job="aiobs"})')
     assert float(groups[0]["value"][1]) == overall["requests"]  # the groups, `other` included, add up
+    answers_every_dashboard_query(base)
+
+
+def answers_every_dashboard_query(base: str) -> None:
+    """The Grafana dashboard's panels and variables, "All" selected, each answered with data."""
+    doc = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    everything = {"$job": ".*", "$model": ".*", "$route": ".*"}
+    for panel in doc["panels"]:
+        for target in panel.get("targets", []):
+            promql = target["expr"]
+            for name, value in everything.items():
+                promql = promql.replace(name, value)
+            assert query(base, promql), f"{panel['title']}: {promql} returns nothing"
+    for variable in doc["templating"]["list"]:
+        call = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"]["query"])
+        assert call, variable["name"]
+        match, label = call.group(1).replace("$job", ".*"), call.group(2)
+        url = f"{base}/api/v1/label/{label}/values?" + urllib.parse.urlencode({"match[]": match})
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert json.load(response)["data"], f"variable {variable['name']} has no values"
 
 
 def test_a_pushgateway_that_is_not_there_is_one_sentence() -> None:
