@@ -54,3 +54,18 @@ def test_the_cli_notes_what_it_folded_and_refuses_zero() -> None:
     assert f"other: {n_models - 3:,} smaller groups counted together (--top)." in result.stdout
     zero = runner.invoke(app, ["summarize", str(SAMPLES), "--by", "model", "--top", "0"])
     assert (zero.exit_code, zero.stderr) == (2, "aiobs: --top must be 1 or more, got 0\n")
+
+
+def test_other_comes_after_the_groups_it_is_not_in_each_time_bucket() -> None:
+    result = CliRunner().invoke(
+        app, ["summarize", str(SAMPLES), "--by", "model,time", "--every", "1d", "--top", "2", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = orjson.loads(result.stdout)["groups"]["model × time"]
+    days = sorted({row["key"]["time"] for row in rows})
+    assert len(days) == 2
+    for day in days:
+        models = [row["key"]["model"] for row in rows if row["key"]["time"] == day]
+        assert len(models) == 3 and models[-1] == "other", models
+        busiest = [row["requests"] for row in rows if row["key"]["time"] == day][:2]
+        assert busiest == sorted(busiest, reverse=True)

@@ -318,3 +318,14 @@ def top_groups(requests: pl.LazyFrame, keys: list[str], top: int) -> tuple[pl.La
         pl.when(is_kept).then(pl.col(k)).otherwise(pl.lit(OTHER_GROUP)).alias(k) for k in text_keys
     )
     return folded, counts.height - top
+
+
+def other_last(table: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """A per-group table with the `other` rows `top_groups` made moved after the groups they are not
+    (within each time bucket, when time is a key), the rest in the order they had."""
+    text_keys = [k for k in keys if k not in (STAGE_KEY, TIME_KEY) and k in table.columns]
+    if not text_keys:
+        return table
+    is_other = pl.all_horizontal(pl.col(k) == OTHER_GROUP for k in text_keys).fill_null(False)
+    order = [TIME_KEY] if TIME_KEY in table.columns else []
+    return table.with_row_index("_at").sort([*order, is_other, "_at"], nulls_last=True).drop("_at")

@@ -26,6 +26,7 @@ from aiobs.metrics import (
     TIME_KEY,
     cost_comparison,
     errors_by_rule,
+    other_last,
     spend_by_model,
     summarize_requests,
     top_groups,
@@ -265,7 +266,8 @@ def summarize(
         name = " × ".join(keys)
         frame, folded[name] = top_groups(lazy, keys, top) if top is not None else (lazy, 0)
         every_here = every if TIME_KEY in keys else None
-        groups[name] = summarize_requests(frame, keys, every=every_here, flags=rated, empty_buckets=True)
+        table = summarize_requests(frame, keys, every=every_here, flags=rated, empty_buckets=True)
+        groups[name] = other_last(table, keys) if folded[name] else table
     if every is not None:
         groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated, empty_buckets=True)
     quality_groups = {key: summarize_requests(lazy, [key], flags=rated) for key in QUALITY_GROUPS} if rated else {}
