@@ -10,6 +10,7 @@ from typer.exceptions import TyperException
 from aiobs import __version__
 from aiobs.cli.check import check_command
 from aiobs.cli.common import ExitCode, output_failed
+from aiobs.cli.docs import docs_command
 from aiobs.cli.history import history_command
 from aiobs.cli.inspect import inspect_command
 from aiobs.cli.outliers import outliers_command
@@ -17,6 +18,7 @@ from aiobs.cli.report import report_command
 from aiobs.cli.sample import sample_command
 from aiobs.cli.summarize import summarize_command
 from aiobs.cli.trace import trace_command
+from aiobs.cli.usage import ReadmeCommand
 
 app = typer.Typer(
     name="aiobs",
@@ -42,14 +44,15 @@ def _root(
     """Offline observability for AI applications' JSONL logs."""
 
 
-app.command("inspect")(inspect_command)
-app.command("summarize")(summarize_command)
-app.command("outliers")(outliers_command)
-app.command("trace")(trace_command)
-app.command("report")(report_command)
-app.command("sample")(sample_command)
-app.command("check")(check_command)
-app.command("history")(history_command)
+app.command("inspect", cls=ReadmeCommand)(inspect_command)
+app.command("summarize", cls=ReadmeCommand)(summarize_command)
+app.command("outliers", cls=ReadmeCommand)(outliers_command)
+app.command("trace", cls=ReadmeCommand)(trace_command)
+app.command("report", cls=ReadmeCommand)(report_command)
+app.command("sample", cls=ReadmeCommand)(sample_command)
+app.command("check", cls=ReadmeCommand)(check_command)
+app.command("history", cls=ReadmeCommand)(history_command)
+app.command("docs", cls=ReadmeCommand)(docs_command)
 
 
 def _command_path(command: object, args: list[str]) -> str:
