@@ -11,7 +11,6 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from enum import IntEnum, unique
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,17 +19,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from aiobs.config import Config, load_config
-from aiobs.engines import engine_named
+from aiobs.api import summarize
 from aiobs.errors import AiobsError, UsageError
-from aiobs.formats.mapping import FieldMapping, check_http_error_from, check_time_is, parse_map_options
-from aiobs.formats.timestamps import check_time_format
-from aiobs.pricing import load_price_book
 from aiobs.sources.base import Source
-from aiobs.sources.partitions import TimeWindow
-from aiobs.sources.paths import expand_inputs
-from aiobs.summary import Summary, parse_time_bound, summarize
-from aiobs.where import parse_where
+from aiobs.summary import Summary
 
 if TYPE_CHECKING:
     from aiobs.history import RunRecord
@@ -251,73 +243,11 @@ def read_logs(
     field_map: list[str],
     prices: Path | None,
     config: Path | None,
-    since: str | None,
-    until: str | None,
-    endpoint_url: str | None = None,
-    input_format: str | None = None,
-    time_is: str | None = None,
-    time_format: str | None = None,
-    http_error_from: int | None = None,
-    engine: str | None = None,
-    ray_address: str | None = None,
-    where: list[str] | None = None,
     **options: Any,
 ) -> Summary:
-    """What every command that reads logs does with its shared options: config, mapping, prices, window, sources."""
-    settings = load_config(config)
-    mapping = read_mapping(
-        settings, field_map, time_is=time_is, time_format=time_format, http_error_from=http_error_from
-    )
-    price_file = prices or settings.prices
-    price_book = load_price_book(price_file) if price_file else None
-    start, end = (parse_time_bound(t) if t else None for t in (since, until))
-    if start and end and start >= end:
-        raise UsageError("--since must be before --until")
-    # The window also prunes date-partitioned s3:// prefixes before they are listed, with a slack at each
-    # edge so that the requests at the edges are seen whole (as a read of every file sees them).
-    edges = TimeWindow.around(start, end)
-    chosen = engine or settings.engine
-    on_ray = (chosen or "local").strip().lower() == "ray"
-    # The config's address is for the config's (or the command line's) ray engine; the flag is checked.
-    runner = engine_named(chosen, ray_address=ray_address or (settings.ray_address if on_ray else None))
-    selection = parse_where(where or [])
-    sources = expand_inputs(paths, since=edges.since, until=edges.until, endpoint_url=endpoint_url)
-    with progress_bar(sources) as progress:
-        return summarize(
-            sources,
-            mapping=mapping,
-            since=start,
-            until=end,
-            prices=price_book,
-            quality=settings.quality,
-            progress=progress,
-            input_format=input_format or settings.input_format,
-            max_line_bytes=settings.max_line_bytes,
-            engine=runner,
-            where=selection,
-            **options,
-        )
-
-
-def read_mapping(
-    settings: Config,
-    field_map: list[str],
-    *,
-    time_is: str | None,
-    time_format: str | None,
-    http_error_from: int | None,
-) -> FieldMapping:
-    """The field mapping and reading conventions: the command line over aiobs.toml over the format's own."""
-    mapping = FieldMapping().with_overrides(settings.mapping, origin="config")
-    mapping = mapping.with_overrides(parse_map_options(field_map), origin="option")
-    return replace(
-        mapping,
-        time_is=check_time_is(time_is) or settings.time_is,
-        time_format=check_time_format(time_format) or settings.time_format,
-        http_error_from=check_http_error_from(http_error_from)
-        if http_error_from is not None
-        else settings.http_error_from,
-    )
+    """What every command that reads logs does with its shared options: the library's `aiobs.api.summarize`,
+    with the command line's progress bar."""
+    return summarize(paths, mapping=field_map, prices=prices, config=config, progress=progress_bar, **options)
 
 
 def fail_if_strict(summary: Summary, strict: bool) -> None:

@@ -9,8 +9,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from aiobs.api import field_mapping
 from aiobs.cli import options
-from aiobs.cli.common import check_output_target, read_mapping, stdout_console, user_errors, write_output
+from aiobs.cli.common import check_output_target, stdout_console, user_errors, write_output
 from aiobs.config import load_config
 from aiobs.inspection import SAMPLE_LINES, inspect_sources
 from aiobs.redact import Privacy
@@ -53,7 +54,7 @@ def inspect_command(
         if output is not None:
             check_output_target(output)
         settings = load_config(config)
-        mapping = read_mapping(
+        mapping = field_mapping(
             settings, field_map, time_is=time_is, time_format=time_format, http_error_from=http_error_from
         )
         sources = expand_inputs(paths, endpoint_url=endpoint_url)

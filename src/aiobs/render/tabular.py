@@ -20,6 +20,12 @@ def render_json(summary: Summary) -> str:
     return json_text(orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()) + "\n"
 
 
+def summary_json(summary: Summary) -> dict[str, Any]:
+    """The document `--format json` writes, as Python values (docs/json-output.md)."""
+    document: dict[str, Any] = orjson.loads(render_json(summary))
+    return document
+
+
 def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in record.items():
