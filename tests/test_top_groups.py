@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,3 +70,19 @@ def test_other_comes_after_the_groups_it_is_not_in_each_time_bucket() -> None:
         assert len(models) == 3 and models[-1] == "other", models
         busiest = [row["requests"] for row in rows if row["key"]["time"] == day][:2]
         assert busiest == sorted(busiest, reverse=True)
+
+
+@pytest.mark.parametrize("fmt", ["terminal", "md"])
+def test_a_long_group_table_shows_the_busiest_and_says_how_many_more(fmt: str) -> None:
+    runner = CliRunner()
+    every = orjson.loads(runner.invoke(app, ["summarize", str(SAMPLES), "--by", "user", "-f", "json"]).stdout)
+    users = every["groups"]["user"]
+    assert len(users) > 25  # JSON lists every group
+    result = runner.invoke(app, ["summarize", str(SAMPLES), "--by", "user", "-f", fmt], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    names = [u["key"]["user"] for u in users]
+    shown = [name for name in names if name is not None and re.search(rf"\b{re.escape(name)}\b", result.stdout)]
+    assert shown == [name for name in names[:25] if name is not None]
+    assert f"and {len(users) - 25:,} more users: --top N sums them as other" in result.stdout
+    hourly = runner.invoke(app, ["summarize", str(SAMPLES), "--by", "time", "--every", "1h", "-f", fmt])
+    assert "more groups" not in hourly.stdout  # a table over time is read whole, in time order

@@ -12,7 +12,7 @@ from aiobs.render.records import summary_record
 from aiobs.render.tables import markdown_table
 from aiobs.summary import Summary
 from aiobs.views.cost import summary_cost_check, summary_spend, unpriced_table
-from aiobs.views.groups import group_table
+from aiobs.views.groups import READ_ROWS, group_table
 
 
 def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text_at: tuple[int, ...] = ()) -> list[str]:
@@ -103,7 +103,7 @@ def render_markdown(summary: Summary) -> str:
     if record["errors_by_rule"]:
         out += [f.errors_by_rule(record["errors_by_rule"], RULE_TITLES).replace("errors", "Errors", 1) + ".", ""]
     for name, records in record["groups"].items():
-        out += markdown_table(group_table(name, records, folded=summary.folded.get(name, 0)))
+        out += markdown_table(group_table(name, records, folded=summary.folded.get(name, 0), limit=READ_ROWS))
     if record["spend_by_model_per_call"]:
         out += markdown_table(summary_spend(record))
     if record["unpriced_models"]:

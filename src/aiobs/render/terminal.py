@@ -16,7 +16,7 @@ from aiobs.render.records import summary_record
 from aiobs.render.tables import terminal_table
 from aiobs.summary import Summary
 from aiobs.views.cost import summary_cost_check, summary_spend, unpriced_table
-from aiobs.views.groups import group_table
+from aiobs.views.groups import READ_ROWS, group_table
 
 
 def _data(value: object, limit: int = 40) -> Text:
@@ -171,7 +171,7 @@ def render_terminal(summary: Summary, console: Console) -> None:
     console.print(_overall(record, len(summary.inputs), summary.requests_read, summary.selected_by))
     for name, records in record["groups"].items():
         console.print()
-        table = group_table(name, records, folded=summary.folded.get(name, 0))
+        table = group_table(name, records, folded=summary.folded.get(name, 0), limit=READ_ROWS)
         console.print(terminal_table(table, width=console.width, label_width=(LABEL_MIN, 30)))
     if record["spend_by_model_per_call"]:
         console.print()

@@ -37,12 +37,40 @@ def group_title(name: str) -> str:
     return f"Per {name.removeprefix('per ')} bucket" if name.startswith("per ") else f"By {name}"
 
 
-def group_table(name: str, records: Sequence[Mapping[str, Any]], *, hidden: int = 0, folded: int = 0) -> TableSpec:
-    """The table of one `Summary.groups` entry; `hidden` groups left out of `records` are counted in a note."""
+#: Rows of a group table a person reads (terminal, Markdown) shows at most; JSON and CSV list every group.
+READ_ROWS = 25
+
+
+def group_table(
+    name: str,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    hidden: int = 0,
+    folded: int = 0,
+    limit: int | None = None,
+) -> TableSpec:
+    """The table of one `Summary.groups` entry; `hidden` groups left out of `records` are counted in a note.
+
+    `limit` shows at most that many of the groups (the busiest: the rows come busiest first), saying how
+    many more there are and how to see or sum them; tables over time, read in time order, are whole."""
     keys = list(records[0]["key"]) if records else [name]
+    if limit is not None and "time" not in keys and len(records) > limit:
+        hidden = len(records) - limit
+        hint = f"and {hidden:,} more {_plural(keys)}: --top N sums them as other; json and csv list every one."
+        return _group_table(name, keys, records[:limit], [hint], folded)
+    notes = [f"{hidden:,} more {_plural(keys)} not shown."] if hidden else []
+    return _group_table(name, keys, records, notes, folded)
+
+
+def _plural(keys: list[str]) -> str:
+    return f"{keys[0]}s" if len(keys) == 1 and keys[0] in ("model", "route", "user", "provider") else "groups"
+
+
+def _group_table(
+    name: str, keys: list[str], records: Sequence[Mapping[str, Any]], notes: list[str], folded: int
+) -> TableSpec:
     columns = [*(ColumnSpec(k, "label") for k in keys), *METRIC_COLUMNS]
     rows = [[*(r["key"][k] for k in keys), *_metrics(r)] for r in records]
-    notes = [f"{hidden:,} more {'models' if keys == ['model'] else 'groups'} not shown."] if hidden else []
     if folded:
         notes.append(f"other: {folded:,} smaller groups counted together (--top).")
     spec = table(group_title(name), columns, rows, notes=notes, drop_order=DROP_ORDER)
