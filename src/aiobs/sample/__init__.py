@@ -1,0 +1,16 @@
+"""`aiobs sample`: realistic, deterministic logs in the aiobs native format (aiobs.sample.generator says
+what they hold; aiobs.sample.corpus holds the texts they draw on)."""
+
+from __future__ import annotations
+
+from aiobs.sample.generator import (
+    APPS,
+    DEFAULT_START,
+    MALFORMED_KINDS,
+    MAX_TOKENS,
+    SampleStats,
+    iter_sample_lines,
+    write_sample,
+)
+
+__all__ = ["APPS", "DEFAULT_START", "MALFORMED_KINDS", "MAX_TOKENS", "SampleStats", "iter_sample_lines", "write_sample"]
