@@ -21,7 +21,6 @@ import pytest
 from genai_prices import types as gp_types
 from genai_prices.data import providers as bundled_providers
 
-from aiobs import pricing
 from aiobs.errors import UsageError
 from aiobs.pricing import (
     PriceBook,
@@ -32,6 +31,7 @@ from aiobs.pricing import (
     price_events,
     unpriced_models,
 )
+from aiobs.pricing import rates as pricing_rates
 from aiobs.schema import conform_events
 
 REL = 1e-12
@@ -510,7 +510,7 @@ def test_lazy_sources_and_row_order(tmp_path: Path) -> None:
 def counted_lookups(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str | None]]]:
     calls: list[tuple[str, str | None]] = []
     original = genai_prices.calc_price
-    monkeypatch.setattr(pricing, "_GENAI", pricing._GenaiPrices())  # start from an empty process-wide cache
+    monkeypatch.setattr(pricing_rates, "_GENAI", pricing_rates._GenaiPrices())  # an empty process-wide cache
 
     def counting(usage: object, model_ref: str, **kwargs: Any) -> gp_types.PriceCalculation:
         calls.append((model_ref, kwargs.get("provider_id")))
