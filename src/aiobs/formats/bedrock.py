@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aiobs.formats.exprs import NestedRecordAdapter, nonempty
+from aiobs.formats.adapter_exprs import NestedRecordAdapter, nonempty
 from aiobs.formats.text import message_text
 
 NAME = "bedrock"

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aiobs.formats.exprs import finish, first_present, json_field, ms_between, nonempty, timestamp
+from aiobs.formats.adapter_exprs import finish, first_present, json_field, ms_between, nonempty, timestamp
 from aiobs.formats.providers import normalize_provider
 from aiobs.formats.text import message_text
 

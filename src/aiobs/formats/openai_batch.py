@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from aiobs.formats.exprs import NestedRecordAdapter, first_present, nonempty
+from aiobs.formats.adapter_exprs import NestedRecordAdapter, first_present, nonempty
 from aiobs.formats.text import message_text
 
 NAME = "openai-batch"

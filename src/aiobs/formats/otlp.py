@@ -28,7 +28,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.json as pa_json
 
-from aiobs.formats.exprs import ENGINE, exact_ms, finish, first_present, from_epoch_nanos, nanos, nonempty
+from aiobs.formats.adapter_exprs import ENGINE, exact_ms, finish, first_present, from_epoch_nanos, nanos, nonempty
 from aiobs.formats.providers import normalize_provider
 from aiobs.formats.text import message_text, rendered_anyvalue_text
 

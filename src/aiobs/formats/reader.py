@@ -22,7 +22,7 @@ import orjson
 import polars as pl
 import pyarrow as pa
 
-from aiobs.formats.exprs import ENGINE
+from aiobs.formats.adapter_exprs import ENGINE
 from aiobs.formats.lines import OBJECT, line_table, sort_out_lines
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
