@@ -1,8 +1,9 @@
 """docs/grafana/aiobs-dashboard.json: importable as is, and every query asks for what aiobs writes.
 
 Grafana itself does not install here (no Debian package); what it needs of the file is checked
-instead: the import input for the data source, unique panel ids, panels on Grafana's 24-column grid
-without overlap, and variables defined before use. tests/cli/test_prometheus_cli.py runs every query
+instead: every field known to Grafana's schema (through grafana-foundation-sdk's generated models), the
+import input for the data source, unique panel ids, panels on Grafana's 24-column grid without overlap,
+and variables defined before use. tests/cli/test_prometheus_cli.py runs every query
 through a real Prometheus that scraped aiobs's output.
 """
 
@@ -68,3 +69,30 @@ def test_every_metric_asked_for_is_one_aiobs_writes() -> None:
     asked = {name for text in queries(dashboard()) for name in re.findall(r"\b(aiobs_\w+)", text)}
     asked = {re.sub(r"_(count|sum)$", "", name) for name in asked}
     assert asked and asked <= written, asked - written
+
+
+def test_grafanas_own_schema_types_read_every_field() -> None:
+    """grafana-foundation-sdk's models are generated from Grafana's dashboard schema (and its panel and
+    Prometheus query plugins'): a field they do not know is dropped on a round trip (they add the schema's
+    defaults). Only the import section (`__inputs`, `__requires`), which Grafana reads first, may be."""
+    from grafana_foundation_sdk.cog.encoder import JSONEncoder
+    from grafana_foundation_sdk.cog.plugins import register_default_plugins
+    from grafana_foundation_sdk.models.dashboard import Dashboard
+
+    register_default_plugins()
+    doc = dashboard()
+    again = json.loads(json.dumps(Dashboard.from_json(doc), cls=JSONEncoder))
+    assert dropped({k: v for k, v in doc.items() if not k.startswith("__")}, again) == []
+
+
+def dropped(given: Any, read: Any, where: str = "") -> list[str]:
+    """Where `read` lacks or changed what `given` holds (keys `read` adds are defaults, not losses)."""
+    if isinstance(given, dict) and isinstance(read, dict):
+        return [
+            w
+            for k, v in given.items()
+            for w in (dropped(v, read[k], f"{where}.{k}") if k in read else [f"{where}.{k}"])
+        ]
+    if isinstance(given, list) and isinstance(read, list) and len(given) == len(read):
+        return [w for i, (a, b) in enumerate(zip(given, read, strict=True)) for w in dropped(a, b, f"{where}[{i}]")]
+    return [] if given == read else [f"{where}: {given!r} read as {read!r}"]
