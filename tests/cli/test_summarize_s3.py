@@ -16,7 +16,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-import aiobs.cli.common as cli_common
+import aiobs.api
 from aiobs.cli import app
 from aiobs.cli.common import ExitCode
 from aiobs.sources.base import LOG_FILES
@@ -158,14 +158,14 @@ def test_an_object_deleted_between_listing_and_reading_is_counted_and_the_run_go
     s3_bucket: S3Bucket, samples_in_s3: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gone = s3_bucket.url("app/rag/2026-11-29.jsonl.zst")
-    expand_inputs = cli_common.expand_inputs
+    expand_inputs = aiobs.api.expand_inputs
 
     def expand_then_delete(*args: Any, **kwargs: Any) -> Any:
         sources = expand_inputs(*args, **kwargs)
         s3_bucket.client.delete_object(Bucket=s3_bucket.name, Key="app/rag/2026-11-29.jsonl.zst")
         return sources
 
-    monkeypatch.setattr(cli_common, "expand_inputs", expand_then_delete)
+    monkeypatch.setattr(aiobs.api, "expand_inputs", expand_then_delete)
     remote = summary_json(s3_bucket.url("app/"), "--endpoint-url", s3_bucket.endpoint)
     [missing] = [k for k in remote["input_quality"]["by_kind"] if k["code"] == "missing-object"]
     assert missing["count"] == 1
