@@ -66,8 +66,9 @@
       if (!template) { return; }
       body.replaceChildren(template.content.cloneNode(true));
       var row = button.closest("tr");
+      var latency = row.querySelector("td[data-latency]");
       title.textContent = "Request timeline: #" + row.cells[0].textContent.trim() + ", " +
-        row.cells[6].textContent.trim() + " ms";
+        (latency ? latency.textContent.trim() : "?") + " ms";
       dialog.showModal();
     });
   }

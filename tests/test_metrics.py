@@ -376,3 +376,15 @@ def test_cost_comparison_only_uses_requests_with_both_costs() -> None:
     assert close(result["a"]["difference_usd"] + 1.0, 1.0)
     assert result["b"]["requests"] == 1
     assert close(result["b"]["difference_usd"], 0.01)
+
+
+def test_groups_with_as_many_requests_come_out_in_one_order_whatever_the_input_order() -> None:
+    rows = [req(i, 100.0, user=f"u{i % 30:02d}", model="m", cost_usd=0.01, logged_cost_usd=0.01) for i in range(60)]
+    rows += [req(100 + i, 100.0, user="busy", model=f"x{i % 3}", cost_usd=0.01, logged_cost_usd=0.02) for i in range(9)]
+    orders = set()
+    for seed in range(5):
+        random.Random(seed).shuffle(rows)
+        users = summarize_requests(table(rows), ["user"]).get_column("user").to_list()
+        models = cost_comparison(table(rows)).get_column("model").to_list()
+        orders.add((tuple(users), tuple(models)))
+    assert orders == {(("busy", *(f"u{i:02d}" for i in range(30))), ("m", "x0", "x1", "x2"))}

@@ -188,7 +188,11 @@ def summarize_requests(
         missing = bucket_times(first, last, every).filter(~pl.col(TIME_KEY).is_in(result[TIME_KEY].implode()))
         result = pl.concat([result, missing.join(nothing, how="cross").select(result.columns)])
     sort_keys = [TIME_KEY] if TIME_KEY in keys else []
-    return _finish(result.sort([*sort_keys, "requests"], descending=[False] * len(sort_keys) + [True], nulls_last=True))
+    # Busiest first; groups with as many requests by their keys, so ties come out in one order every run.
+    ties = [k for k in keys if k != TIME_KEY]
+    order = [*sort_keys, "requests", *ties]
+    descending = [False] * len(sort_keys) + [True] + [False] * len(ties)
+    return _finish(result.sort(order, descending=descending, nulls_last=True))
 
 
 def bucket_times(first: datetime, last: datetime, every: str) -> pl.DataFrame:
@@ -223,7 +227,7 @@ def cost_comparison(requests: pl.LazyFrame) -> pl.DataFrame:
             priced_cost_usd=exact_sum(pl.col("cost_usd"), COST_SCALE),
         )
         .with_columns(difference_usd=pl.col("logged_cost_usd") - pl.col("priced_cost_usd"))
-        .sort("requests", descending=True)
+        .sort("requests", "model", descending=[True, False], nulls_last=True)  # ties in one order every run
         .collect()
     )
 

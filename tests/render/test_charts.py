@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from aiobs.render.charts import CHARTS, ChartError, render_charts, safe_svg
+from aiobs.render.charts import CHARTS, render_charts
+from aiobs.render.svg_sanitise import ChartError, safe_svg
 from aiobs.report.model import build_report
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize

@@ -127,6 +127,10 @@ def history_page(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     loaded.page.close()
 
 
+#: Columns of the outlier table (1-based, as nth-child counts): the timeline button comes second.
+MODEL, LATENCY, STATUS = 5, 8, 14
+
+
 def _column(page: Any, index: int) -> list[str]:
     return page.eval_on_selector_all(
         f"#outlier-table tbody tr:not([hidden]) td:nth-child({index})",
@@ -181,14 +185,14 @@ def test_trend_charts_are_drawn_with_the_anomalies_marked(history_page: Loaded) 
 
 def test_outlier_table_sorts_on_header_click(sample_page: Loaded) -> None:
     page = sample_page.page
-    latency = [float(v) for v in _column(page, 7)]
+    latency = [float(v) for v in _column(page, LATENCY)]
     assert latency == sorted(latency, reverse=True)  # worst first as written
-    page.click("#outlier-table th:nth-child(7) button")  # latency: first click sorts descending
-    page.click("#outlier-table th:nth-child(7) button")  # second click: ascending
-    assert [float(v) for v in _column(page, 7)] == sorted(latency)
-    assert page.get_attribute("#outlier-table th:nth-child(7)", "aria-sort") == "ascending"
-    page.click("#outlier-table th:nth-child(4) button")  # model, text: ascending
-    models = _column(page, 4)
+    page.click(f"#outlier-table th:nth-child({LATENCY}) button")  # latency: first click sorts descending
+    page.click(f"#outlier-table th:nth-child({LATENCY}) button")  # second click: ascending
+    assert [float(v) for v in _column(page, LATENCY)] == sorted(latency)
+    assert page.get_attribute(f"#outlier-table th:nth-child({LATENCY})", "aria-sort") == "ascending"
+    page.click(f"#outlier-table th:nth-child({MODEL}) button")  # model, text: ascending
+    models = _column(page, MODEL)
     assert models == sorted(models, key=str.lower)
     page.click("#outlier-table th:nth-child(1) button")  # back to rank order
     page.click("#outlier-table th:nth-child(1) button")
@@ -198,16 +202,16 @@ def test_outlier_table_sorts_on_header_click(sample_page: Loaded) -> None:
 def test_outlier_table_filters(sample_page: Loaded) -> None:
     page = sample_page.page
     total = len(_column(page, 1))
-    models = _column(page, 4)
+    models = _column(page, MODEL)
     rare = min(set(models), key=lambda m: (models.count(m), m))  # a model some, not all, outliers use
     assert len(set(models)) > 1
     page.fill("#outlier-filter", rare)
-    shown = _column(page, 4)
+    shown = _column(page, MODEL)
     assert 0 < len(shown) < total and set(shown) == {rare}
     assert page.text_content("#outlier-count") == f"{len(shown)} of {total}"
     page.fill("#outlier-filter", "")
     page.check("#outlier-errors")
-    statuses = _column(page, 13)
+    statuses = _column(page, STATUS)
     assert statuses and all(s.startswith("error") for s in statuses)
     page.uncheck("#outlier-errors")
     assert len(_column(page, 1)) == total
@@ -237,7 +241,7 @@ def test_no_payload_runs_even_when_every_timeline_is_opened(hostile_page: Loaded
         page.click("#timeline-close")
     assert shown_as_text == 6
     page.fill("#outlier-filter", "pwned")
-    page.click("#outlier-table th:nth-child(4) button")
+    page.click(f"#outlier-table th:nth-child({MODEL}) button")
     assert page.evaluate("typeof window.__pwned") == "undefined"  # ...never run
     assert page.evaluate("document.querySelectorAll('img, iframe, object, embed, a[href^=javascript]').length") == 0
     assert page.evaluate("document.scripts.length") == 1
@@ -251,3 +255,39 @@ def test_screenshot_at_1280_px(sample_page: Loaded, tmp_path: Path) -> None:
     shot = tmp_path / "report.png"
     sample_page.page.screenshot(path=str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("width", [800, 1400, 1920])
+def test_readable_from_800_px_up(browser: Any, sample_page: Loaded, width: int) -> None:
+    """No label wraps a character at a time, nothing is clipped: a table wider than the page scrolls in its box."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
+        page.goto(sample_page.url)
+        page.wait_for_selector("html[data-ready=yes]", timeout=10_000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # the page itself never scrolls sideways
+        line = page.eval_on_selector("#outlier-table tbody td", "c => parseFloat(getComputedStyle(c).lineHeight)")
+        heights = page.eval_on_selector_all(
+            "#outlier-table tbody td.label-cell", "cs => cs.map(c => c.getBoundingClientRect().height)"
+        )
+        assert len(heights) == 3 * 26 and max(heights) < 2.5 * line  # one line of text plus padding, never a column
+        clipped = page.eval_on_selector_all(
+            "#outlier-table tbody td.label-cell",
+            "cs => cs.filter(c => c.scrollWidth > c.clientWidth).map(c => c.getAttribute('title') === c.textContent)",
+        )
+        assert all(clipped)  # a label cut with an ellipsis has its whole text as its title
+        box = page.eval_on_selector(
+            "#outlier-scroll",
+            "s => ({scroll: s.scrollWidth, client: s.clientWidth, right: s.getBoundingClientRect().right,"
+            " section: s.closest('section').getBoundingClientRect().right, overflow: getComputedStyle(s).overflowX})",
+        )
+        assert box["overflow"] == "auto" and box["right"] <= box["section"]
+        if width == 800:
+            assert box["scroll"] > box["client"]  # wider than the page: it scrolls, inside its box
+        # The first thing in a row is its timeline button, in view at any width.
+        button = page.query_selector("#outlier-table tbody tr button.open-timeline").bounding_box()
+        assert button is not None and button["x"] + button["width"] <= width
+        # The flag heat map is drawn at its own size: neither squeezed into the column nor stretched.
+        svg = page.query_selector('figure[data-chart="flags-by-model"] svg')
+        assert svg.bounding_box()["width"] == pytest.approx(float(svg.get_attribute("width")), abs=1)
+    finally:
+        page.close()

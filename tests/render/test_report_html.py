@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
+import math
 import os
 import re
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -274,3 +277,123 @@ def test_a_store_with_one_day_says_trends_need_more_days(tmp_path: Path) -> None
     assert "Trends need more days: the store holds only this run, with 1 day of data." in trends
     assert "<figure" not in trends and 'data-chart="trend-' not in html
     assert 'id="anomalies"' in html
+
+
+# -- read the way a person reads it: headline, denominators, the flag heat map, the outlier table, ticks ------
+
+
+@pytest.fixture(scope="module")
+def sample_html() -> str:
+    summary = summarize(expand_inputs([str(ROOT / "sample_logs")]), keep_events=True)
+    return render_html(build_report(summary, outlier_limit=30))
+
+
+class Cards(HTMLParser):
+    """The headline cards: label, value, detail and rough note of each, as text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.cards: list[dict[str, str]] = []
+        self._part: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = (dict(attrs).get("class") or "").split()
+        if "card" in classes:
+            self.cards.append({"class": " ".join(classes), "label": "", "value": "", "detail": "", "rough-note": ""})
+        elif self.cards and classes and classes[0] in ("label", "value", "detail", "rough-note"):
+            self._part = classes[0]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div":
+            self._part = None
+
+    def handle_data(self, data: str) -> None:
+        if self._part:
+            self.cards[-1][self._part] += data
+
+
+def _cards(html: str) -> list[dict[str, str]]:
+    parsed = Cards()
+    parsed.feed(_between(html, '<section id="headline"'))
+    return parsed.cards
+
+
+def test_headline_cards_say_what_matters_once_with_what_each_rate_is_over(sample_html: str) -> None:
+    cards = _cards(sample_html)
+    labels = [c["label"] for c in cards]
+    assert labels.count("Error rate") == 1 and len(labels) == len(set(labels))
+    assert not [label for label in labels if "_" in label or (label.endswith(" rate") and label != "Error rate")]
+    assert "0.00%" not in [c["value"] for c in cards]
+    for card in cards:
+        if card["value"].endswith("%"):  # every rate says what it is over: "50 of 2,600 requests failed"
+            assert re.fullmatch(r"[\d,]+ of [\d,]+ [a-z ]+", card["detail"]), card
+    assert [c["label"] for c in cards if c["class"] == "card"][-4:] == [
+        "Context unused",
+        "Truncated answers",
+        "Retried",
+        "Personal data in input",
+    ]
+    headline = _between(sample_html, '<section id="headline"')
+    assert '<div class="cards-heading">Most frequent quality flags' in headline
+
+
+def test_a_rough_rate_is_visibly_rough(sample_html: str) -> None:
+    flags = _between(sample_html, '<section id="flags">')
+    row = re.search(r'<tr class="rough"><td title="invalid_json">Invalid JSON</td>(.*?)</tr>', flags)
+    assert row is not None
+    assert "2 of 31" in row.group(1) and 'class="thin" title="rough: few requests checked">*' in row.group(1)
+    assert "1.8%–20.7%" in row.group(1)  # the 95 % interval says how rough
+    chart = _between(flags, 'data-chart="flag-rates">', "</figure>")
+    assert ">Invalid JSON (2 of 31)</text>" in chart and ">Context unused (118 of 2,143)</text>" in chart
+
+
+def test_the_flag_heat_map_is_drawn_at_its_own_size_with_no_null_cells(sample_html: str) -> None:
+    figure = re.search(r'<figure class="chart natural" data-chart="flags-by-model">(.*?)</figure>', sample_html, re.S)
+    assert figure is not None
+    root = ET.fromstring(figure.group(1))
+    texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert not [t for t in texts if "null" in t.lower()]
+    assert "–" in texts  # a model none of whose requests a flag could check: no data, said so
+    assert "Invalid JSON" in texts and "invalid_json" not in texts
+    assert "Too-long answers" not in texts  # flagged nothing: not a row of zeros
+    cells = re.findall(r'aria-roledescription="rect mark" d="M[\d.]+,[\d.]+h62v24h-62Z"', figure.group(1))
+    assert len(cells) == 12 * 9  # 12 flags that flagged something, 9 model groups: one 62 × 24 cell each
+    css = (template_dir() / "report.css").read_text(encoding="utf-8")
+    assert "figure.chart.natural svg { width: auto; max-width: none; }" in css  # never stretched to the column
+
+
+def test_outlier_labels_stay_on_one_line_cut_with_their_full_text_as_title(sample_html: str) -> None:
+    assert '<div class="scroll" id="outlier-scroll">\n  <table class="data sortable compact" id="outlier-table">' in (
+        sample_html
+    )
+    table = _between(sample_html, 'id="outlier-table"', "</table>")
+    cells = re.findall(r'<td class="label-cell" title="([^"]*)">([^<]*)</td>', table)
+    assert len(cells) == 3 * 26 and all(title == text for title, text in cells)
+    assert "/rag/answer" in {text for _, text in cells}
+    css = (template_dir() / "report.css").read_text(encoding="utf-8")
+    rule = re.search(r"td\.label-cell\[title\] \{([^}]*)\}", css)
+    assert rule is not None
+    assert all(p in rule.group(1) for p in ("white-space: nowrap", "overflow: hidden", "text-overflow: ellipsis"))
+    assert "overflow-wrap: anywhere" not in css.split("td.label-cell", 1)[1].split("}", 1)[0]
+
+
+def test_timeline_axes_have_round_ticks(sample_html: str) -> None:
+    waterfalls = re.findall(r'<svg class="waterfall".*?</svg>', sample_html, re.S)
+    assert len(waterfalls) == 26
+    for svg in waterfalls:
+        ticks = [float(t.replace(",", "")) for t in re.findall(r'class="tick">([\d,.]+)(?: ms)?</text>', svg)]
+        steps = {round(b - a, 6) for a, b in itertools.pairwise(ticks)}
+        assert ticks[0] == 0 and len(steps) == 1, ticks
+        step = steps.pop()
+        assert step / 10 ** math.floor(math.log10(step)) in (1, 2, 5), ticks
+    assert "30,010" not in sample_html and "60,021" not in sample_html
+
+
+def test_docs_show_the_report_at_800_1400_and_1920_px() -> None:
+    doc = (ROOT / "docs" / "report.md").read_text(encoding="utf-8")
+    for width in (800, 1400, 1920):
+        name = f"report-{width}.png"
+        assert f"({name})" in doc, name
+        png = (ROOT / "docs" / name).read_bytes()
+        assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == width
+        assert len(png) < 1_000_000, name  # modest: cropped and optimised

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,8 @@ import pytest
 
 from aiobs.errors import InputError
 from aiobs.redact import Privacy
-from aiobs.report.labels import LABEL_CHARS
+from aiobs.report.flag_rates import RATE_Z, Rate
+from aiobs.report.labels import LABEL_CHARS, flag_title
 from aiobs.report.model import (
     CHART_MODELS,
     OTHER_MODELS,
@@ -20,6 +22,7 @@ from aiobs.report.model import (
     auto_every,
     build_report,
 )
+from aiobs.report.outlier_list import round_ticks
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import Summary, summarize
 from conftest import WriteJsonl
@@ -202,3 +205,140 @@ def test_an_empty_time_window_is_an_input_error_not_an_empty_report() -> None:
     """A nightly report over a window with nothing in it must fail loudly, not publish zeros."""
     with pytest.raises(InputError, match="lie outside the window"):
         summarize(expand_inputs([str(ROOT / "sample_logs")]), since=datetime(2030, 1, 1, tzinfo=UTC))
+
+
+# -- headline: what matters, named as a person would, each rate with what it is over --------------------------
+
+
+def test_the_headline_names_each_figure_once_and_says_what_each_rate_is_over(report: Report, sample: Summary) -> None:
+    labels = [f.label for f in report.headline]
+    assert len(labels) == len(set(labels))
+    assert not [label for label in labels if "_" in label]  # "Invalid JSON", not "invalid_json rate"
+    assert [f.key for f in report.headline if "error" in f.key] == ["error_rate"]  # the `error` flag is this card
+    errors = next(f for f in report.headline if f.key == "error_rate")
+    assert errors.detail == "50 of 2,600 requests failed" and not errors.rough
+    # Flag cards: only flags that flagged something, solid ones by rate, each over the requests it could check.
+    frame = sample.requests.collect()
+    cards = [f for f in report.headline if f.key.startswith("flag_")]
+    assert [f.label for f in cards] == ["Context unused", "Truncated answers", "Retried", "Personal data in input"]
+    for card in cards:
+        column = frame.get_column(card.key)
+        flagged, checked = int(column.sum()), column.count()
+        assert card.value == pytest.approx(flagged / checked) and card.value > 0
+        assert card.detail == f"{flagged:,} of {checked:,} checked requests"
+        assert not card.rough
+
+
+def test_a_rate_over_few_requests_is_marked_rough_and_ranked_after_the_solid_ones(report: Report) -> None:
+    """invalid_json is 2 of 31 (6.45 %): the highest rate, but not the news; it is listed last, marked rough."""
+    assert report.flags is not None
+    flags = {r["flag"]: r for r in report.flags.iter_rows(named=True)}
+    invalid = flags["invalid_json"]
+    assert (invalid["flagged"], invalid["checked"], invalid["rough"]) == (2, 31, True)
+    assert invalid["title"] == "Invalid JSON"
+    assert invalid["rate"] == max(r["rate"] for r in flags.values())
+    assert report.flags.get_column("flag").to_list()[0] == "invalid_json"  # by rate, as the Markdown lists them
+    assert report.flags_ranked is not None and report.flags_ranked.get_column("flag").to_list()[-1] == "invalid_json"
+    assert not any(r["rough"] for name, r in flags.items() if name != "invalid_json")
+    assert "flag_invalid_json" not in {f.key for f in report.headline}
+    solid = report.flags_ranked.filter(~pl.col("rough")).get_column("rate").to_list()
+    assert solid == sorted(solid, reverse=True)
+
+
+def test_headline_flags_skip_zero_rates_and_mark_a_rough_one(sample: Summary) -> None:
+    custom = Summary(**{**sample.__dict__})
+    row = pl.int_range(pl.len())
+    custom.requests = sample.requests.select(pl.exclude("^flag_.*$")).with_columns(
+        flag_error=pl.col("is_error"),
+        flag_slow_answer=pl.col("latency_ms") > 10_000,
+        flag_no_sources=pl.when(row < 12).then(row < 3),  # 3 of 12 checked: 25 %, but rough
+        flag_never=pl.lit(False),
+    )
+    report = build_report(custom, outlier_limit=0)
+    cards = {f.key: f for f in report.headline if f.key.startswith("flag_")}
+    assert list(cards) == ["flag_slow_answer", "flag_no_sources"]  # no `error` (the error rate), no 0 % card
+    assert [c.label for c in cards.values()] == ["Slow answer", "No sources"]
+    rough = cards["flag_no_sources"]
+    assert rough.value == pytest.approx(0.25) and rough.detail == "3 of 12 checked requests"
+    low, high = Rate(3, 12).interval or (0.0, 0.0)
+    assert rough.rough == f"rough: few requests, could be {low * 100:.1f}–{high * 100:.1f} %"
+    assert not cards["flag_slow_answer"].rough
+    assert report.flags_ranked is not None and report.flags_ranked.get_column("flag").to_list()[-1] == "no_sources"
+
+
+@pytest.mark.parametrize(
+    ("hits", "n", "rough"),
+    [
+        (2, 31, True),
+        (0, 31, True),
+        (3, 12, True),
+        (50, 100, True),
+        (118, 2143, False),
+        (0, 2600, False),
+        (5, 100, False),
+    ],
+)
+def test_rough_means_the_95_percent_interval_is_wider_than_5_points(hits: int, n: int, rough: bool) -> None:
+    rate = Rate(hits, n)
+    low, high = rate.interval or (0.0, 0.0)
+    # Wilson's interval is the set of true rates p the score test does not reject: |hits/n - p| <= z·sqrt(p(1-p)/n).
+    p = np.linspace(0.0, 1.0, 2_000_001)
+    kept = p[np.abs(hits / n - p) <= RATE_Z * np.sqrt(p * (1 - p) / n)]
+    assert low == pytest.approx(kept.min(), abs=1e-6)
+    assert high == pytest.approx(kept.max(), abs=1e-6)
+    assert rate.rough is rough
+    assert rate.of("requests") == f"{hits:,} of {n:,} requests"
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [("invalid_json", "Invalid JSON"), ("pii_in_output", "Personal data in output"), ("my_rule_2", "My rule 2")],
+)
+def test_flags_are_named_as_a_person_would(name: str, title: str) -> None:
+    assert flag_title(name) == title
+
+
+def test_flag_rates_by_model_say_what_they_are_over(report: Report, sample: Summary) -> None:
+    assert report.flags_by_model is not None
+    frame = sample.requests.collect()
+    by_model = report.flags_by_model
+    none_checked = by_model.filter(pl.col("checked") == 0)
+    assert not none_checked.is_empty()  # e.g. invalid_json for models never asked for JSON
+    assert none_checked.get_column("rate").null_count() == none_checked.height
+    row = by_model.filter((pl.col("model_group") == "gpt-4o") & (pl.col("flag") == "context_unused")).row(0, named=True)
+    column = frame.filter(pl.col("model") == "gpt-4o").get_column("flag_context_unused")
+    assert (row["flagged"], row["checked"]) == (column.sum(), column.count())
+    assert row["rate_low"] < row["rate"] < row["rate_high"]
+
+
+# -- outlier timelines: round ticks -------------------------------------------------------------------------
+
+
+def _is_round_step(step: float) -> bool:
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    return any(mantissa == pytest.approx(m) for m in (1, 2, 5))
+
+
+@pytest.mark.parametrize(
+    ("span", "ticks"),
+    [
+        (120_042, [0, 20_000, 40_000, 60_000, 80_000, 100_000, 120_000, 140_000]),
+        (30_010, [0, 5_000, 10_000, 15_000, 20_000, 25_000, 30_000, 35_000]),
+        (60_021, [0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 70_000]),
+        (1_000, [0, 200, 400, 600, 800, 1_000]),
+        (1, [0, 0.2, 0.4, 0.6, 0.8, 1]),
+        (0, [0, 1]),
+    ],
+)
+def test_round_ticks(span: float, ticks: list[float]) -> None:
+    assert round_ticks(span) == ticks
+
+
+def test_timeline_axes_end_on_a_round_tick_past_the_request(report: Report) -> None:
+    for x in report.outliers:
+        t = x["timeline"]
+        ticks = t["ticks"]
+        steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
+        assert ticks[0] == 0 and len(steps) == 1 and _is_round_step(steps.pop())
+        assert t["axis_ms"] == ticks[-1] >= t["span_ms"] > ticks[-2]
+        assert 3 <= len(ticks) <= 8

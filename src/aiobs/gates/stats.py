@@ -112,7 +112,7 @@ def bootstrap_quantiles(
     return sketch.resampled_quantiles(band_values, resampled, q)
 
 
-def _wilson(hits: int, n: int, z: float) -> tuple[float, float]:
+def wilson_interval(hits: int, n: int, z: float) -> tuple[float, float]:
     p = hits / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
@@ -124,8 +124,8 @@ def proportion_difference(
 ) -> Estimate:
     """current rate − baseline rate, with Newcombe's hybrid score interval (his method 10)."""
     p1, p2 = current_hits / current_n, baseline_hits / baseline_n
-    l1, u1 = _wilson(current_hits, current_n, z)
-    l2, u2 = _wilson(baseline_hits, baseline_n, z)
+    l1, u1 = wilson_interval(current_hits, current_n, z)
+    l2, u2 = wilson_interval(baseline_hits, baseline_n, z)
     d = p1 - p2
     return Estimate(d, d - math.hypot(p1 - l1, u2 - p2), d + math.hypot(u1 - p1, p2 - l2))
 

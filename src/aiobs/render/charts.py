@@ -2,9 +2,8 @@
 
 vl-convert runs Vega in an embedded engine inside this process: no browser, no network, no CDN. The
 SVG it returns is then checked against an allow-list of elements and attributes before it may be
-inlined (no script, no event handler, no link, no style attribute, so the report's strict
-Content-Security-Policy holds), given native tooltips (`<title>` from each mark's aria-label), and
-its element IDs are prefixed so several charts can share one page.
+inlined (aiobs.render.svg_sanitise: no script, no event handler, no link, no style attribute, so the
+report's strict Content-Security-Policy holds), given native tooltips, and its IDs prefixed.
 
 Static SVG rather than the Vega runtime: the file stays small (a chart is 10-60 kB; the runtime is
 about 1 MB of JavaScript), charts show in viewers that run no JavaScript, and no `unsafe-eval`
@@ -14,8 +13,6 @@ is needed (Vega compiles its expressions with `Function`).
 from __future__ import annotations
 
 import math
-import re
-import xml.etree.ElementTree as ET
 from datetime import datetime
 from typing import Any, cast
 
@@ -24,13 +21,9 @@ import polars as pl
 import vl_convert
 
 from aiobs.outliers import UNATTRIBUTED
+from aiobs.render.svg_sanitise import safe_svg
 from aiobs.report.model import Report
 from aiobs.schema import STAGES
-
-SVG_NS = "http://www.w3.org/2000/svg"
-XLINK_NS = "http://www.w3.org/1999/xlink"
-ET.register_namespace("", SVG_NS)
-ET.register_namespace("xlink", XLINK_NS)
 
 FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
 WIDTH = 500
@@ -47,132 +40,12 @@ STAGE_COLORS = {
 PERCENTILE_COLORS = {"p50": "#3b82c4", "p95": "#e0793a", "p99": "#c2334d"}
 SET_COLORS = {"all requests": "#9fb3c8", "tail": "#c2334d"}
 ERROR_COLOR = "#c2334d"
+#: A rough rate's bar: the error colour, paled.
+ROUGH_COLOR = "#eab3be"
+#: A heat-map cell with nothing to show (no request of that model could be checked).
+NO_DATA_COLOR = "#eef0f3"
 OK_COLOR = "#9fb3c8"
 PALETTE = ["#3b82c4", "#e0793a", "#22a39a", "#c2334d", "#8e6ccf", "#c9a227", "#5f6b7a", "#d16ba5", "#9aa0a6"]
-
-_ALLOWED_ELEMENTS = frozenset(
-    {
-        "svg",
-        "g",
-        "path",
-        "rect",
-        "line",
-        "text",
-        "tspan",
-        "title",
-        "defs",
-        "clipPath",
-        "circle",
-        "polygon",
-        "polyline",
-        "linearGradient",
-        "stop",
-    }
-)
-_ALLOWED_ATTRIBUTES = frozenset(
-    {
-        "xmlns",
-        "version",
-        "class",
-        "width",
-        "height",
-        "viewBox",
-        "x",
-        "y",
-        "x1",
-        "x2",
-        "y1",
-        "y2",
-        "dx",
-        "dy",
-        "cx",
-        "cy",
-        "r",
-        "d",
-        "points",
-        "transform",
-        "fill",
-        "fill-opacity",
-        "stroke",
-        "stroke-width",
-        "stroke-opacity",
-        "stroke-dasharray",
-        "stroke-dashoffset",
-        "stroke-linecap",
-        "stroke-linejoin",
-        "stroke-miterlimit",
-        "opacity",
-        "font-family",
-        "font-size",
-        "font-weight",
-        "font-style",
-        "text-anchor",
-        "dominant-baseline",
-        "clip-path",
-        "id",
-        "role",
-        "aria-label",
-        "aria-roledescription",
-        "aria-hidden",
-        "pointer-events",
-        "display",
-        "shape-rendering",
-        "paint-order",
-        "offset",
-        "stop-color",
-        "stop-opacity",
-        "gradientUnits",
-        "gradientTransform",
-    }
-)
-_URL_REF = re.compile(r"url\(#([^)]+)\)")
-_LONG_DECIMAL = re.compile(r"(-?\d+\.\d\d)\d+")
-#: Attributes holding coordinates: Vega writes them with 15 digits; two decimals are a hundredth of a pixel.
-_GEOMETRY = frozenset(
-    {"d", "transform", "x", "y", "x1", "x2", "y1", "y2", "width", "height", "points", "cx", "cy", "r"}
-)
-
-
-class ChartError(RuntimeError):
-    """vl-convert produced SVG that may not be inlined (a bug: the report is not written)."""
-
-
-def _local(name: str) -> str:
-    return name.rsplit("}", 1)[-1]
-
-
-def safe_svg(svg: str, *, prefix: str) -> str:
-    """The SVG checked against the allow-list, with tooltips and IDs unique to this chart."""
-    root = ET.fromstring(svg)  # from vl-convert, not from the logs: no DTD, no entities
-    ids: dict[str, str] = {}
-    for element in root.iter():
-        tag = _local(element.tag)
-        if tag not in _ALLOWED_ELEMENTS:
-            msg = f"chart {prefix}: element <{tag}> is not allowed in an inlined chart"
-            raise ChartError(msg)
-        for name in list(element.attrib):
-            if _local(name) not in _ALLOWED_ATTRIBUTES:
-                msg = f"chart {prefix}: attribute {_local(name)!r} on <{tag}> is not allowed in an inlined chart"
-                raise ChartError(msg)
-        if "id" in element.attrib:
-            ids[element.attrib["id"]] = f"{prefix}-{element.attrib['id']}"
-    for element in root.iter():
-        if "id" in element.attrib:
-            element.attrib["id"] = ids[element.attrib["id"]]
-        for name, value in element.attrib.items():
-            if "url(#" in value:
-                element.attrib[name] = _URL_REF.sub(lambda m: f"url(#{ids.get(m.group(1), m.group(1))})", value)
-            elif name in _GEOMETRY:
-                element.attrib[name] = _LONG_DECIMAL.sub(r"\1", value)
-        label = element.attrib.get("aria-label")
-        if label and element.attrib.get("role") == "graphics-symbol" and _local(element.tag) != "g":
-            # A native tooltip, which also names the mark for screen readers (so the aria-label can go).
-            title = ET.Element(f"{{{SVG_NS}}}title")
-            title.text = label
-            element.insert(0, title)
-            del element.attrib["aria-label"]
-    root.set("role", "img")
-    return ET.tostring(root, encoding="unicode")
 
 
 def _values(frame: pl.DataFrame) -> list[dict[str, Any]]:
@@ -333,6 +206,8 @@ def traffic_over_time(report: Report) -> alt.Chart | None:
 
 
 def tail_attribution(report: Report) -> alt.Chart | None:
+    if report.one_event_per_request:  # every stage share would be "other 100 %": nothing known to draw
+        return None
     frame = report.tail.filter((pl.col("share_all").fill_null(0) > 0) | (pl.col("share_tail").fill_null(0) > 0))
     if frame.is_empty():
         return None
@@ -406,58 +281,107 @@ def cost_over_time(report: Report) -> alt.Chart | None:
     )
 
 
-def flag_rates(report: Report) -> alt.Chart | None:
-    if not report.has_flags:
+def _flag_labels(frame: pl.DataFrame) -> list[str]:
+    """A flag's name as a person says it, with what its rate is over: "Invalid JSON (2 of 31)"."""
+    titles = frame.get_column("title").to_list()
+    return [
+        f"{title if titles.count(title) == 1 else f'{title} [{flag}]'} ({flagged:,} of {checked:,})"
+        for title, flag, flagged, checked in frame.select("title", "flag", "flagged", "checked").iter_rows()
+    ]
+
+
+def flag_rates(report: Report) -> alt.LayerChart | None:
+    """Each flag that flagged something: its rate with the 95 % interval, pale when rough (few checked)."""
+    frame = report.flags_seen
+    if frame is None:
         return None
-    assert report.flags is not None
-    frame = report.flags
-    order = frame.get_column("flag").to_list()
-    return (
-        _base(frame)
-        .mark_bar(color="#c2334d")
-        .encode(
-            y=alt.Y("flag:N", sort=order, title=None),
-            x=alt.X("rate:Q", axis=alt.Axis(format="%"), title="share of requests flagged"),
-            tooltip=[
-                "flag:N",
-                alt.Tooltip("rate:Q", format=".2%"),
-                alt.Tooltip("flagged:Q", format=","),
-                alt.Tooltip("cost_usd:Q", format="$,.4f", title="cost of flagged"),
-            ],
-        )
-        .properties(width=WIDTH - 60, height=alt.Step(20), title="Quality flags")
+    frame = frame.with_columns(label=pl.Series(_flag_labels(frame), dtype=pl.String))
+    order = frame.get_column("label").to_list()
+    base = _base(frame).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
+    tooltip = [
+        alt.Tooltip("title:N", title="flag"),
+        alt.Tooltip("rate:Q", format=".2%"),
+        alt.Tooltip("flagged:Q", format=","),
+        alt.Tooltip("checked:Q", format=",", title="of (checked)"),
+        alt.Tooltip("rate_low:Q", format=".1%", title="95% interval from"),
+        alt.Tooltip("rate_high:Q", format=".1%", title="to"),
+        alt.Tooltip("cost_usd:Q", format="$,.4f", title="cost of flagged"),
+    ]
+    bars = base.mark_bar(size=14).encode(
+        x=alt.X("rate:Q", axis=alt.Axis(format="%"), title="share of checked requests flagged"),
+        color=alt.condition(alt.datum.rough, alt.value(ROUGH_COLOR), alt.value(ERROR_COLOR)),
+        tooltip=tooltip,
+    )
+    interval = base.mark_rule(color="#1d2530", strokeWidth=1.5).encode(x="rate_low:Q", x2="rate_high:Q")
+    return alt.LayerChart(layer=[bars, interval]).properties(
+        width=WIDTH - 120,
+        height=alt.Step(22),
+        title=alt.Title("Flag rates", subtitle="line: 95% interval; pale: rough, few requests checked (listed last)"),
     )
 
 
 def flags_by_model(report: Report) -> alt.LayerChart | None:
-    frame = report.flags_by_model
-    if frame is None or frame.is_empty():
+    """A heat map of each flag's rate per model, sized by its data: a cell per flag and model, never stretched.
+
+    Only flags that flagged something; a model none of whose requests the flag could check is a grey
+    "–" cell (no data), and a rough rate (few checked) carries a `*`. The colour scale ends at the
+    highest rate that is not rough, so one "1 of 1" cell does not wash out the rest.
+    """
+    frame, seen = report.flags_by_model, report.flags_seen
+    if frame is None or frame.is_empty() or seen is None:
         return None
-    models = report.latency_box.get_column("model_group").to_list()
-    flags = report.flags.get_column("flag").to_list() if report.flags is not None else None
+    labels = dict(zip(seen.get_column("flag").to_list(), seen.get_column("title").to_list(), strict=True))
+    frame = frame.filter(pl.col("flag").is_in(list(labels))).with_columns(
+        title=pl.col("flag").replace_strict(labels, return_dtype=pl.String),
+        no_data=pl.col("checked").fill_null(0) == 0,
+    )
+    text = [
+        "–" if rate is None else f"{rate * 100:.1f}%" + ("*" if rough else "")
+        for rate, rough in frame.select("rate", "rough").iter_rows()
+    ]
+    # `shade` is never null: Vega-Lite drops a mark whose colour field is null, and a no-data cell is drawn grey.
+    frame = frame.with_columns(cell=pl.Series(text, dtype=pl.String), shade=pl.col("rate").fill_null(0.0))
+    models = [m for m in report.latency_box.get_column("model_group").to_list() if m in set(frame["model_group"])]
+    solid = frame.filter(~pl.col("rough") & pl.col("rate").is_not_null()).get_column("rate")
+    top = cast(float | None, (solid if not solid.is_empty() else frame.get_column("rate")).max())
+    top = max(float(top or 0.0), 0.001)
     base = _base(frame).encode(
-        x=alt.X("flag:N", sort=flags, title=None, axis=alt.Axis(labelAngle=-30)),
-        y=alt.Y("model_group:N", sort=models, title=None),
+        x=alt.X("model_group:N", sort=models, title=None, axis=alt.Axis(labelAngle=-35, labelLimit=180, orient="top")),
+        y=alt.Y("title:N", sort=list(labels.values()), title=None, axis=alt.Axis(labelLimit=220)),
     )
-    cells = base.mark_rect(stroke="white").encode(
-        color=alt.Color(
-            "rate:Q", scale=alt.Scale(scheme="orangered", domainMin=0), title="rate", legend=alt.Legend(format="%")
+    tooltip = [
+        alt.Tooltip("model_group:N", title="model"),
+        alt.Tooltip("title:N", title="flag"),
+        alt.Tooltip("cell:N", title="rate"),
+        alt.Tooltip("flagged:Q", format=","),
+        alt.Tooltip("checked:Q", format=",", title="of (checked)"),
+    ]
+    cells = base.mark_rect(stroke="white", strokeWidth=1.5).encode(
+        color=alt.condition(
+            alt.datum.no_data,
+            alt.value(NO_DATA_COLOR),
+            alt.Color(
+                "shade:Q",
+                scale=alt.Scale(scheme="orangered", domain=[0, top], clamp=True),
+                title="rate",
+                legend=alt.Legend(format="%", orient="bottom", gradientLength=160),
+            ),
         ),
-        tooltip=[
-            alt.Tooltip("model_group:N", title="model"),
-            "flag:N",
-            alt.Tooltip("rate:Q", format=".2%"),
-            alt.Tooltip("flagged:Q", format=","),
-            alt.Tooltip("requests:Q", format=","),
-        ],
+        tooltip=tooltip,
     )
-    top_rate = cast(float | None, frame.get_column("rate").max())  # a Float64 column: its max is a float or None
-    dark = alt.datum.rate > 0.6 * float(top_rate or 0.0)
-    text = base.mark_text(fontSize=10).encode(
-        text=alt.Text("rate:Q", format=".1%"), color=alt.condition(dark, alt.value("white"), alt.value("#1d2530"))
+    dark = alt.datum.shade > 0.6 * top
+    label = base.mark_text(fontSize=11).encode(
+        text="cell:N",
+        color=alt.condition(dark, alt.value("white"), alt.value("#1d2530")),
+        tooltip=tooltip,
     )
-    return alt.LayerChart(layer=[cells, text]).properties(
-        width=alt.Step(64), height=alt.Step(22), title="Flag rate by model"
+    return alt.LayerChart(layer=[cells, label]).properties(
+        width=alt.Step(62),
+        height=alt.Step(24),
+        title=alt.Title(
+            "Flag rate by model",
+            subtitle="share of each model's checked requests flagged; * rough: few checked; – none checked",
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
 
@@ -34,16 +35,16 @@ def rate(value: float | None) -> str:
     return "—" if value is None else f"{value:,.1f}"
 
 
-def latency_cells(latency: dict[str, Any], names: tuple[str, ...]) -> list[str]:
+def latency_cells(latency: Mapping[str, Any], names: tuple[str, ...]) -> list[str]:
     """Percentiles computed from too few requests get a trailing `*` (a missing one, as in an empty bucket, none)."""
     return [ms(latency[name]) + ("*" if is_thin_value(latency, name) else "") for name in names]
 
 
-def is_thin_value(latency: dict[str, Any], name: str) -> bool:
+def is_thin_value(latency: Mapping[str, Any], name: str) -> bool:
     return name in latency["thin"] and _present(latency[name])
 
 
-def any_thin(rows: list[dict[str, Any]]) -> bool:
+def any_thin(rows: Sequence[Mapping[str, Any]]) -> bool:
     """Some row shows a percentile marked `*`, so the THIN_NOTE is needed."""
     return any(is_thin_value(r["latency_ms"], name) for r in rows for name in r["latency_ms"]["thin"])
 

@@ -100,6 +100,11 @@ def _pct_digits(digits: int) -> Any:
     return lambda v: "—" if v is None else f"{v * 100:.{digits}f}%"
 
 
+def _tick(value: float) -> str:
+    """An axis tick of round steps: `0`, `20,000`, `0.25` (no trailing `.0`)."""
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.6g}"
+
+
 def _mb(n: int) -> str:
     return f"{n / 1e6:,.1f} MB"
 
@@ -120,6 +125,7 @@ def _helpers() -> dict[str, Any]:
         "metric_value": f.metric_value,
         "num": _num,
         "mb": _mb,
+        "tick": _tick,
         "cell": html_cell,
         "rough": is_rough,
         "alert": is_alert,
@@ -151,7 +157,7 @@ def render_html(report: Report, *, charts: dict[str, str] | None = None) -> str:
         o=report.overall,
         h=report.history,
         stages=stage_records(report),
-        flags=report.flags.to_dicts() if report.flags is not None else [],
+        flags=report.flags_ranked.to_dicts() if report.flags_ranked is not None else [],
         tail_n=tail_n,
         charts={name: _trusted(svg) for name, svg in charts.items()},
         time_range=time_range(report),

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiobs.formats.conventions import RULE_TITLES
 from aiobs.render import formats as f
 from aiobs.render.escape import markdown_cell
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
+from aiobs.render.record_types import IssueKindRecord, SummaryRecord
 from aiobs.render.records import summary_record
 from aiobs.render.tables import markdown_table
 from aiobs.summary import Summary
@@ -23,7 +22,7 @@ def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text
     return lines
 
 
-def _flags(record: dict[str, Any]) -> list[str]:
+def _flags(record: SummaryRecord) -> list[str]:
     flags = record["overall"]["flags"]
     if not flags:
         return []
@@ -61,7 +60,7 @@ def _flags(record: dict[str, Any]) -> list[str]:
     return out
 
 
-def _kinds(word: str, kinds: list[dict[str, Any]]) -> list[str]:
+def _kinds(word: str, kinds: list[IssueKindRecord]) -> list[str]:
     rows = [
         [
             f"`{k['code']}`",

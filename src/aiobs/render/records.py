@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
 from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import CALL_TOKENS, PERCENTILES, TIME_KEY, TTFT_PERCENTILES, thin_percentiles
 from aiobs.redact import Privacy, redact_values, user_pseudonym
+from aiobs.render.record_types import (
+    FlagRecord,
+    GroupRecord,
+    LatencyRecord,
+    MetricsRecord,
+    SpendRecord,
+    SummaryRecord,
+    TokensRecord,
+    TtftRecord,
+)
 from aiobs.summary import SCHEMA_VERSION, Summary
 
 METRIC_COLUMNS = frozenset(
@@ -41,9 +51,9 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def _flags_record(row: dict[str, Any]) -> dict[str, Any]:
+def _flags_record(row: dict[str, Any]) -> dict[str, FlagRecord]:
     """`flag_<name>_applicable/_flagged/_cost_usd` columns -> {name: {applicable, flagged, rate, cost_usd}}."""
-    flags: dict[str, Any] = {}
+    flags: dict[str, FlagRecord] = {}
     for column in row:
         if column.startswith("flag_") and column.endswith("_applicable"):
             name = column.removeprefix("flag_").removesuffix("_applicable")
@@ -57,7 +67,7 @@ def _flags_record(row: dict[str, Any]) -> dict[str, Any]:
     return flags
 
 
-def metrics_record(row: dict[str, Any]) -> dict[str, Any]:
+def metrics_record(row: dict[str, Any]) -> MetricsRecord:
     """One row of `summarize_requests` as a nested record."""
     latency_n = int(row.get("latency_n") or 0)
     feedback_n = int(row.get("feedback_n") or 0)
@@ -66,16 +76,27 @@ def metrics_record(row: dict[str, Any]) -> dict[str, Any]:
         "errors": row["errors"],
         "error_rate": row["error_rate"],
         "retries": row["retries"],
-        "latency_ms": {
-            **{name: row[f"latency_{name}"] for name, _ in PERCENTILES},
-            "max": row["latency_max"],
-            "mean": row["latency_mean"],
-            "n": latency_n,
-            "thin": thin_percentiles(latency_n),
-        },
-        "ttft_ms": {**{name: row[f"ttft_{name}"] for name, _ in TTFT_PERCENTILES}, "n": row["ttft_n"]},
+        # The percentile names come from metrics.PERCENTILES, so these two are built, then typed.
+        "latency_ms": cast(
+            LatencyRecord,
+            {
+                **{name: row[f"latency_{name}"] for name, _ in PERCENTILES},
+                "max": row["latency_max"],
+                "mean": row["latency_mean"],
+                "n": latency_n,
+                "thin": thin_percentiles(latency_n),
+            },
+        ),
+        "ttft_ms": cast(
+            TtftRecord, {**{name: row[f"ttft_{name}"] for name, _ in TTFT_PERCENTILES}, "n": row["ttft_n"]}
+        ),
         "output_tokens_per_s": row["output_tokens_per_s"],
-        "tokens": {kind: row[f"{kind}_tokens"] for kind in ("input", "output", "cached", "reasoning")},
+        "tokens": TokensRecord(
+            input=row["input_tokens"],
+            output=row["output_tokens"],
+            cached=row["cached_tokens"],
+            reasoning=row["reasoning_tokens"],
+        ),
         "cost_usd": row["cost_usd"],
         "cost_per_1k_requests": row["cost_per_1k_requests"],
         "priced_requests": row["priced_requests"],
@@ -93,21 +114,22 @@ def metrics_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def group_records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+def group_records(frame: pl.DataFrame) -> list[GroupRecord]:
     keys = [c for c in frame.columns if c not in METRIC_COLUMNS and not c.startswith(METRIC_PREFIXES)]
-    records = []
+    records: list[GroupRecord] = []
     for row in frame.iter_rows(named=True):
         key = {k: (_iso(row[k]) if k == TIME_KEY else row[k]) for k in keys}
-        records.append({"key": key, **metrics_record(row)})
+        records.append(GroupRecord(key=key, **metrics_record(row)))
     return records
 
 
-def _privatise(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
+def _privatise(record: SummaryRecord, privacy: Privacy) -> SummaryRecord:
     """Group keys and issue messages come from the logs: redact them (and hash user IDs) as asked."""
     rows = [r for rs in record["groups"].values() for r in rs] + [
         r for rs in record["quality"]["by"].values() for r in rs
     ]
-    keys = [(r["key"], k) for r in rows for k, v in r["key"].items() if isinstance(v, str)]
+    # (the record that holds a label, its name): group keys and the spend table's models, rewritten in place
+    keys: list[tuple[Any, str]] = [(r["key"], k) for r in rows for k, v in r["key"].items() if isinstance(v, str)]
     keys += [(r, "model") for r in record["spend_by_model_per_call"] if isinstance(r["model"], str)]
     examples = [e for kind in record["input_quality"]["by_kind"] for e in kind["examples"]]
     if privacy.hash_users:  # before redaction: two users must not collapse into one "[email]"
@@ -119,11 +141,11 @@ def _privatise(record: dict[str, Any], privacy: Privacy) -> dict[str, Any]:
         for (key, name), value in zip(keys, redact_values([key[name] for key, name in keys]), strict=True):
             key[name] = value
         for example, message in zip(examples, redact_values([e["message"] for e in examples]), strict=True):
-            example["message"] = message
+            example["message"] = message if message is not None else example["message"]
     return record
 
 
-def _spend_record(row: dict[str, Any]) -> dict[str, Any]:
+def _spend_record(row: dict[str, Any]) -> SpendRecord:
     return {
         "model": row["model"],
         "stages": row["stages"],
@@ -134,9 +156,9 @@ def _spend_record(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def summary_record(summary: Summary) -> dict[str, Any]:
+def summary_record(summary: Summary) -> SummaryRecord:
     overall = summary.overall.row(0, named=True)
-    record = {
+    record: SummaryRecord = {
         "schema": f"aiobs.summary/{SCHEMA_VERSION}",
         "aiobs_version": summary.version,
         "generated_at": _iso(summary.generated_at),

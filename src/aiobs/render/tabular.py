@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -26,7 +27,7 @@ def summary_json(summary: Summary) -> dict[str, Any]:
     return document
 
 
-def _flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def _flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in record.items():
         name = f"{prefix}{key}"
@@ -48,14 +49,14 @@ def render_csv(summary: Summary) -> str:
         for r in records:
             key = ";".join(f"{k}={v}" for k, v in r["key"].items())
             rows.append({"grouping": name, "key": key, **_flatten({k: v for k, v in r.items() if k != "key"})})
-    for r in record["spend_by_model_per_call"]:  # every call on its model: a grouping of its own
+    for s in record["spend_by_model_per_call"]:  # every call on its model: a grouping of its own
         spend = {
-            "calls": r["calls"],
-            "tokens": r["tokens"],
-            "cost_usd": r["cost_usd"],
-            "unpriced_calls": r["unpriced_calls"],
+            "calls": s["calls"],
+            "tokens": s["tokens"],
+            "cost_usd": s["cost_usd"],
+            "unpriced_calls": s["unpriced_calls"],
         }
-        rows.append({"grouping": "model, per call", "key": f"model={r['model']}", **_flatten(spend)})
+        rows.append({"grouping": "model, per call", "key": f"model={s['model']}", **_flatten(spend)})
     fields = list(dict.fromkeys(name for row in rows for name in row))
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")

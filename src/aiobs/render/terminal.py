@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -12,6 +10,7 @@ from aiobs.formats.conventions import RULE_TITLES
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
+from aiobs.render.record_types import GroupRecord, InputQualityRecord, IssueKindRecord, SummaryRecord
 from aiobs.render.records import summary_record
 from aiobs.render.tables import terminal_table
 from aiobs.summary import Summary
@@ -34,7 +33,7 @@ def _table(title: str, *columns: str, numeric_from: int = 0) -> Table:
 
 
 def _overall(
-    record: dict[str, Any], n_inputs: int, requests_read: int | None = None, selected_by: str = ""
+    record: SummaryRecord, n_inputs: int, requests_read: int | None = None, selected_by: str = ""
 ) -> RenderableType:
     o = record["overall"]
     lat = o["latency_ms"]
@@ -88,7 +87,7 @@ FULL_FLAG_TABLE = 100
 FLAG_COLUMN, FLAG_TABLE_FIXED = 14, 40
 
 
-def _flags(record: dict[str, Any], width: int) -> RenderableType | None:
+def _flags(record: SummaryRecord, width: int) -> RenderableType | None:
     flags = record["overall"]["flags"]
     if not flags:
         return None
@@ -122,7 +121,7 @@ def _flags(record: dict[str, Any], width: int) -> RenderableType | None:
     return Group(*parts)
 
 
-def _group_flag_table(key: str, records: list[dict[str, Any]], shown: list[str]) -> Table:
+def _group_flag_table(key: str, records: list[GroupRecord], shown: list[str]) -> Table:
     # Flag names as headers that may wrap at the underscore, so the label column keeps its width.
     headers = [name.replace("_", " ") for name in shown]
     table = _table(f"Flag rates by {key}", key, "req", *headers, "accepted", numeric_from=1)
@@ -135,7 +134,7 @@ def _group_flag_table(key: str, records: list[dict[str, Any]], shown: list[str])
     return table
 
 
-def _quality(quality: dict[str, Any]) -> RenderableType:
+def _quality(quality: InputQualityRecord) -> RenderableType:
     """Problems (what --strict fails on), then notes: what the logs do not say, each with how to say it."""
     problems = [k for k in quality["by_kind"] if not k["informational"]]
     notes = [k for k in quality["by_kind"] if k["informational"]]
@@ -149,7 +148,7 @@ def _quality(quality: dict[str, Any]) -> RenderableType:
     return Group(*parts)
 
 
-def _kinds_table(title: str, word: str, kinds: list[dict[str, Any]]) -> list[RenderableType]:
+def _kinds_table(title: str, word: str, kinds: list[IssueKindRecord]) -> list[RenderableType]:
     table = _table(title, word, "count", "meaning", numeric_from=1)
     table.columns[0].min_width = 22
     table.columns[1].min_width = 5
@@ -192,5 +191,5 @@ def render_terminal(summary: Summary, console: Console) -> None:
         console.print(Text(f.THIN_NOTE, style="dim"))
 
 
-def _any_thin(record: dict[str, Any]) -> bool:
+def _any_thin(record: SummaryRecord) -> bool:
     return f.any_thin([record["overall"], *(r for rs in record["groups"].values() for r in rs)])

@@ -1,4 +1,5 @@
-"""Log text as the report may show it: redacted (unless turned off) and cut to a length.
+"""Names as the report shows them: log text redacted (unless turned off) and cut to a length, and the
+quality flags under the names a person would use.
 
 Every string from the logs (model names, routes, users, texts, history group keys) passes through a
 `Cleaner` before a report model stores it; escaping for HTML or Markdown is the renderers' job.
@@ -13,6 +14,25 @@ from aiobs.render.escape import terminal_block
 
 #: Longest label (model, route, user) shown anywhere; the rest is cut with an ellipsis.
 LABEL_CHARS = 60
+#: The flag that is the request's own failed status: the error rate and the status column show it already.
+ERROR_FLAG = "error"
+#: The built-in quality flags (aiobs.quality) as a reader names them; a custom rule's name is spelt out.
+FLAG_TITLES = {
+    "error": "Failed requests",
+    "retried": "Retried",
+    "empty": "Empty answers",
+    "too_short": "Too-short answers",
+    "too_long": "Too-long answers",
+    "refusal": "Refusals",
+    "truncated": "Truncated answers",
+    "invalid_json": "Invalid JSON",
+    "repetition": "Repetitive answers",
+    "pii_in_input": "Personal data in input",
+    "pii_in_output": "Personal data in output",
+    "context_unused": "Context unused",
+    "ungrounded_url": "Ungrounded URLs",
+    "slow_generation": "Slow generation",
+}
 
 
 def clip(text: str, limit: int) -> str:
@@ -33,6 +53,11 @@ class Cleaner:
         if self.redact_pii:
             text = redact_value(text) or ""
         return clip(text, limit)
+
+
+def flag_title(name: str) -> str:
+    """`invalid_json` -> "Invalid JSON"; a custom rule `no_sources` -> "No sources"."""
+    return FLAG_TITLES.get(name) or name.replace("_", " ").strip().capitalize() or name
 
 
 def relabel(frame: pl.DataFrame, column: str, clean: Cleaner) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 Everything here is an aggregate computed by Polars over the (lazy) request table, so the model's size
 depends on the number of models, stages and time buckets, not on the number of requests. The only
 per-request parts are the outliers, capped at `outlier_limit`. Every string that comes from the logs
-passes through `Report.text` (redaction, length cap) before it is stored; escaping for HTML or
+passes through a `Cleaner` (redaction, length cap) before it is stored; escaping for HTML or
 Markdown is the renderers' job.
 """
 
@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 
 from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
 from aiobs.outliers import UNATTRIBUTED, OutlierQuery, tail_attribution, tail_sentence
+from aiobs.render.record_types import MetricsRecord, SummaryRecord
 from aiobs.render.records import group_records, metrics_record, summary_record
+from aiobs.report.flag_rates import FLAG_PREFIX, flag_columns, flag_tables, ranked
+from aiobs.report.headline import Figure, headline_figures
 from aiobs.report.labels import Cleaner, relabel
 from aiobs.report.outlier_list import outlier_list
 from aiobs.report.trends import HistoryFrames, ReportHistory, history_section
@@ -50,7 +53,12 @@ BUCKETS: tuple[tuple[str, timedelta], ...] = (
     ("7d", timedelta(days=7)),
 )
 MAX_BUCKETS = 60
-FLAG_PREFIX = "flag_"
+#: What the headline says instead of the tail sentence when every request is one event.
+ONE_EVENT_SENTENCE = (
+    "Each request is a single event in these logs, so how its time splits between stages (retrieval, "
+    "the model call, tools) is not known. To see it, log each step as its own event with the request's "
+    "correlation ID."
+)
 
 
 def auto_every(first: datetime | None, last: datetime | None) -> str:
@@ -62,17 +70,6 @@ def auto_every(first: datetime | None, last: datetime | None) -> str:
         if span / width <= MAX_BUCKETS:
             return name
     return BUCKETS[-1][0]
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One headline number: label, value already formatted by the renderer, and a short detail."""
-
-    key: str
-    label: str
-    value: Any
-    kind: str  # count, pct, ms, usd
-    detail: str = ""
 
 
 @dataclass
@@ -94,7 +91,7 @@ class Report:
     p: float
     first_start: datetime | None
     last_start: datetime | None
-    overall: dict[str, Any]
+    overall: MetricsRecord
     headline: list[Figure]
     models: pl.DataFrame
     models_hidden: int
@@ -107,6 +104,8 @@ class Report:
     tail_sentence: str
     flags: pl.DataFrame | None
     flags_by_model: pl.DataFrame | None
+    #: Every request is one event: how its time splits between stages is not in the logs.
+    one_event_per_request: bool
     outliers: list[dict[str, Any]]
     outliers_total: int
     outlier_threshold_ms: float | None
@@ -118,13 +117,27 @@ class Report:
     spend: list[dict[str, Any]]
     issues: list[dict[str, Any]]
     problems: int
-    record: dict[str, Any] = field(repr=False, default_factory=dict)
+    record: SummaryRecord = field(repr=False, default_factory=lambda: cast(SummaryRecord, {}))
     #: The Trends and Anomalies sections (`--history DIR`); None leaves them out.
     history: ReportHistory | None = None
 
     @property
     def has_flags(self) -> bool:
         return self.flags is not None and not self.flags.is_empty()
+
+    @property
+    def flags_ranked(self) -> pl.DataFrame | None:
+        """Every flag, highest rate first, the rough ones after the rest: "2 of 31" at 6.5 % is not the news
+        that "118 of 2,143" at 5.5 % is."""
+        return None if self.flags is None else ranked(self.flags)
+
+    @property
+    def flags_seen(self) -> pl.DataFrame | None:
+        """The flags that flagged some request, ranked (the charts draw these; the table lists every flag)."""
+        if self.flags_ranked is None:
+            return None
+        seen = self.flags_ranked.filter(pl.col("flagged") > 0)
+        return None if seen.is_empty() else seen
 
     @property
     def models_table(self) -> TableSpec:
@@ -143,12 +156,6 @@ class Report:
     def cost_check_table(self) -> TableSpec:
         o = self.overall
         return cost_check_table(self.cost_check, requests=o["requests"], logged_requests=o["logged_cost_requests"])
-
-
-def flag_columns(requests: pl.LazyFrame) -> list[str]:
-    """The request table's quality flags (`flag_refusal`, ...), added by aiobs.quality when present."""
-    schema = requests.collect_schema()
-    return sorted(n for n, t in schema.items() if n.startswith(FLAG_PREFIX) and t == pl.Boolean())
 
 
 def _model_group(top: list[str]) -> pl.Expr:
@@ -207,84 +214,6 @@ def _cost_over_time(requests: pl.LazyFrame, top: list[str], every: str) -> pl.Da
     )
 
 
-def _flags(requests: pl.LazyFrame, flags: list[str], top: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Each flag's count, rate and the cost of flagged requests; and each flag's rate per model group.
-
-    As in summaries, a flag is null where it does not apply, so a rate is flagged / checked; flags that no
-    request could be checked for are left out.
-    """
-    counts = requests.select(
-        *(pl.col(f).count().alias(f"{f}.checked") for f in flags),
-        *(pl.col(f).sum().alias(f"{f}.n") for f in flags),
-        *(pl.col("cost_usd").filter(pl.col(f)).sum().alias(f"{f}.cost") for f in flags),
-    ).collect()
-    row = counts.row(0, named=True)
-    checked = [f for f in flags if row[f"{f}.checked"]]
-    overall = pl.DataFrame(
-        {
-            "flag": [f.removeprefix(FLAG_PREFIX) for f in checked],
-            "checked": [int(row[f"{f}.checked"]) for f in checked],
-            "flagged": [int(row[f"{f}.n"] or 0) for f in checked],
-            "rate": [(row[f"{f}.n"] or 0) / row[f"{f}.checked"] for f in checked],
-            "cost_usd": [row[f"{f}.cost"] for f in checked],
-        },
-        schema={
-            "flag": pl.String,
-            "checked": pl.Int64,
-            "flagged": pl.Int64,
-            "rate": pl.Float64,
-            "cost_usd": pl.Float64,
-        },
-    ).sort("rate", "flag", descending=[True, False])
-    by_model = (
-        requests.with_columns(_model_group(top))
-        .group_by("model_group")
-        .agg(
-            pl.len().alias("requests"),
-            *(pl.col(f).sum().alias(f) for f in checked),
-        )
-        .unpivot(index=["model_group", "requests"], on=checked, variable_name="flag", value_name="flagged")
-        .collect()
-    )
-    checked_by_model = (
-        requests.with_columns(_model_group(top))
-        .group_by("model_group")
-        .agg(*(pl.col(f).count().alias(f) for f in checked))
-        .unpivot(index="model_group", on=checked, variable_name="flag", value_name="checked")
-        .collect()
-    )
-    by_model = (
-        by_model.join(checked_by_model, on=["model_group", "flag"])
-        .with_columns(
-            pl.col("flag").str.strip_prefix(FLAG_PREFIX),
-            rate=pl.when(pl.col("checked") > 0).then(pl.col("flagged") / pl.col("checked")),
-        )
-        .select("model_group", "requests", "flag", "flagged", "checked", "rate")
-        .sort("model_group", "flag")
-    )
-    return overall, by_model
-
-
-def _headline(overall: dict[str, Any], flags: pl.DataFrame | None, problems: int) -> list[Figure]:
-    lat = overall["latency_ms"]
-    thin = set(lat["thin"])
-    figures = [
-        Figure("requests", "Requests", overall["requests"], "count", f"{overall['retries']:,} retries"),
-        Figure("error_rate", "Error rate", overall["error_rate"], "pct", f"{overall['errors']:,} failed"),
-        *(
-            Figure(name, f"{name} latency", lat[name], "ms", "rough: few requests above it" if name in thin else "")
-            for name in ("p50", "p95", "p99")
-        ),
-        Figure("cost", "Cost", overall["cost_usd"], "usd", f"{overall['priced_requests']:,} priced requests"),
-        Figure("cost_per_1k", "Cost per 1,000 requests", overall["cost_per_1k_requests"], "usd", ""),
-    ]
-    if flags is not None:
-        for row in flags.head(4).iter_rows(named=True):
-            figures.append(Figure(f"flag_{row['flag']}", f"{row['flag']} rate", row["rate"], "pct", ""))
-    figures.append(Figure("problems", "Input problems", problems, "count", "lines or values aiobs could not use"))
-    return figures
-
-
 def build_report(
     summary: Summary,
     *,
@@ -314,7 +243,7 @@ def build_report(
     top = [m for m in per_model.get_column("model").head(CHART_MODELS).to_list() if m is not None]
     models = relabel(per_model.head(TABLE_MODELS), "model", clean)
     flags = flag_columns(requests)
-    flag_frame, flags_by_model = _flags(requests, flags, top) if flags else (None, None)
+    flag_frame, flags_by_model = flag_tables(requests, flags, _model_group(top)) if flags else (None, None)
     if flags_by_model is not None:
         flags_by_model = relabel(flags_by_model, "model_group", clean)
 
@@ -322,6 +251,7 @@ def build_report(
         return relabel(frame, "model_group", clean)
 
     tail = tail_attribution(requests, OutlierQuery(p=p))
+    one_event = _one_event_per_request(requests)
     flag_names = [f.removeprefix(FLAG_PREFIX) for f in flags]
     outliers, outliers_total, cut = outlier_list(summary, p, outlier_limit, flag_names, clean)
     issues = [
@@ -351,7 +281,7 @@ def build_report(
         first_start=first,
         last_start=last,
         overall=overall,
-        headline=_headline(overall, flag_frame, summary.issues.failing),
+        headline=headline_figures(overall, flag_frame, summary.issues.failing),
         models=models,
         models_hidden=max(0, per_model.height - TABLE_MODELS),
         latency_box=labelled(_latency_box(requests, top)),
@@ -361,9 +291,10 @@ def build_report(
         cost_over_time=labelled(_cost_over_time(requests, top, every)),
         stages=summarize_requests(requests, [STAGE_KEY]),
         tail=tail,
-        tail_sentence=tail_sentence(tail, p),
+        tail_sentence=ONE_EVENT_SENTENCE if one_event else tail_sentence(tail, p),
         flags=flag_frame,
         flags_by_model=flags_by_model,
+        one_event_per_request=one_event,
         outliers=outliers,
         outliers_total=outliers_total,
         outlier_threshold_ms=cut,
@@ -380,6 +311,12 @@ def build_report(
         record=record,
         history=history_section(history, clean) if history is not None else None,
     )
+
+
+def _one_event_per_request(requests: pl.LazyFrame) -> bool:
+    """Every request was logged as one event (one line per request): its stages are not in the logs."""
+    most = requests.select(pl.col("n_events").max()).collect().item()
+    return most is not None and most <= 1
 
 
 def stage_records(report: Report) -> list[dict[str, Any]]:

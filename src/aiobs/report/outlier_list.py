@@ -6,13 +6,14 @@ is the report's own is the cleaning (redaction, length caps) and the waterfall o
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import polars as pl
 
 from aiobs.outliers import OutlierQuery, select_outliers, tail_attribution
 from aiobs.pricing import price_events
-from aiobs.report.labels import Cleaner
+from aiobs.report.labels import ERROR_FLAG, Cleaner, flag_title
 from aiobs.summary import Summary
 from aiobs.trace import is_annotation
 from aiobs.views.outliers import OutlierRow, outlier_rows
@@ -21,6 +22,21 @@ from aiobs.views.outliers import OutlierRow, outlier_rows
 TIMELINE_EVENTS = 120
 #: Characters of input or output text shown for one outlier.
 SNIPPET_CHARS = 1500
+#: Intervals on a timeline's time axis, at most: eight labels of "140,000 ms" fit the waterfall's width.
+AXIS_STEPS = 7
+
+
+def round_ticks(span: float, *, steps: int = AXIS_STEPS) -> list[float]:
+    """Ticks from 0 in round steps (1, 2 or 5 times a power of ten) up to the first at or past `span`.
+
+    The axis ends at the last tick, so it reads 0, 20,000 ... 140,000 ms for a 120,042 ms request, rather
+    than quarters of the span (30,010, 60,021 ...). At most `steps` intervals.
+    """
+    if not span > 0 or not math.isfinite(span):
+        return [0.0, 1.0]
+    power = 10.0 ** math.floor(math.log10(span / steps))
+    step = next(m * power for m in (1, 2, 5, 10) if math.ceil(span / (m * power) - 1e-9) <= steps)
+    return [float(f"{i * step:.12g}") for i in range(max(1, math.ceil(span / step - 1e-9)) + 1)]  # 0.6, not 0.6000…1
 
 
 def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> dict[str, Any]:
@@ -69,10 +85,13 @@ def _timeline(events: pl.DataFrame, outlier: dict[str, Any], clean: Cleaner) -> 
             return ""
         return clean(values[-1] if last else values[0], SNIPPET_CHARS)
 
+    ticks = round_ticks(span)
     return {
         "bars": bars,
         "annotations": annotations,
         "span_ms": span or 1.0,
+        "ticks": ticks,
+        "axis_ms": ticks[-1],
         "hidden": max(0, ordered.height - len(bars)),
         "input_text": outlier.get("input_text_clean") or text_of("input_text", last=False),
         "output_text": outlier.get("output_text_clean") or text_of("output_text", last=True),
@@ -126,7 +145,7 @@ def _outlier(o: OutlierRow, clean: Cleaner) -> dict[str, Any]:
         "slowest_stage": o.slowest_stage,
         "slowest_share": o.slowest_share,
         "stage_ms": o.stages_ms,
-        "flags": o.flags,
+        "flags": [flag_title(f) for f in o.flags if f != ERROR_FLAG],  # the status says it already
         "input_text_clean": clean(o.input_text, SNIPPET_CHARS) if o.input_text else "",
         "output_text_clean": clean(o.output_text, SNIPPET_CHARS) if o.output_text else "",
     }

@@ -1,0 +1,58 @@
+"""The TypedDicts of render/record_types.py name exactly the keys the JSON document has, at every level."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import orjson
+from typer.testing import CliRunner
+
+from aiobs.cli import app
+from aiobs.render.record_types import (
+    FeedbackRecord,
+    FlagRecord,
+    GroupRecord,
+    InputQualityRecord,
+    IssueExample,
+    IssueKindRecord,
+    LatencyRecord,
+    MetricsRecord,
+    SpendRecord,
+    SummaryRecord,
+    TokensRecord,
+    TtftRecord,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def keys_of(record_type: type) -> set[str]:
+    return set(get_type_hints(record_type))
+
+
+def document() -> dict[str, Any]:
+    args = ["summarize", str(ROOT / "sample_logs"), "--by", "model", "--format", "json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    parsed: dict[str, Any] = orjson.loads(result.stdout)
+    return parsed
+
+
+def test_every_level_of_the_document_has_the_keys_its_type_names() -> None:
+    doc = document()
+    assert set(doc) - {"profiles"} == keys_of(SummaryRecord)
+    metrics = doc["overall"]
+    assert set(metrics) == keys_of(MetricsRecord)
+    assert set(metrics["latency_ms"]) == keys_of(LatencyRecord)
+    assert set(metrics["ttft_ms"]) == keys_of(TtftRecord)
+    assert set(metrics["tokens"]) == keys_of(TokensRecord)
+    assert set(metrics["feedback"]) == keys_of(FeedbackRecord)
+    assert metrics["flags"] and all(set(flag) == keys_of(FlagRecord) for flag in metrics["flags"].values())
+    groups = doc["groups"]["model"] + doc["quality"]["by"]["route"]
+    assert groups and all(set(group) == keys_of(GroupRecord) for group in groups)
+    assert all(set(spend) == keys_of(SpendRecord) for spend in doc["spend_by_model_per_call"])
+    quality = doc["input_quality"]
+    assert set(quality) == keys_of(InputQualityRecord)
+    assert all(set(kind) == keys_of(IssueKindRecord) for kind in quality["by_kind"])
+    assert all(set(example) == keys_of(IssueExample) for kind in quality["by_kind"] for example in kind["examples"])
