@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiobs.formats.conventions import RULE_TITLES
 from aiobs.render import formats as f
 from aiobs.render.escape import markdown_cell
+from aiobs.render.overall_rows import overall_rows
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.record_types import IssueKindRecord, SummaryRecord
 from aiobs.render.records import summary_record
@@ -75,7 +76,6 @@ def _kinds(word: str, kinds: list[IssueKindRecord]) -> list[str]:
 def render_markdown(summary: Summary) -> str:
     record = summary_record(summary)
     o = record["overall"]
-    lat = o["latency_ms"]
     out = [
         "# aiobs summary",
         "",
@@ -84,19 +84,7 @@ def render_markdown(summary: Summary) -> str:
         f"{len(record['inputs'])} input(s)"
         + (f", {o['first_start']} → {o['last_start']}." if o["first_start"] else "; none in the time window."),
         "",
-        *_table(
-            ["metric", "value"],
-            [
-                ["requests", f.count(o["requests"])],
-                ["error rate", f"{f.pct(o['error_rate'])} ({f.count(o['errors'])})"],
-                ["latency p50 / p95 / p99 ms", " / ".join(f.latency_cells(lat, ("p50", "p95", "p99")))],
-                ["latency p99.9 / max ms", " / ".join([*f.latency_cells(lat, ("p99.9",)), f.ms(lat["max"])])],
-                ["TTFT p50 / p95 ms", f"{f.ms(o['ttft_ms']['p50'])} / {f.ms(o['ttft_ms']['p95'])}"],
-                ["tokens in / out", f"{f.count(o['tokens']['input'])} / {f.count(o['tokens']['output'])}"],
-                ["cost", f.usd(o["cost_usd"])],
-                ["cost per 1,000 requests", f.usd(o["cost_per_1k_requests"])],
-            ],
-        ),
+        *_table(["metric", "value"], [[name, value] for name, value in overall_rows(o)]),
         "",
     ]
     if record["errors_by_rule"]:

@@ -9,6 +9,7 @@ from rich.text import Text
 from aiobs.formats.conventions import RULE_TITLES
 from aiobs.render import formats as f
 from aiobs.render.escape import terminal_text
+from aiobs.render.overall_rows import overall_rows
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
 from aiobs.render.record_types import GroupRecord, InputQualityRecord, IssueKindRecord, SummaryRecord
 from aiobs.render.records import summary_record
@@ -36,7 +37,6 @@ def _overall(
     record: SummaryRecord, n_inputs: int, requests_read: int | None = None, selected_by: str = ""
 ) -> RenderableType:
     o = record["overall"]
-    lat = o["latency_ms"]
     head = Text.assemble(
         ("aiobs summary", "bold"),
         f"  {f.requests_read(o['requests'], requests_read, selected_by)} from {f.count(record['events'])} events"
@@ -45,27 +45,7 @@ def _overall(
     if o["first_start"]:
         head.append(f"\n{o['first_start']} → {o['last_start']}", style="dim")
     table = _table("Overall", "metric", "value", numeric_from=1)
-    rows = [
-        ("requests", f.count(o["requests"])),
-        ("errors", f"{f.count(o['errors'])} ({f.pct(o['error_rate'])})"),
-        ("retries", f.count(o["retries"])),
-        (
-            "latency ms  p50 / p90 / p95",
-            " / ".join(f.latency_cells(lat, ("p50", "p90", "p95"))),
-        ),
-        ("latency ms  p99 / p99.9 / max", " / ".join([*f.latency_cells(lat, ("p99", "p99.9")), f.ms(lat["max"])])),
-        ("latency ms  mean", f.ms(lat["mean"])),
-        ("TTFT ms  p50 / p95 / p99", " / ".join(f.ms(o["ttft_ms"][k]) for k in ("p50", "p95", "p99"))),
-        ("output tokens/s", f.rate(o["output_tokens_per_s"])),
-        ("tokens in / out", f"{f.count(o['tokens']['input'])} / {f.count(o['tokens']['output'])}"),
-        ("tokens cached / reasoning", f"{f.count(o['tokens']['cached'])} / {f.count(o['tokens']['reasoning'])}"),
-        ("cost (priced by aiobs)", f.usd(o["cost_usd"])),
-        ("cost per 1,000 requests", f.usd(o["cost_per_1k_requests"])),
-    ]
-    if o["logged_cost_usd"] is not None:
-        logged_on = f" ({f.count(o['logged_cost_requests'])} req)" if o["logged_cost_requests"] < o["requests"] else ""
-        rows.append(("cost logged by the app", f.usd(o["logged_cost_usd"]) + logged_on))
-    for name, value in rows:
+    for name, value in overall_rows(o):
         table.add_row(name, value)
     parts: list[RenderableType] = [head, Text(""), table]
     if record["errors_by_rule"]:
