@@ -19,7 +19,7 @@ themselves, and what happens to a damaged one: aiobs.history_store). Every funct
 gets one sentence per damaged file skipped or kept aside (default: a StoreWarning).
 
 For `aiobs report --history DIR`: call `record_run(DIR, summary)` once, then `trends(DIR, ...)` and
-`anomalies(DIR, ...)` for the frames to show.
+`detect(DIR, ...)` (incidents, and what could not be scored) or `anomalies(DIR, ...)` for the frames to show.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import orjson
 import polars as pl
 
 from aiobs import __version__, sketch
-from aiobs.anomaly import AnomalyRules, hourly_series, score_series
+from aiobs.anomaly import AnomalyRules
 from aiobs.errors import UsageError
 from aiobs.history_store import BUCKET_EVERY as BUCKET_EVERY
 from aiobs.history_store import DAYS as DAYS
@@ -58,6 +58,8 @@ from aiobs.history_store import (
     write_parquet,
 )
 from aiobs.history_store import open_store as open_store
+from aiobs.incidents import Detection
+from aiobs.incidents import detect as detect_profiles
 from aiobs.profiles import BUCKET, DIMENSIONS, OVERALL, profile_requests
 from aiobs.summary import Summary, check_every
 
@@ -345,6 +347,31 @@ def trends(
     return rollup(frame, every=every, by_key=by != OVERALL)
 
 
+def detect(
+    store: Path,
+    *,
+    days: int = 7,
+    by: tuple[str, ...] = (OVERALL, *DIMENSIONS),
+    rules: AnomalyRules | None = None,
+    end: datetime | None = None,
+    warn: Warn | None = None,
+) -> Detection:
+    """The anomaly detector over the last `days` days (aiobs.incidents): every bucket scored, the incidents,
+    and per group and metric the bucket size it was scored on, or why it was not."""
+    rules = rules or AnomalyRules()
+    for name in by:
+        _check_by(name)
+    frame = read_store(store, warn=warn).filter(pl.col("dimension").is_in(list(by)))
+    window = _window(frame, days, end)
+    if window is None:
+        return detect_profiles(frame, rules)
+    # The baseline reaches back `reference_days` before the window; a coarse bucket may start before it too.
+    history = frame.filter(
+        (pl.col(BUCKET) >= window[0] - timedelta(days=rules.reference_days)) & (pl.col(BUCKET) < window[1])
+    )
+    return detect_profiles(history, rules, since=window[0])
+
+
 def anomalies(
     store: Path,
     *,
@@ -355,19 +382,9 @@ def anomalies(
     everything: bool = False,
     warn: Warn | None = None,
 ) -> pl.DataFrame:
-    """Hour buckets of the last `days` days where a metric jumped (aiobs.anomaly); all scored ones with everything."""
-    rules = rules or AnomalyRules()
-    for name in by:
-        _check_by(name)
-    frame = read_store(store, warn=warn).filter(pl.col("dimension").is_in(list(by)))
-    window = _window(frame, days, end)
-    if window is None:
-        return score_series(hourly_series(frame), rules).head(0)
-    # The baseline reaches back `reference_days` before the window.
-    history = frame.filter(
-        (pl.col(BUCKET) >= window[0] - timedelta(days=rules.reference_days)) & (pl.col(BUCKET) < window[1])
-    )
-    scored = score_series(hourly_series(history), rules).filter(pl.col(BUCKET) >= window[0])
+    """Buckets of the last `days` days where a metric jumped, one row per bucket, group and metric (aiobs.anomaly);
+    all scored ones with everything. `detect` gives the same rows grouped into incidents, and what was not scored."""
+    scored = detect(store, days=days, by=by, rules=rules, end=end, warn=warn).scored
     return scored if everything else scored.filter(pl.col("anomaly"))
 
 

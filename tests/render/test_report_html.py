@@ -234,11 +234,20 @@ def test_trend_charts_tables_and_the_planted_anomaly(history_html: str) -> None:
     hour = f"{SPIKE:%Y-%m-%d %H:%M}"
     assert re.search(rf"<title>[^<]*{hour}[^<]*anomalies: 3", latency)
     anomalies = _between(history_html, '<section id="anomalies">')
-    rows = _between(anomalies, "<tbody>", "</tbody>").split("<tr>")[1:]
+    table = _between(anomalies, 'id="anomaly-table"', "</table>")
+    rows = _between(table, "<tbody>", "</tbody>").split("<tr>")[1:]
     assert len(rows) == 3
     assert all(hour in row and "p95(latency_ms)" in row for row in rows)
     assert any('<td class="label-cell">overall</td>' in row for row in rows)
     assert 'href="#anomalies">Anomalies (3)</a>' in history_html
+    # The three are one incident, told once: the metric that moved, where it moved.
+    incidents = _between(_between(anomalies, 'id="incident-table"', "</table>"), "<tbody>", "</tbody>")
+    (incident,) = incidents.split("<tr>")[1:]
+    assert incident.startswith(f"<td>{hour} → ") and "p95(latency_ms)" in incident
+    assert ">overall, stage=llm, stage=retrieval</td>" in incident
+    # What was judged on coarser buckets, or not at all, is said with why (two days are not a baseline).
+    scoring = _between(anomalies, 'id="scoring-table"', "</table>")
+    assert "<td>not scored yet: no baseline until the 3 h buckets have about 4 earlier days</td>" in scoring
 
 
 def test_hostile_group_names_stay_text_in_the_history_sections(hostile_history_html: str) -> None:

@@ -162,3 +162,35 @@ def test_group_keys_are_cleaned_like_every_label(tmp_path: Path) -> None:
     assert f"route={PAYLOADS['route']}" in set(section.anomalies["group"])  # one route: all 250 requests an hour
     plain = history_section(read_history(tmp_path / "store", days=7), Cleaner(redact_pii=False))
     assert "alice@example.com" in plain.models
+
+
+def test_the_spike_is_one_incident_and_what_was_not_scored_is_said(planted: ReportHistory, planted_store: Path) -> None:
+    detection = history.detect(planted_store, days=7, end=T0 + timedelta(days=2))
+    assert planted.incidents.drop("moves").equals(detection.incidents.drop("moves"))  # no key needed cleaning
+    (incident,) = planted.incident_rows
+    assert (incident.start, incident.end) == (SPIKE, SPIKE + timedelta(hours=1))
+    assert [m.metric for m in incident.moves] == ["p95(latency_ms)"]
+    assert incident.anomalies == planted.anomalies_total
+    assert incident.groups[0] == "overall" and set(incident.groups) == set(planted.anomalies["group"])
+    move = incident.moves[0]
+    strongest = planted.anomalies.sort("score", descending=True).row(0, named=True)
+    assert (move.size, move.value, move.score) == ("1 h", strongest["value"], strongest["score"])
+    # Two days: each model's p95 (80 requests an hour) waits on 3 h buckets for a baseline; the report says so.
+    waiting = {
+        g
+        for row in planted.scoring_rows
+        if row.note == "not scored yet: no baseline until the 3 h buckets have about 4 earlier days"
+        for metrics, groups in row.parts
+        if "p95(latency_ms)" in metrics
+        for g in groups or []
+    }
+    assert waiting >= {f"model={m}" for m in PLANTED["model"].unique()}
+
+
+def test_incident_groups_are_cleaned_like_every_label(tmp_path: Path) -> None:
+    frame = two_days_with_a_spike(models=("alice@example.com",), routes=(PAYLOADS["route"],), seed=12)
+    section = history_section(read_history(store_with(frame, tmp_path), days=7), CLEAN)
+    groups = {g for row in section.incident_rows for g in row.groups}
+    assert f"route={PAYLOADS['route']}" in groups and "model=[email]" in groups
+    scored_groups = {g for row in section.scoring_rows for _, groups in row.parts for g in groups or []}
+    assert not any("alice@example.com" in g for g in groups | scored_groups)

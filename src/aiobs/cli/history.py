@@ -11,6 +11,7 @@ import typer
 from aiobs import history
 from aiobs.cli import options
 from aiobs.cli.common import stdout_console, store_warnings, user_errors
+from aiobs.incidents import group_incidents
 from aiobs.profiles import DIMENSIONS, OVERALL
 from aiobs.redact import Privacy, private_keys
 from aiobs.render.history import HistoryView, render_history_json, render_history_terminal
@@ -44,7 +45,9 @@ def history_command(
 
     Anomalies: an hour whose p95 latency, error rate, cost per 1,000 requests, flag rate or
     acceptance rate is worse than the same hour on earlier days by a robust z-score of 3.5 or more
-    (median and MAD; see docs/ci.md). --keep-days N deletes older days. A damaged file in the store is
+    (median and MAD; see docs/ci.md); coarser buckets (3 h, 6 h, 1 d) where hours have too few
+    requests. Anomalies that overlap in time are listed once, as an incident; metrics that could
+    not be scored are listed with why. --keep-days N deletes older days. A damaged file in the store is
     skipped with a warning on stderr. Exit codes: 0 ok; 2 not a store.
 
     \b
@@ -59,7 +62,8 @@ def history_command(
         removed = history.prune(store, keep_days=keep_days, warn=warn) if keep_days is not None else []
         # The store holds the keys as the recording run showed them; shown again here under this run's policy.
         privacy = Privacy(redact=not no_redact, hash_users=hash_users)
-        everything = private_keys(history.anomalies(store, days=days, everything=True, warn=warn), privacy)
+        detection = history.detect(store, days=days, warn=warn)
+        everything = private_keys(detection.scored, privacy)
         trends = history.trends(store, days=days, by=by, every=every, warn=warn)
         view = HistoryView(
             store=str(store),
@@ -72,6 +76,8 @@ def history_command(
             by=by,
             every=every,
             removed=removed,
+            incidents=group_incidents(everything.filter(everything["anomaly"])),
+            scoring=private_keys(detection.scoring, privacy),
         )
         if fmt is HistoryFormat.json:
             sys.stdout.write(render_history_json(view))

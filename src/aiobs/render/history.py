@@ -11,9 +11,11 @@ import polars as pl
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+from aiobs.anomaly import size_label
 from aiobs.render import formats as f
 from aiobs.render.escape import json_text, terminal_text
 from aiobs.render.fit import Cell, Col, Layout, fit_table
+from aiobs.views.trends import incident_rows, scoring_rows, scoring_text, some_groups
 
 
 @dataclass
@@ -28,6 +30,9 @@ class HistoryView:
     by: str
     every: str
     removed: list[date]
+    #: aiobs.incidents: the anomalies grouped into incidents, and per group and metric how it was scored.
+    incidents: pl.DataFrame | None = None
+    scoring: pl.DataFrame | None = None
 
 
 def _size(n: int) -> str:
@@ -76,7 +81,9 @@ def render_history_terminal(view: HistoryView, console: Console) -> None:
         console.print()
         console.print(table)
     _trend_table(view, console)
+    _incident_table(view, console)
     _anomaly_table(view, console)
+    _scoring_table(view, console)
 
 
 #: Where what a narrow terminal leaves out can be read.
@@ -191,10 +198,11 @@ def _anomaly_layout(view: HistoryView, *, stacked: bool, merged: bool) -> Layout
     for row in view.anomalies.iter_rows(named=True):
         group = "overall" if row["dimension"] == "overall" else f"{row['dimension']}={row['key'] or '—'}"
         group, metric = terminal_text(group, 80), terminal_text(row["metric"], 40)
-        when = _time(row["bucket"])
+        size = row.get("every") or "1h"
+        when = _time(row["bucket"]) + ("" if size == "1h" else f" ({size_label(size)})")
         rows.append(
             [
-                when.replace(" ", "\n") if stacked else when,
+                when.replace(" ", "\n", 1) if stacked else when,
                 *([Text(f"{group}\n{metric}")] if merged else [Text(group), Text(metric)]),
                 _metric(row["metric"], row["value"]),
                 _metric(row["metric"], row["baseline"]),
@@ -208,11 +216,66 @@ def _anomaly_layout(view: HistoryView, *, stacked: bool, merged: bool) -> Layout
 def _anomaly_table(view: HistoryView, console: Console) -> None:
     console.print()
     if view.anomalies.is_empty():
-        console.print(f"No anomalies in the last {view.window_days} day(s) ({view.scored:,} hourly values scored).")
+        console.print(f"No anomalies in the last {view.window_days} day(s) ({view.scored:,} bucket values scored).")
         return
+    title = "Anomalies per group and metric" if view.incidents is not None else "Anomalies"
     layouts = [_anomaly_layout(view, stacked=s, merged=m) for s, m in ((False, False), (True, False), (True, True))]
-    table = fit_table("Anomalies", layouts, width=console.width, droppable=ANOMALY_DROPPABLE, elsewhere=ELSEWHERE)
+    table = fit_table(title, layouts, width=console.width, droppable=ANOMALY_DROPPABLE, elsewhere=ELSEWHERE)
     console.print(table)
+
+
+def _incident_layout(incidents: pl.DataFrame, *, stacked: bool) -> Layout:
+    """One line per metric that moved, the incident's time on its first; `stacked`: the time on two lines and
+    the groups under the metric."""
+    rows: list[list[Cell]] = []
+    for incident in incident_rows(incidents):
+        for i, move in enumerate(incident.moves):
+            when = "" if i else (incident.when.replace(" → ", " →\n") if stacked else incident.when)
+            metric, groups = terminal_text(move.metric, 40), terminal_text(some_groups(move.groups), 400)
+            cells = [Text(f"{metric}\nin {groups}")] if stacked else [Text(metric), Text(groups)]
+            value, baseline = _metric(move.metric, move.value), _metric(move.metric, move.baseline)
+            rows.append([when, *cells, value, baseline, move.size, f"{move.score:.1f}"])
+    if stacked:
+        labels = [Col("metric / groups", wrap=(16, 60))]
+    else:
+        labels = [Col("metric", wrap=(15, 40)), Col("groups", wrap=(16, 60))]
+    numbers = [Col(name, right=True) for name in ("value", "baseline", "on", "score")]
+    return Layout([Col("when (UTC)"), *labels, *numbers], rows)
+
+
+def _incident_table(view: HistoryView, console: Console) -> None:
+    if view.incidents is None or view.incidents.is_empty():
+        return
+    console.print()
+    n = view.incidents.height
+    title = f"Incidents in the last {view.window_days} day(s): {n}"
+    layouts = [_incident_layout(view.incidents, stacked=s) for s in (False, True)]
+    console.print(fit_table(title, layouts, width=console.width, elsewhere=ELSEWHERE))
+    said = (
+        "An incident is the anomalies whose buckets overlap or touch, told once: one line per metric that moved "
+        "(its strongest bucket, and the groups where it moved); `on` is the bucket size it was scored on."
+    )
+    console.print(Text(said, style="dim"))
+
+
+def _scoring_table(view: HistoryView, console: Console) -> None:
+    """Every group and metric not scored wholly on hours: on which buckets, or why not at all (the first
+    groups of each line; all of them, and each flag's name, in --format json)."""
+    if view.scoring is None or view.scoring.is_empty():
+        return
+    rows = scoring_rows(view.scoring)
+    console.print()
+    if not rows:
+        console.print("Every metric of every group was scored on 1 h buckets.")
+        return
+    cells: list[list[Cell]] = [
+        [Text(r.note), Text("\n".join(terminal_text(scoring_text(part, groups_shown=3), 400) for part in r.parts))]
+        for r in rows
+    ]
+    columns = [Col("how", wrap=(20, 36), prose=True), Col("metrics: groups", wrap=(20, 80))]
+    title = "Scoring: metrics on coarser buckets, or not (wholly) scored"
+    console.print(fit_table(title, [Layout(columns, cells)], width=console.width, elsewhere=ELSEWHERE))
+    console.print(Text("Every group and flag of each line: --format json (`scoring`).", style="dim"))
 
 
 def _jsonable(value: Any) -> Any:
@@ -220,12 +283,17 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
     return value
 
 
 def render_history_json(view: HistoryView) -> str:
-    def records(frame: pl.DataFrame) -> list[dict[str, Any]]:
-        return [{k: _jsonable(v) for k, v in row.items()} for row in frame.iter_rows(named=True)]
+    def records(frame: pl.DataFrame | None) -> list[dict[str, Any]]:
+        rows = frame.iter_rows(named=True) if frame is not None else []
+        return [{k: _jsonable(v) for k, v in row.items()} for row in rows]
 
     document = {
         "schema": "aiobs.history-view/1",
@@ -235,5 +303,7 @@ def render_history_json(view: HistoryView) -> str:
         "runs": records(view.runs),
         "trends": {"every": view.every, "by": view.by, "days": view.window_days, "rows": records(view.trends)},
         "anomalies": records(view.anomalies),
+        "incidents": records(view.incidents),
+        "scoring": records(view.scoring),
     }
     return json_text(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()) + "\n"

@@ -23,6 +23,7 @@ from aiobs.render import formats as f
 from aiobs.render.charts import render_charts
 from aiobs.render.tables import html_cell, is_alert, is_rough
 from aiobs.report.model import Report, stage_records
+from aiobs.views.trends import scoring_text
 
 TEMPLATE = "report.html.j2"
 
@@ -123,6 +124,7 @@ def _helpers() -> dict[str, Any]:
         "day": _day,
         "hour": _hour,
         "metric_value": f.metric_value,
+        "scoring_text": scoring_text,
         "num": _num,
         "mb": _mb,
         "tick": _tick,

@@ -20,6 +20,8 @@ from aiobs.render.escape import markdown_cell
 from aiobs.render.html import time_range
 from aiobs.render.tables import markdown_table
 from aiobs.report.model import Report, stage_records
+from aiobs.report.trends import ReportHistory
+from aiobs.views.trends import scoring_text, some_groups
 
 #: Outliers listed in Markdown (the HTML report lists up to --outliers, each with its timeline).
 MARKDOWN_OUTLIERS = 20
@@ -193,12 +195,18 @@ def _anomalies(report: Report) -> list[str]:
     out = ["## Anomalies", ""]
     if not h.anomalies_total:
         if h.judged:
-            return [*out, f"No anomalies in the last {h.days} day(s): {f.count(h.judged)} hourly result(s) judged.", ""]
+            return [
+                *out,
+                f"No anomalies in the last {h.days} day(s): {f.count(h.judged)} bucket result(s) judged.",
+                "",
+                *_scoring(h),
+            ]
         return [
             *out,
             "No hour could be judged yet: an hour is compared with the previous 24 hours once 12 of them hold "
             "data, and with the same hour on earlier days once there are 3 of those.",
             "",
+            *_scoring(h),
         ]
     shown = (
         h.anomalies.sort("score", descending=True).head(MARKDOWN_ANOMALIES).sort(["bucket", "score"], descending=True)
@@ -225,14 +233,61 @@ def _anomalies(report: Report) -> list[str]:
         for a in shown.iter_rows(named=True)
     ]
     header = ["hour (UTC)", "group", "metric", "value", "baseline", "score", "baseline from", "requests"]
+    out += _incidents(h)
+    out += ["Per group and metric:", ""]
     out += _table(header, rows, numeric_from=3, text_at=(6,))
+    out += _scoring(h)
     out += [
-        "Each hour of each group is compared with the median of the same hour of day over the previous 14 days "
+        "Each hour of each group (or 3 h, 6 h or 1 d bucket, where hours have too few requests) is compared with "
+        "the median of the same time of day over the previous 14 days "
         "(the previous 24 hours until there are 3 such days), with the MAD of the earlier hours' residuals as "
         "spread. Method: docs/ci.md.",
         "",
     ]
     return out
+
+
+def _incidents(h: ReportHistory) -> list[str]:
+    """The anomalies told once per incident (views.trends): one line per metric that moved."""
+    rows = []
+    for incident in h.incident_rows[:MARKDOWN_ANOMALIES]:
+        for i, move in enumerate(incident.moves):
+            value, baseline = f.metric_value(move.metric, move.value), f.metric_value(move.metric, move.baseline)
+            groups = markdown_cell(some_groups(move.groups), 300)
+            rows.append(
+                [
+                    "" if i else incident.when,
+                    markdown_cell(move.metric),
+                    value,
+                    baseline,
+                    move.size,
+                    f"{move.score:.1f}",
+                    groups,
+                ]
+            )
+    n = h.incidents.height
+    lead = (
+        f"{f.count(n)} incident(s): anomalies whose buckets overlap or touch, told once, with each metric that moved "
+        "(its strongest bucket, the bucket size it was scored on, and the groups where it moved)"
+    )
+    lead += f"; the {MARKDOWN_ANOMALIES} newest are listed." if n > MARKDOWN_ANOMALIES else "."
+    header = ["incident (UTC)", "metric", "value", "baseline", "on", "score", "groups"]
+    return [lead, "", *_table(header, rows, numeric_from=2, text_at=(6,))]
+
+
+def _scoring(h: ReportHistory) -> list[str]:
+    """Metrics scored on coarser buckets than hours, or not (wholly) scored, and why: never left out unsaid."""
+    rows = [
+        [markdown_cell(r.note, 300), "; ".join(markdown_cell(scoring_text(p), 300) for p in r.parts)]
+        for r in h.scoring_rows
+    ]
+    if not rows:
+        return []
+    return [
+        "Scoring: metrics on coarser buckets, or not (wholly) scored:",
+        "",
+        *_table(["how", "metrics: groups"], rows, numeric_from=2),
+    ]
 
 
 def _stages(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:

@@ -1,7 +1,8 @@
 """The report's Trends and Anomalies sections, read from a history store (`aiobs report --history DIR`).
 
 `read_history` asks the store (aiobs.history) for the last N days: the trend per day, overall and
-per model, and every hour bucket the anomaly detector scored (aiobs.anomaly). `history_section`
+per model, and every bucket the anomaly detector scored (aiobs.anomaly), grouped into incidents, with how
+each metric was scored (aiobs.incidents). `history_section`
 turns those frames into what the renderers show. The window is N whole UTC days ending with the
 newest day the store holds, so the first day of the trend is never a partial one. Group keys are
 model names and routes from the logs: they go through the report's Cleaner like every other label.
@@ -17,10 +18,11 @@ import polars as pl
 
 from aiobs import history
 from aiobs.history import RunRecord
+from aiobs.incidents import group_incidents
 from aiobs.profiles import BUCKET, OVERALL
 from aiobs.report.labels import Cleaner, relabel
 from aiobs.views.tables import TableSpec
-from aiobs.views.trends import daily_trend_table
+from aiobs.views.trends import IncidentRow, ScoringRow, daily_trend_table, incident_rows, scoring_rows
 
 TREND_EVERY = "1d"
 #: Quality flags shown in the trend (the highest rates over the window).
@@ -47,8 +49,11 @@ class HistoryFrames:
     #: history.trends(..., every="1d"), overall and by model.
     trend: pl.DataFrame
     by_model: pl.DataFrame
-    #: history.anomalies(..., everything=True): every hour bucket and metric with enough requests.
+    #: history.detect(...): every bucket, group and metric with enough requests (`scored`, as
+    #: history.anomalies(..., everything=True) gives it), the incidents, and how each metric was scored.
     scored: pl.DataFrame
+    incidents: pl.DataFrame
+    scoring: pl.DataFrame
     runs: int
     stored_days: int
     recorded: RunRecord | None = None
@@ -66,6 +71,7 @@ def read_history(
     if not stored.is_empty():
         last: date = stored.get_column("day").max()  # type: ignore[assignment]
         end = datetime.combine(last + timedelta(days=1), time(), tzinfo=UTC)
+    detection = history.detect(store, days=days, end=end, warn=warn)
     return HistoryFrames(
         store=str(store),
         days=days,
@@ -73,7 +79,9 @@ def read_history(
         window_end=end,
         trend=history.trends(store, days=days, every=TREND_EVERY, end=end, warn=warn),
         by_model=history.trends(store, days=days, by="model", every=TREND_EVERY, end=end, warn=warn),
-        scored=history.anomalies(store, days=days, end=end, everything=True, warn=warn),
+        scored=detection.scored,
+        incidents=detection.incidents,
+        scoring=detection.scoring,
         runs=history.runs(store, warn=warn).height,
         stored_days=stored.height,
         recorded=recorded,
@@ -101,14 +109,28 @@ class ReportHistory:
     by_model: pl.DataFrame
     #: Model labels of `by_model`, busiest first.
     models: list[str]
-    #: bucket, dimension, key (cleaned), group ("overall" or "model=…"), metric, value, baseline, score,
-    #: reference, n: the ANOMALY_ROWS highest scores, newest first.
+    #: bucket, every (its size), dimension, key (cleaned), group ("overall" or "model=…"), metric, value,
+    #: baseline, score, reference, n: the ANOMALY_ROWS highest scores, newest first.
     anomalies: pl.DataFrame
     anomalies_total: int
     #: (metric, anomalies) over all anomalies found, most first.
     anomalies_by_metric: list[tuple[str, int]]
-    #: Hour-metric-group results the detector could judge (it had a baseline for them).
+    #: Bucket-metric-group results the detector could judge (it had a baseline for them).
     judged: int
+    #: The anomalies grouped into incidents (aiobs.incidents.INCIDENT_SCHEMA, group labels cleaned), oldest first.
+    incidents: pl.DataFrame
+    #: Per group (key cleaned) and metric: the bucket size it was scored on, or why it was not (aiobs.incidents).
+    scoring: pl.DataFrame
+
+    @property
+    def incident_rows(self) -> list[IncidentRow]:
+        """The incidents, newest first, one metric that moved per line (views.trends)."""
+        return incident_rows(self.incidents)
+
+    @property
+    def scoring_rows(self) -> list[ScoringRow]:
+        """The metrics scored on coarser buckets, partly or not at all, with why (views.trends)."""
+        return scoring_rows(self.scoring)
 
     @property
     def trend_table(self) -> TableSpec:
@@ -199,11 +221,11 @@ def history_section(frames: HistoryFrames, clean: Cleaner) -> ReportHistory:
     cleaned = {key: clean(key) for key in busiest.to_list()}
     models = list(dict.fromkeys(cleaned.values()))
 
-    strongest = found.sort(["score", BUCKET], descending=[True, True], nulls_last=True).head(ANOMALY_ROWS)
+    cleaned_found = relabel(relabel(found, "key", clean), "metric", clean)
+    strongest = cleaned_found.sort(["score", BUCKET], descending=[True, True], nulls_last=True).head(ANOMALY_ROWS)
     anomalies = (
-        relabel(relabel(strongest, "key", clean), "metric", clean)
-        .with_columns(_group_label())
-        .select(BUCKET, "dimension", "key", "group", "metric", "value", "baseline", "score", "reference", "n")
+        strongest.with_columns(_group_label())
+        .select(BUCKET, "every", "dimension", "key", "group", "metric", "value", "baseline", "score", "reference", "n")
         .sort([BUCKET, "score"], descending=[True, True])
     )
     return ReportHistory(
@@ -225,4 +247,6 @@ def history_section(frames: HistoryFrames, clean: Cleaner) -> ReportHistory:
             for metric, n in found.group_by("metric").len().sort(["len", "metric"], descending=[True, False]).rows()
         ],
         judged=frames.scored.filter(pl.col("score").is_not_null()).height,
+        incidents=group_incidents(cleaned_found),
+        scoring=relabel(relabel(frames.scoring, "key", clean), "metric", clean),
     )
