@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aiobs.cli import app
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from text_tables import assert_complete, assert_fits, table_titled
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from aiobs.gates.expressions import parse_gate, parse_slo
 from aiobs.gates.results import CheckReport, Comparison, SloResult, group_label
 from aiobs.gates.slo import evaluate_slos
 from aiobs.profiles import profile_requests
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.check import change, interval, metric_value, render_check_terminal, shown_comparisons, slo_limit
 from aiobs.render.escape import terminal_text
 from synthetic import make_requests

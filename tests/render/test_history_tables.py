@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from rich.console import Console
 
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.history import HistoryView, render_history_terminal
 from text_tables import assert_complete, assert_fits, printed_tables, table_titled
 

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.charts import render_charts
 from aiobs.render.tables import html_cell, is_alert, is_rough
 from aiobs.report.model import Report, stage_records

@@ -16,7 +16,7 @@ from rich.text import Text
 
 from aiobs.inspection import FieldUse, FileInspection
 from aiobs.issues import INFORMATIONAL
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.escape import json_text, terminal_text
 
 SCHEMA = "aiobs.inspect/1"

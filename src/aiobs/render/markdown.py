@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiobs.formats.conventions import RULE_TITLES
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.escape import markdown_cell
 from aiobs.render.overall_rows import overall_rows
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags

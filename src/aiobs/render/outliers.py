@@ -19,7 +19,7 @@ from rich.text import Text
 
 from aiobs.outliers import METRICS, OutlierQuery, tail_sentence
 from aiobs.redact import apply_privacy
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.escape import csv_cell, json_text, markdown_cell, terminal_text
 from aiobs.render.records import summary_record
 from aiobs.schema import CHILD_STAGES

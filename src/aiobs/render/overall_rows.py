@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.record_types import MetricsRecord
 
 

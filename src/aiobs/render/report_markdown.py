@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.escape import markdown_cell
 from aiobs.render.html import time_range
 from aiobs.render.tables import markdown_table

@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aiobs.formats.conventions import RULE_TITLES
-from aiobs.render import formats as f
+from aiobs.render import numbers as f
 from aiobs.render.escape import terminal_text
 from aiobs.render.overall_rows import overall_rows
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags

@@ -1,4 +1,4 @@
-"""Number formatting shared by the text renderers (terminal, Markdown)."""
+"""Numbers and times as the text renderers write them: counts, ms, USD, rates, a thin percentile's `*`."""
 
 from __future__ import annotations
 
