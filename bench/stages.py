@@ -32,7 +32,7 @@ import aiobs.ingest as ingest_module  # noqa: E402
 import aiobs.rebuild as rebuild_module  # noqa: E402
 import aiobs.reducer as reducer_module  # noqa: E402
 import aiobs.summary as summary_module  # noqa: E402
-from aiobs.render.tabular import render_json  # noqa: E402
+from aiobs.render.json_csv import render_json  # noqa: E402
 from aiobs.sources import expand_inputs  # noqa: E402
 
 #: (row label, module, function name): main-thread steps, in pipeline order.

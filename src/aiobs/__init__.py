@@ -20,11 +20,11 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from aiobs.api import read_logs, summarize
-    from aiobs.render.tabular import summary_json
+    from aiobs.render.json_csv import summary_json
 
 __all__ = ["__version__", "read_logs", "summarize", "summary_json"]
 
-_LAZY = {"read_logs": "aiobs.api", "summarize": "aiobs.api", "summary_json": "aiobs.render.tabular"}
+_LAZY = {"read_logs": "aiobs.api", "summarize": "aiobs.api", "summary_json": "aiobs.render.json_csv"}
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from aiobs.cli import app
 from aiobs.engines.ray_engine import RayEngine
-from aiobs.render.tabular import render_json
+from aiobs.render.json_csv import render_json
 from aiobs.sample import write_sample
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import Summary, summarize

@@ -19,7 +19,7 @@ import orjson
 import pytest
 
 from aiobs.formats.envelopes import CLOUDWATCH, DATADOG, LOKI, envelope_of
-from aiobs.render.tabular import render_json
+from aiobs.render.json_csv import render_json
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize
 

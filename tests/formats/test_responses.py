@@ -18,7 +18,7 @@ import pytest
 
 from aiobs.errors import InputError
 from aiobs.formats.responses import CLOUDWATCH_RESPONSE, LOKI_RESPONSE, response_of
-from aiobs.render.tabular import render_json
+from aiobs.render.json_csv import render_json
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize
 

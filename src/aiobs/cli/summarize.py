@@ -24,10 +24,10 @@ from aiobs.cli.common import (
 from aiobs.errors import UsageError
 from aiobs.history_store import check_store_target
 from aiobs.redact import Privacy
+from aiobs.render.json_csv import render_csv, render_json
 from aiobs.render.markdown import render_markdown
 from aiobs.render.openmetrics import check_push_url, push_metrics, render_openmetrics, render_prometheus
 from aiobs.render.requests_export import check_export_target, export_requests
-from aiobs.render.tabular import render_csv, render_json
 from aiobs.render.terminal import render_terminal
 from aiobs.summary import Summary
 

@@ -9,6 +9,7 @@ import polars as pl
 
 from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import CALL_TOKENS, PERCENTILES, TIME_KEY, TTFT_PERCENTILES, thin_percentiles
+from aiobs.profiles import profile_requests, to_records
 from aiobs.redact import Privacy, redact_values, user_pseudonym
 from aiobs.render.record_types import (
     FlagRecord,
@@ -197,3 +198,9 @@ def summary_record(summary: Summary) -> SummaryRecord:
         },
     }
     return _privatise(record, summary.privacy)
+
+
+def document_record(summary: Summary) -> dict[str, Any]:
+    """The whole `aiobs.summary/1` document: the summary record and its `profiles` (per-group
+    distributions, what a --baseline needs; only the JSON document carries them)."""
+    return {**summary_record(summary), "profiles": to_records(profile_requests(summary.requests))}

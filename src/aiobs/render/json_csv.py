@@ -1,4 +1,5 @@
-"""A Summary as JSON (the versioned document) or CSV (one row per overall/group line)."""
+"""Writers of a Summary's document: JSON (the versioned document, as records.py builds it) and CSV (one row
+per overall or group line)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ from typing import Any
 
 import orjson
 
-from aiobs.profiles import profile_requests, to_records
 from aiobs.render.escape import csv_cell, json_text
-from aiobs.render.records import summary_record
+from aiobs.render.records import document_record, summary_record
 from aiobs.summary import Summary
 
 
 def render_json(summary: Summary) -> str:
-    """The summary document, with `profiles` (per-group distributions: what a --baseline needs)."""
-    record = {**summary_record(summary), "profiles": to_records(profile_requests(summary.requests))}
+    """The summary document (aiobs.render.records.document_record), indented, text escaped as JSON."""
+    record = document_record(summary)
     return json_text(orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()) + "\n"
 
 
