@@ -139,7 +139,7 @@ def test_templates_come_from_the_source_tree_in_an_editable_install() -> None:
 
     if not Path(aiobs.__file__).resolve().is_relative_to(ROOT / "src"):
         pytest.skip("aiobs is not installed from this source tree")
-    assert template_dir() == ROOT / "templates"
+    assert template_dir() == ROOT / "src" / "aiobs" / "templates"
     assert (template_dir() / TEMPLATE).is_file()
 
 

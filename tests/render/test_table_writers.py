@@ -1,4 +1,4 @@
-"""The TableSpec writers (aiobs.render.tables, templates/tables.html.j2): hostile text stays inert in
+"""The TableSpec writers (aiobs.render.tables, aiobs/templates/tables.html.j2): hostile text stays inert in
 every medium, numbers are formatted by kind, and the terminal says what it leaves out."""
 
 from __future__ import annotations

@@ -29,14 +29,8 @@ TEMPLATE = "report.html.j2"
 
 
 def template_dir() -> Path:
-    """The templates folder: inside the installed package (wheel), else the source tree's (editable install)."""
-    packaged = resources.files("aiobs") / "templates"
-    candidates = [Path(str(packaged)), Path(__file__).resolve().parents[3] / "templates"]
-    for candidate in candidates:
-        if (candidate / TEMPLATE).is_file():
-            return candidate
-    msg = f"aiobs templates not found (looked in {', '.join(map(str, candidates))}): the installation is incomplete"
-    raise FileNotFoundError(msg)
+    """The templates folder, part of the package (src/aiobs/templates): one place for a wheel and a checkout."""
+    return Path(str(resources.files("aiobs") / "templates"))
 
 
 @cache
