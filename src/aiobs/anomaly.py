@@ -47,7 +47,7 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from aiobs import sketch
-from aiobs.metrics import MIN_TAIL_VALUES, STAGE_KEY
+from aiobs.metrics import MIN_TAIL_VALUES, STAGE_KEY, cost_per_1k, error_rate
 from aiobs.profiles import BUCKET
 
 GROUP = ["dimension", "key", "metric"]
@@ -140,7 +140,7 @@ def hourly_series(profiles: pl.DataFrame) -> pl.DataFrame:
     errors = requests.select(
         *keys,
         metric=pl.lit("error_rate"),
-        value=pl.col("errors") / pl.col("requests"),
+        value=error_rate(pl.col("errors"), pl.col("requests")),
         n=pl.col("requests"),
         se=pl.lit(None, pl.Float64),
         log_scale=pl.lit(False),
@@ -151,7 +151,7 @@ def hourly_series(profiles: pl.DataFrame) -> pl.DataFrame:
     cost = requests.filter((pl.col("priced") > 0) & (pl.col("requests") > 1) & (pl.col("cost_usd") > 0)).select(
         *keys,
         metric=pl.lit("cost_per_1k"),
-        value=mean * 1000,
+        value=cost_per_1k(pl.col("cost_usd"), pl.col("priced"), pl.col("requests")),
         n=pl.col("priced"),
         se=(variance.clip(lower_bound=0) / pl.col("requests")).sqrt() / mean,
         log_scale=pl.lit(True),

@@ -60,6 +60,7 @@ from aiobs.history_store import (
 from aiobs.history_store import open_store as open_store
 from aiobs.incidents import Detection
 from aiobs.incidents import detect as detect_profiles
+from aiobs.metrics import cost_per_1k, error_rate
 from aiobs.profiles import BUCKET, DIMENSIONS, OVERALL, profile_requests
 from aiobs.summary import Summary, check_every
 
@@ -295,10 +296,10 @@ def rollup(frame: pl.DataFrame, *, every: str, by_key: bool) -> pl.DataFrame:
     )
     out, per_latency, per_flag = pl.collect_all([sums, latency.drop("n"), flags])
     out = out.join(per_latency, on=keys, how="left", nulls_equal=True).with_columns(
-        error_rate=pl.col("errors") / pl.col("requests"),
+        error_rate=error_rate(pl.col("errors"), pl.col("requests")),
         latency_mean=pl.col("latency_sum") / pl.col("latency_n"),
         cost_usd=pl.when(pl.col("priced") > 0).then(pl.col("cost_usd")),
-        cost_per_1k_requests=pl.when(pl.col("priced") > 0).then(pl.col("cost_usd") / pl.col("requests") * 1000),
+        cost_per_1k_requests=cost_per_1k(pl.col("cost_usd"), pl.col("priced"), pl.col("requests")),
         acceptance_rate=pl.when(pl.col("feedback_n") > 0).then(pl.col("feedback_accepted") / pl.col("feedback_n")),
     )
     if not per_flag.is_empty():

@@ -37,6 +37,26 @@ TIME_KEY = "time"
 MAX_TIME_BUCKETS = 10_000
 
 
+# -- The definitions every figure that carries these names is computed from: summaries (below), SLOs and
+# regression gates (aiobs.gates), the history store's trends and anomalies (aiobs.history, aiobs.anomaly).
+
+
+def error_rate(errors: pl.Expr, requests: pl.Expr) -> pl.Expr:
+    """`error_rate`: failed requests over all requests."""
+    return errors / requests
+
+
+def cost_per_1k(cost_usd: pl.Expr, priced: pl.Expr, requests: pl.Expr) -> pl.Expr:
+    """`cost_per_1k`: US dollars per 1,000 requests, an unpriced request counting as $0; null (not $0) when
+    no request was priced, since then the cost is not known."""
+    return pl.when(priced > 0).then(cost_usd / requests * 1000.0)
+
+
+def cost_sum(cost_usd: pl.Expr) -> pl.Expr:
+    """The cost of a set of requests: an exact decimal sum (aiobs.exact), null when none is priced."""
+    return exact_sum_or_null(cost_usd, COST_SCALE)
+
+
 def is_thin(n: int, q: float) -> bool:
     """Too few values above the percentile for it to mean much (e.g. p99 from 40 requests)."""
     return n * (1.0 - q) < MIN_TAIL_VALUES
@@ -94,14 +114,14 @@ def request_aggregates(flags: list[str] | None = None) -> list[pl.Expr]:
     return [
         pl.len().alias("requests"),
         pl.col("is_error").sum().cast(pl.Int64).alias("errors"),
-        pl.col("is_error").mean().alias("error_rate"),
+        error_rate(pl.col("is_error").sum(), pl.len()).alias("error_rate"),
         pl.col("retries").sum().alias("retries"),
         *latency_percentiles(),
         *(ttft.quantile(q, interpolation="linear").alias(f"ttft_{name}") for name, q in TTFT_PERCENTILES),
         ttft.count().alias("ttft_n"),
         (timed_output.sum() / output_seconds).alias("output_tokens_per_s"),
         *(_sum_or_null(pl.col(kind)).alias(kind) for kind in TOKEN_KINDS),
-        exact_sum_or_null(pl.col("cost_usd"), COST_SCALE).alias("cost_usd"),
+        cost_sum(pl.col("cost_usd")).alias("cost_usd"),
         pl.col("cost_usd").count().alias("priced_requests"),
         exact_sum_or_null(pl.col("logged_cost_usd"), COST_SCALE).alias("logged_cost_usd"),
         pl.col("logged_cost_usd").count().alias("logged_cost_requests"),
@@ -114,7 +134,7 @@ def request_aggregates(flags: list[str] | None = None) -> list[pl.Expr]:
 
 def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(
-        cost_per_1k_requests=pl.col("cost_usd") / pl.col("requests") * 1000.0,
+        cost_per_1k_requests=cost_per_1k(pl.col("cost_usd"), pl.col("priced_requests"), pl.col("requests")),
         output_tokens_per_s=pl.col("output_tokens_per_s").fill_nan(None),
     )
 

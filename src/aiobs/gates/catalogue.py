@@ -1,6 +1,7 @@
 """Every metric an SLO or a regression gate can name, with its unit and which way is worse.
 
-docs/ci.md lists the same names (a test keeps the two in step).
+docs/ci.md lists the same names (a test keeps the two in step). How `error_rate`, `cost` and `cost_per_1k`
+are computed is defined once, in aiobs.metrics, for summaries, gates and the history store alike.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from aiobs.errors import UsageError
 from aiobs.gates.catalogue import METRICS, Unit
 from aiobs.gates.expressions import MetricRef, Slo
 from aiobs.gates.results import SloResult, Status
-from aiobs.metrics import STAGE_KEY, is_thin, stage_rows
+from aiobs.metrics import STAGE_KEY, cost_per_1k, cost_sum, error_rate, is_thin, stage_rows
 from aiobs.profiles import ACCEPTED_SCORE, FEEDBACK, FLAG_PREFIX
 from aiobs.quality import BUILTIN_FLAGS
 from aiobs.schema import STAGES
@@ -67,11 +67,11 @@ def metric_exprs(metric: MetricRef, schema: pl.Schema) -> tuple[pl.Expr, pl.Expr
     exprs: dict[str, tuple[pl.Expr, pl.Expr]] = {
         "requests": (requests.cast(pl.Float64), requests),
         "errors": (pl.col("is_error").sum().cast(pl.Float64), requests),
-        "error_rate": (pl.col("is_error").cast(pl.Float64).mean(), requests),
+        "error_rate": (error_rate(pl.col("is_error").sum(), requests), requests),
         "retry_rate": ((pl.col("retries") > 0).cast(pl.Float64).mean(), requests),
         # Both are over every request (an unpriced one adds $0); `_result` notes how many were unpriced.
-        "cost": (pl.when(cost.count() > 0).then(cost.sum()), requests),
-        "cost_per_1k": (pl.when(cost.count() > 0).then(cost.sum() / requests * 1000.0), requests),
+        "cost": (cost_sum(cost), requests),
+        "cost_per_1k": (cost_per_1k(cost_sum(cost), cost.count(), requests), requests),
         "tokens_per_s": (
             pl.col("output_tokens").filter(pl.col("llm_output_ms").is_not_null()).sum()
             / (pl.col("llm_output_ms").sum() / 1000.0),
