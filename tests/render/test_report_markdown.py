@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from aiobs.render.charts import render_charts
-from aiobs.render.report_markdown import IMAGE_CHARTS, mermaid_label, render_report_markdown
+from aiobs.render.markdown_blocks import mermaid_label
+from aiobs.render.report_markdown import IMAGE_CHARTS, render_report_markdown
 from aiobs.report.model import build_report
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize

@@ -105,3 +105,12 @@ def test_the_flag_heat_map_is_as_small_as_its_data(one_event: Report) -> None:
     )  # a cell a model
     texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
     assert "Failed requests" in texts and not [t for t in texts if "null" in t]
+
+
+def test_the_markdown_report_says_the_same_and_draws_no_stage_table(one_event: Report) -> None:
+    from aiobs.render.report_markdown import render_report_markdown
+
+    md = render_report_markdown(one_event).text
+    stages = md.split("## Stages and tail attribution", 1)[1].split("\n## ", 1)[0]
+    assert ONE_EVENT_SENTENCE.replace("(", "\\(").replace(")", "\\)") in stages  # Markdown-escaped
+    assert "| stage |" not in stages and "100.0%" not in stages

@@ -10,7 +10,6 @@ too, so nothing is lost where the images do not load. Every cell from the logs g
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,20 +17,17 @@ from typing import Any
 from aiobs.render import numbers as f
 from aiobs.render.escape import markdown_cell
 from aiobs.render.html import time_range
+from aiobs.render.markdown_blocks import bucket_label, mermaid_label, table, xychart
+from aiobs.render.report_markdown_history import anomalies_section, trends_section
 from aiobs.render.tables import markdown_table
 from aiobs.report.model import Report, stage_records
-from aiobs.report.trends import ReportHistory
-from aiobs.views.trends import scoring_text, some_groups
 
 #: Outliers listed in Markdown (the HTML report lists up to --outliers, each with its timeline).
 MARKDOWN_OUTLIERS = 20
-#: Anomalies listed in Markdown (the strongest; the HTML report lists up to ANOMALY_ROWS).
-MARKDOWN_ANOMALIES = 30
 #: Outliers whose timeline is drawn as a mermaid gantt chart.
 MARKDOWN_TIMELINES = 3
 #: Charts written as image files beside the Markdown (mermaid cannot draw them).
 IMAGE_CHARTS = ("latency-by-model", "latency-histogram", "tail-attribution", "flags-by-model")
-_MERMAID_UNSAFE = re.compile(r"[^A-Za-z0-9 ._/@+-]")
 
 
 @dataclass(frozen=True)
@@ -39,47 +35,6 @@ class MarkdownReport:
     text: str
     #: file name (relative to the Markdown file) -> SVG text, to be written beside it
     images: dict[str, str]
-
-
-def mermaid_label(value: object, limit: int = 28) -> str:
-    """Inert inside a mermaid block: letters, digits and `._/@+-` only (no quotes, colons, `#`, `;`)."""
-    text = _MERMAID_UNSAFE.sub("_", str(value)).strip() or "_"
-    return text if len(text) <= limit else text[: limit - 1] + "_"
-
-
-def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text_at: tuple[int, ...] = ()) -> list[str]:
-    """A GitHub table; columns from `numeric_from` on are right-aligned, except those in `text_at`."""
-    align = [":--" if i < numeric_from or i in text_at else "--:" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*lines, ""]
-
-
-def _number(value: float | None) -> str:
-    """Plain decimals (mermaid's grammar reads no exponents), at most 6 places."""
-    if value is None:
-        return "0"
-    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
-
-
-def _xychart(title: str, labels: list[str], series: list[tuple[str, list[float | None]]], y_title: str) -> list[str]:
-    lines = [
-        "```mermaid",
-        "xychart-beta",
-        f'    title "{mermaid_label(title, 60)}"',
-        "    x-axis [" + ", ".join(f'"{mermaid_label(x)}"' for x in labels) + "]",
-        f'    y-axis "{mermaid_label(y_title, 40)}"',
-    ]
-    lines += [f"    {kind} [" + ", ".join(_number(v) for v in values) + "]" for kind, values in series]
-    return [*lines, "```", ""]
-
-
-def _bucket_label(value: datetime | None, every: str, *, mermaid: bool = False) -> str:
-    if value is None:  # requests without a timestamp (counted as input problems) have no place in time
-        return "no time"
-    if every.endswith("d"):
-        return value.strftime("%m-%d")
-    return value.strftime("%m-%d %Hh%M" if mermaid else "%m-%d %H:%M")
 
 
 def _headline(report: Report) -> list[str]:
@@ -90,7 +45,7 @@ def _headline(report: Report) -> list[str]:
         if h.kind == "ms" and h.value is None:
             value = "—"
         cells.append(value)
-    return _table(header, [cells], numeric_from=0)
+    return table(header, [cells], numeric_from=0)
 
 
 def _latency(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
@@ -104,12 +59,17 @@ def _over_time(report: Report) -> list[str]:
     out = ["## Over time", ""]
     if frame.height < 2:
         return [*out, f"All requests fall in one {report.every} bucket: nothing to draw over time.", ""]
-    labels = [_bucket_label(t, report.every, mermaid=True) for t in frame.get_column("time")]
+    labels = [bucket_label(t, report.every, mermaid=True) for t in frame.get_column("time")]
     series = [("line", frame.get_column(f"latency_{p}").to_list()) for p in ("p50", "p95", "p99")]
-    out += [f"Latency per {report.every} bucket (UTC), ms: the three lines are p50, p95 and p99, bottom to top.", ""]
-    out += _xychart(f"Latency p50 p95 p99 per {report.every}", labels, series, "ms")
+    empty = int((frame.get_column("requests") == 0).sum())
+    gaps = f" {empty} bucket(s) without a request are drawn at 0 ms (no latency to show)." if empty else ""
+    out += [
+        f"Latency per {report.every} bucket (UTC), ms: the three lines are p50, p95 and p99, bottom to top.{gaps}",
+        "",
+    ]
+    out += xychart(f"Latency p50 p95 p99 per {report.every}", labels, series, "ms")
     out += [f"Requests per {report.every} bucket (bars) and failed requests (line).", ""]
-    out += _xychart(
+    out += xychart(
         f"Requests per {report.every}",
         labels,
         [("bar", frame.get_column("requests").to_list()), ("line", frame.get_column("errors").to_list())],
@@ -117,7 +77,7 @@ def _over_time(report: Report) -> list[str]:
     )
     rows = [
         [
-            markdown_cell(_bucket_label(r["time"], report.every)),
+            markdown_cell(bucket_label(r["time"], report.every)),
             f.count(r["requests"]),
             f.pct(r["error_rate"]),
             f.ms(r["latency_p50"]),
@@ -128,172 +88,16 @@ def _over_time(report: Report) -> list[str]:
         for r in frame.iter_rows(named=True)
     ]
     out += ["<details><summary>Per bucket</summary>", ""]
-    out += _table(["bucket", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "cost"], rows)
+    out += table(["bucket", "requests", "error rate", "p50 ms", "p95 ms", "p99 ms", "cost"], rows)
     return [*out, "</details>", ""]
-
-
-def _day(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d") if value is not None else "—"
-
-
-def _trends(report: Report) -> list[str]:
-    h = report.history
-    if h is None:
-        return []
-    out = ["## Trends", ""]
-    window = f" ({_day(h.window_start)} → {_day(h.last_day)}, UTC)" if h.window_start else ""
-    stored = f" (of {f.count(h.stored_days)} in the store)" if h.stored_days > h.days_of_data else ""
-    lead = (
-        f"The last {h.days} day(s) of the history store {markdown_cell(h.store, 200)}{window}: "
-        f"{h.days_of_data} day(s) with data{stored}, from {f.count(h.runs)} recorded run(s)."
-    )
-    if h.recorded is not None:
-        lead += f" This run is recorded as `{h.recorded.run_id}`, {f.count(h.recorded.buckets)} hour bucket(s)"
-        if h.recorded.kept_earlier:
-            lead += (
-                f"; in {f.count(h.recorded.kept_earlier)} of them the store kept an earlier run that saw more requests"
-            )
-        lead += "."
-    out += [lead, ""]
-    if not h.enough_days:
-        holds = "the store holds only this run, with" if h.first_run else "the window holds"
-        return [
-            *out,
-            f"**Trends need more days**: {holds} {h.days_of_data} day of data. Record a run every day "
-            "(`aiobs report LOGS --history DIR` from cron): a trend needs two days, and the seasonal anomaly "
-            "baseline three earlier days of each hour.",
-            "",
-        ]
-    if h.first_run:
-        out += ["The store holds only this run: the trend is the days it covers.", ""]
-    labels = [_bucket_label(t, "1d", mermaid=True) for t in h.trend.get_column("period")]
-    series = [("line", h.trend.get_column(f"latency_{p}").to_list()) for p in ("p50", "p95", "p99")]
-    out += ["Latency per day (UTC), ms: the three lines are p50, p95 and p99, bottom to top.", ""]
-    out += _xychart("Latency p50 p95 p99 per day", labels, series, "ms")
-    rates = [v * 100 if v is not None else None for v in h.trend.get_column("error_rate").to_list()]
-    out += _xychart("Error rate per day in percent", labels, [("line", rates)], "percent")
-    out += markdown_table(h.trend_table, heading=None)  # its title is the HTML caption; the charts say it here
-    periods, per_model = h.model_p95()
-    if per_model:
-        out += [
-            f"<details><summary>p95 latency per model, ms (the {len(per_model)} busiest models)</summary>",
-            "",
-            *_table(
-                ["model", *(_day(p) for p in periods)],
-                [[markdown_cell(model), *(f.ms(v) for v in values)] for model, values in per_model],
-            ),
-            "</details>",
-            "",
-        ]
-    return out
-
-
-def _anomalies(report: Report) -> list[str]:
-    h = report.history
-    if h is None:
-        return []
-    out = ["## Anomalies", ""]
-    if not h.anomalies_total:
-        if h.judged:
-            return [
-                *out,
-                f"No anomalies in the last {h.days} day(s): {f.count(h.judged)} bucket result(s) judged.",
-                "",
-                *_scoring(h),
-            ]
-        return [
-            *out,
-            "No hour could be judged yet: an hour is compared with the previous 24 hours once 12 of them hold "
-            "data, and with the same hour on earlier days once there are 3 of those.",
-            "",
-            *_scoring(h),
-        ]
-    shown = (
-        h.anomalies.sort("score", descending=True).head(MARKDOWN_ANOMALIES).sort(["bucket", "score"], descending=True)
-    )
-    listed = f"; the {shown.height} strongest are listed" if h.anomalies_total > shown.height else ""
-    metrics = ", ".join(f"{markdown_cell(m)} {f.count(n)}" for m, n in h.anomalies_by_metric)
-    out += [
-        f"{f.count(h.anomalies_total)} anomal{'y' if h.anomalies_total == 1 else 'ies'} in the last {h.days} day(s): "
-        f"an hour where one group's latency, error rate, cost or a flag rate is worse than its baseline by a "
-        f"robust z-score of 3.5 or more{listed}. By metric: {metrics}. Newest first.",
-        "",
-    ]
-    rows = [
-        [
-            a["bucket"].strftime("%Y-%m-%d %H:%M"),
-            markdown_cell(a["group"], 80),
-            markdown_cell(a["metric"]),
-            f.metric_value(a["metric"], a["value"]),
-            f.metric_value(a["metric"], a["baseline"]),
-            f"{a['score']:.1f}",
-            markdown_cell(a["reference"] or "—"),
-            f.count(a["n"]),
-        ]
-        for a in shown.iter_rows(named=True)
-    ]
-    header = ["hour (UTC)", "group", "metric", "value", "baseline", "score", "baseline from", "requests"]
-    out += _incidents(h)
-    out += ["Per group and metric:", ""]
-    out += _table(header, rows, numeric_from=3, text_at=(6,))
-    out += _scoring(h)
-    out += [
-        "Each hour of each group (or 3 h, 6 h or 1 d bucket, where hours have too few requests) is compared with "
-        "the median of the same time of day over the previous 14 days "
-        "(the previous 24 hours until there are 3 such days), with the MAD of the earlier hours' residuals as "
-        "spread. Method: docs/ci.md.",
-        "",
-    ]
-    return out
-
-
-def _incidents(h: ReportHistory) -> list[str]:
-    """The anomalies told once per incident (views.trends): one line per metric that moved."""
-    rows = []
-    for incident in h.incident_rows[:MARKDOWN_ANOMALIES]:
-        for i, move in enumerate(incident.moves):
-            value, baseline = f.metric_value(move.metric, move.value), f.metric_value(move.metric, move.baseline)
-            groups = markdown_cell(some_groups(move.groups), 300)
-            rows.append(
-                [
-                    "" if i else incident.when,
-                    markdown_cell(move.metric),
-                    value,
-                    baseline,
-                    move.size,
-                    f"{move.score:.1f}",
-                    groups,
-                ]
-            )
-    n = h.incidents.height
-    lead = (
-        f"{f.count(n)} incident(s): anomalies whose buckets overlap or touch, told once, with each metric that moved "
-        "(its strongest bucket, the bucket size it was scored on, and the groups where it moved)"
-    )
-    lead += f"; the {MARKDOWN_ANOMALIES} newest are listed." if n > MARKDOWN_ANOMALIES else "."
-    header = ["incident (UTC)", "metric", "value", "baseline", "on", "score", "groups"]
-    return [lead, "", *_table(header, rows, numeric_from=2, text_at=(6,))]
-
-
-def _scoring(h: ReportHistory) -> list[str]:
-    """Metrics scored on coarser buckets than hours, or not (wholly) scored, and why: never left out unsaid."""
-    rows = [
-        [markdown_cell(r.note, 300), "; ".join(markdown_cell(scoring_text(p), 300) for p in r.parts)]
-        for r in h.scoring_rows
-    ]
-    if not rows:
-        return []
-    return [
-        "Scoring: metrics on coarser buckets, or not (wholly) scored:",
-        "",
-        *_table(["how", "metrics: groups"], rows, numeric_from=2),
-    ]
 
 
 def _stages(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
     out = ["## Stages and tail attribution", ""]
     if report.tail_sentence:
         out += [f"> {markdown_cell(report.tail_sentence, 300)}", ""]
+    if report.one_event_per_request:  # the stage table would be one `other` row of 100 %: not knowledge
+        return out
     out += _images(report, images, image_dir, ("tail-attribution",))
     rows = []
     for s in stage_records(report):
@@ -302,7 +106,7 @@ def _stages(report: Report, images: dict[str, str], image_dir: str | None) -> li
         share = [("—" if s.get(k) is None else f"{s[k] * 100:.1f}%") for k in ("share_all", "share_tail")]
         rows.append([s["stage"], f.count(m["requests"]) if m else "—", *cells, *share])
     tail = f"share above p{report.p:g}"
-    out += _table(["stage", "requests", "p50 ms", "p95 ms", "p99 ms", "share of time", tail], rows)
+    out += table(["stage", "requests", "p50 ms", "p95 ms", "p99 ms", "share of time", tail], rows)
     return out
 
 
@@ -318,13 +122,13 @@ def _cost(report: Report) -> list[str]:
     out += [f"{f.usd(o['cost_usd'])} in all, {f.usd(o['cost_per_1k_requests'])} per 1,000 requests{logged}.", ""]
     priced = report.models.filter(report.models.get_column("cost_usd").fill_null(0) > 0).head(12)
     if not priced.is_empty():
-        out += _xychart(
+        out += xychart(
             "Cost by model in USD", priced.get_column("model").to_list(), [("bar", priced["cost_usd"].to_list())], "USD"
         )
     per_bucket = report.over_time
     if per_bucket.height >= 2:
-        labels = [_bucket_label(t, report.every, mermaid=True) for t in per_bucket.get_column("time")]
-        out += _xychart(f"Cost per {report.every} in USD", labels, [("bar", per_bucket["cost_usd"].to_list())], "USD")
+        labels = [bucket_label(t, report.every, mermaid=True) for t in per_bucket.get_column("time")]
+        out += xychart(f"Cost per {report.every} in USD", labels, [("bar", per_bucket["cost_usd"].to_list())], "USD")
     if report.spend:
         out += markdown_table(report.spend_table, heading="{}:")
     if report.unpriced:
@@ -335,33 +139,56 @@ def _cost(report: Report) -> list[str]:
 
 
 def _flags(report: Report, images: dict[str, str], image_dir: str | None) -> list[str]:
-    if not report.has_flags or report.flags is None:
+    if not report.has_flags or report.flags_ranked is None:
         return []
     out = ["## Quality flags", ""]
-    flags = report.flags
-    out += _xychart(
-        "Share of requests flagged in percent",
-        flags.get_column("flag").to_list(),
-        [("bar", [r * 100 for r in flags.get_column("rate").to_list()])],
-        "percent",
-    )
+    flags, seen = report.flags_ranked, report.flags_seen
+    if seen is not None:
+        labels = [f"{r['title']} ({r['flagged']} of {r['checked']})" for r in seen.iter_rows(named=True)]
+        rates = [r * 100 for r in seen.get_column("rate").to_list()]
+        out += xychart("Share of checked requests flagged in percent", labels, [("bar", rates)], "percent")
     rows = [
-        [markdown_cell(r["flag"]), f.count(r["flagged"]), f.pct(r["rate"]), f.usd(r["cost_usd"])]
+        [
+            markdown_cell(r["title"]),
+            f"{f.count(r['flagged'])} of {f.count(r['checked'])}",
+            f.pct(r["rate"]) + ("*" if r["rough"] else ""),
+            f"{f.pct(r['rate_low'])} – {f.pct(r['rate_high'])}",
+            f.usd(r["cost_usd"]),
+        ]
         for r in flags.iter_rows(named=True)
     ]
-    out += _table(["flag", "requests flagged", "rate", "cost of flagged"], rows)
+    out += table(["flag", "flagged", "rate", "95% interval", "cost of flagged"], rows)
+    out += [
+        "Each rate is over the requests the flag could check. \\* rough: the 95% interval is wider than ±5 "
+        "points (few requests checked); rough flags are listed after the others. Definitions: docs/quality.md.",
+        "",
+    ]
     out += _images(report, images, image_dir, ("flags-by-model",))
     if report.flags_by_model is not None:
-        names = flags.get_column("flag").to_list()
-        by_model: dict[str, dict[str, float]] = {}
-        for r in report.flags_by_model.iter_rows(named=True):
-            by_model.setdefault(r["model_group"], {})[r["flag"]] = r["rate"]
-        order = report.latency_box.get_column("model_group").to_list()
-        models = sorted(by_model, key=lambda m: order.index(m) if m in order else len(order))
-        rows = [[markdown_cell(m), *(f.pct(by_model[m].get(n)) for n in names)] for m in models]
-        out += ["Flag rate by model:", ""]
-        out += _table(["model", *(markdown_cell(n) for n in names)], rows)
+        out += _flags_by_model(report, flags.get_column("flag").to_list())
     return out
+
+
+def _flags_by_model(report: Report, names: list[str]) -> list[str]:
+    by_model: dict[str, dict[str, str]] = {}
+    assert report.flags_by_model is not None
+    for r in report.flags_by_model.iter_rows(named=True):
+        cell = "–" if not r["checked"] else f.pct(r["rate"]) + ("*" if r["rough"] else "")
+        by_model.setdefault(r["model_group"], {})[r["flag"]] = cell
+    order = report.latency_box.get_column("model_group").to_list()
+    models = sorted(by_model, key=lambda m: order.index(m) if m in order else len(order))
+    rows = [[markdown_cell(m), *(by_model[m].get(n, "–") for n in names)] for m in models]
+    titles = (
+        dict(zip(report.flags_ranked["flag"], report.flags_ranked["title"], strict=True))
+        if report.flags_ranked is not None
+        else {}
+    )
+    return [
+        "Flag rate by model (– where the flag could check no request of the model):",
+        "",
+        *table(["model", *(markdown_cell(titles.get(n, n)) for n in names)], rows),
+        "",
+    ]
 
 
 def _gantt(outlier: dict[str, Any]) -> list[str]:
@@ -429,7 +256,7 @@ def _outliers(report: Report) -> list[str]:
             ]
         )
     header = ["#", "start (UTC)", "request", "model", "route", "user", "latency ms", "slowest stage"]
-    out += _table([*header, "tokens out", "cost", "status", "flags"], rows, numeric_from=6, text_at=(7, 10, 11))
+    out += table([*header, "tokens out", "cost", "status", "flags"], rows, numeric_from=6, text_at=(7, 10, 11))
     with_timeline = [x for x in shown if x["timeline"]][:MARKDOWN_TIMELINES]
     if with_timeline:
         out += ["<details><summary>Timelines of the slowest requests</summary>", ""]
@@ -459,7 +286,7 @@ def _kinds(word: str, kinds: list[dict[str, Any]]) -> list[str]:
         ]
         for k in kinds
     ]
-    return [*_table([word, "count", "meaning", "first examples"], rows, numeric_from=1, text_at=(2, 3)), ""]
+    return [*table([word, "count", "meaning", "first examples"], rows, numeric_from=1, text_at=(2, 3)), ""]
 
 
 def _provenance(report: Report) -> list[str]:
@@ -479,7 +306,7 @@ def _provenance(report: Report) -> list[str]:
             "on (emails, phone and card numbers, API keys and tokens replaced)" if report.redacted else "off",
         ],
     ]
-    return ["## Provenance", "", *_table(["what", "value"], rows, numeric_from=2)]
+    return ["## Provenance", "", *table(["what", "value"], rows, numeric_from=2)]
 
 
 def _images(report: Report, images: dict[str, str], image_dir: str | None, names: tuple[str, ...]) -> list[str]:
@@ -510,8 +337,8 @@ def render_report_markdown(
         out += [f"> {markdown_cell(report.tail_sentence, 300)}", ""]
     out += _latency(report, images, image_dir)
     out += _over_time(report)
-    out += _trends(report)
-    out += _anomalies(report)
+    out += trends_section(report)
+    out += anomalies_section(report)
     out += _stages(report, images, image_dir)
     out += _cost(report)
     out += _flags(report, images, image_dir)

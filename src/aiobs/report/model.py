@@ -286,8 +286,11 @@ def build_report(
         models_hidden=max(0, per_model.height - TABLE_MODELS),
         latency_box=labelled(_latency_box(requests, top)),
         latency_hist=labelled(_latency_hist(requests, top)),
-        # Requests without a timestamp (each counted as an input problem) have no place on a time axis.
-        over_time=summarize_requests(requests.filter(pl.col("start").is_not_null()), [], every=every),
+        # Requests without a timestamp (each counted as an input problem) have no place on a time axis. Every
+        # bucket from the first to the last is a row, the empty ones with 0 requests, so a gap shows as a gap.
+        over_time=summarize_requests(
+            requests.filter(pl.col("start").is_not_null()), [], every=every, empty_buckets=True
+        ),
         cost_over_time=labelled(_cost_over_time(requests, top, every)),
         stages=summarize_requests(requests, [STAGE_KEY]),
         tail=tail,
