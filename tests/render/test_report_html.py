@@ -239,7 +239,7 @@ def test_trend_charts_tables_and_the_planted_anomaly(history_html: str) -> None:
     assert len(rows) == 3
     assert all(hour in row and "p95(latency_ms)" in row for row in rows)
     assert any('<td class="label-cell">overall</td>' in row for row in rows)
-    assert 'href="#anomalies">Anomalies (3)</a>' in history_html
+    assert 'href="#anomalies">Anomalies (1 incident)</a>' in history_html  # three rows, one incident
     # The three are one incident, told once: the metric that moved, where it moved.
     incidents = _between(_between(anomalies, 'id="incident-table"', "</table>"), "<tbody>", "</tbody>")
     (incident,) = incidents.split("<tr>")[1:]
