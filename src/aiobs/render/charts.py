@@ -12,84 +12,28 @@ is needed (Vega compiles its expressions with `Function`).
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
-from typing import Any, cast
+from typing import cast
 
 import altair as alt
 import polars as pl
-import vl_convert
 
 from aiobs.outliers import UNATTRIBUTED
-from aiobs.render.svg_sanitise import safe_svg
+from aiobs.render.chart_base import (
+    ERROR_COLOR,
+    NO_DATA_COLOR,
+    OK_COLOR,
+    PERCENTILE_COLORS,
+    ROUGH_COLOR,
+    SET_COLORS,
+    WIDTH,
+    base_chart,
+    model_colors,
+    time_axis,
+    to_svg,
+)
+from aiobs.render.trend_charts import trend_by_model, trend_cost, trend_latency, trend_rates
 from aiobs.report.model import Report
 from aiobs.schema import STAGES
-
-FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
-WIDTH = 500
-STAGE_COLORS = {
-    "gateway": "#5f6b7a",
-    "embedding": "#8e6ccf",
-    "retrieval": "#3b82c4",
-    "rerank": "#22a39a",
-    "llm": "#e0793a",
-    "tool": "#c9a227",
-    "other": "#9aa0a6",
-    UNATTRIBUTED: "#c3c8cf",
-}
-PERCENTILE_COLORS = {"p50": "#3b82c4", "p95": "#e0793a", "p99": "#c2334d"}
-SET_COLORS = {"all requests": "#9fb3c8", "tail": "#c2334d"}
-ERROR_COLOR = "#c2334d"
-#: A rough rate's bar: the error colour, paled.
-ROUGH_COLOR = "#eab3be"
-#: A heat-map cell with nothing to show (no request of that model could be checked).
-NO_DATA_COLOR = "#eef0f3"
-OK_COLOR = "#9fb3c8"
-PALETTE = ["#3b82c4", "#e0793a", "#22a39a", "#c2334d", "#8e6ccf", "#c9a227", "#5f6b7a", "#d16ba5", "#9aa0a6"]
-
-
-def _values(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows for Vega-Lite: times as UTC ISO strings, NaN and infinities as null."""
-    rows = []
-    for row in frame.iter_rows(named=True):
-        clean: dict[str, Any] = {}
-        for key, value in row.items():
-            if isinstance(value, datetime):
-                value = value.isoformat().replace("+00:00", "Z")
-            elif isinstance(value, float) and not math.isfinite(value):
-                value = None
-            clean[key] = value
-        rows.append(clean)
-    return rows
-
-
-def _base(frame: pl.DataFrame) -> alt.Chart:
-    return alt.Chart(alt.Data(values=_values(frame)))
-
-
-def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return (
-        chart.configure(font=FONT, background="white")
-        .configure_view(stroke=None)
-        .configure_axis(labelColor="#3c4450", titleColor="#3c4450", gridColor="#e8ebef", domainColor="#c3c8cf")
-        .configure_legend(labelColor="#3c4450", titleColor="#3c4450", orient="bottom", titleOrient="left")
-        .configure_title(anchor="start", color="#1d2530", fontSize=13, subtitleFont=FONT, subtitleColor="#6b7480")
-    )
-
-
-def to_svg(chart: alt.TopLevelMixin, *, name: str) -> str:
-    spec = _config(chart).to_dict(validate=False)  # built from fixed code paths; validation costs ~50 ms a chart
-    return safe_svg(vl_convert.vegalite_to_svg(spec), prefix=f"chart-{name}")
-
-
-def _time_axis(every: str) -> alt.X:
-    fmt = "%b %d" if every.endswith("d") else "%b %d %H:%M"
-    axis = alt.Axis(format=fmt, labelAngle=0, tickCount=5, labelOverlap=True)
-    return alt.X("time:T", title=None, scale=alt.Scale(type="utc"), axis=axis)
-
-
-def _model_colors(labels: list[str]) -> alt.Scale:
-    return alt.Scale(domain=labels, range=[PALETTE[i % len(PALETTE)] for i in range(len(labels))])
 
 
 def latency_box(report: Report) -> alt.LayerChart | None:
@@ -97,7 +41,7 @@ def latency_box(report: Report) -> alt.LayerChart | None:
     if frame.is_empty():
         return None
     order = frame.get_column("model_group").to_list()
-    base = _base(frame).encode(y=alt.Y("model_group:N", sort=order, title=None))
+    base = base_chart(frame).encode(y=alt.Y("model_group:N", sort=order, title=None))
     x_scale = alt.Scale(type="log")
     whisker = base.mark_rule(color="#7b8794").encode(
         x=alt.X("p5:Q", scale=x_scale, title="latency (ms, log scale)"), x2="p99:Q"
@@ -126,14 +70,14 @@ def latency_histogram(report: Report) -> alt.Chart | None:
         return None
     labels = report.latency_box.get_column("model_group").to_list()
     return (
-        _base(frame)
+        base_chart(frame)
         .mark_bar(stroke="white", strokeWidth=0.5)
         .encode(
             x=alt.X("lo_ms:Q", scale=alt.Scale(type="log", nice=False), title="latency (ms, log scale)"),
             x2="hi_ms:Q",
             y=alt.Y("sum(requests):Q", title="requests", stack="zero"),
             color=alt.Color(
-                "model_group:N", title=None, scale=_model_colors(labels), sort=labels, legend=alt.Legend(orient="right")
+                "model_group:N", title=None, scale=model_colors(labels), sort=labels, legend=alt.Legend(orient="right")
             ),
             order=alt.Order("model_group:N"),
             tooltip=[
@@ -160,10 +104,10 @@ def percentiles_over_time(report: Report) -> alt.Chart | None:
     long = long.filter(pl.col("ms").is_not_null() & (pl.col("ms") > 0))
     names = list(PERCENTILE_COLORS)
     return (
-        _base(long)
+        base_chart(long)
         .mark_line(point=alt.OverlayMarkDef(size=18), strokeWidth=2)
         .encode(
-            x=_time_axis(report.every),
+            x=time_axis(report.every),
             y=alt.Y("ms:Q", scale=alt.Scale(type="log"), title="latency (ms, log scale)"),
             color=alt.Color(
                 "percentile:N", scale=alt.Scale(domain=names, range=list(PERCENTILE_COLORS.values())), title=None
@@ -186,10 +130,10 @@ def traffic_over_time(report: Report) -> alt.Chart | None:
         "time", (pl.col("requests") - pl.col("errors")).alias("succeeded"), pl.col("errors").alias("failed")
     ).unpivot(index="time", variable_name="outcome", value_name="requests")
     return (
-        _base(long)
+        base_chart(long)
         .mark_bar()
         .encode(
-            x=_time_axis(report.every),
+            x=time_axis(report.every),
             y=alt.Y("requests:Q", stack="zero", title="requests"),
             color=alt.Color(
                 "outcome:N", scale=alt.Scale(domain=["succeeded", "failed"], range=[OK_COLOR, ERROR_COLOR]), title=None
@@ -217,7 +161,7 @@ def tail_attribution(report: Report) -> alt.Chart | None:
     ).unpivot(index="stage", variable_name="requests", value_name="share")
     order = [s for s in [*STAGES, UNATTRIBUTED] if s in frame.get_column("stage").to_list()]
     return (
-        _base(long)
+        base_chart(long)
         .mark_bar()
         .encode(
             y=alt.Y("stage:N", sort=order, title=None),
@@ -240,7 +184,7 @@ def cost_by_model(report: Report) -> alt.LayerChart | None:
         return None
     frame = frame.select("model", "cost_usd", "requests", "cost_per_1k_requests").sort("cost_usd", descending=True)
     order = frame.get_column("model").to_list()
-    base = _base(frame).encode(y=alt.Y("model:N", sort=order, title=None))
+    base = base_chart(frame).encode(y=alt.Y("model:N", sort=order, title=None))
     bars = base.mark_bar(color="#3b82c4").encode(
         x=alt.X("cost_usd:Q", title="cost (US$)"),
         tooltip=[
@@ -262,13 +206,13 @@ def cost_over_time(report: Report) -> alt.Chart | None:
         return None
     labels = report.latency_box.get_column("model_group").to_list()
     return (
-        _base(frame)
+        base_chart(frame)
         .mark_bar()
         .encode(
-            x=_time_axis(report.every),
+            x=time_axis(report.every),
             y=alt.Y("cost_usd:Q", stack="zero", title="cost (US$)"),
             color=alt.Color(
-                "model_group:N", scale=_model_colors(labels), sort=labels, title=None, legend=alt.Legend(orient="right")
+                "model_group:N", scale=model_colors(labels), sort=labels, title=None, legend=alt.Legend(orient="right")
             ),
             order=alt.Order("model_group:N"),
             tooltip=[
@@ -297,7 +241,7 @@ def flag_rates(report: Report) -> alt.LayerChart | None:
         return None
     frame = frame.with_columns(label=pl.Series(_flag_labels(frame), dtype=pl.String))
     order = frame.get_column("label").to_list()
-    base = _base(frame).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
+    base = base_chart(frame).encode(y=alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260)))
     tooltip = [
         alt.Tooltip("title:N", title="flag"),
         alt.Tooltip("rate:Q", format=".2%"),
@@ -345,7 +289,7 @@ def flags_by_model(report: Report) -> alt.LayerChart | None:
     solid = frame.filter(~pl.col("rough") & pl.col("rate").is_not_null()).get_column("rate")
     top = cast(float | None, (solid if not solid.is_empty() else frame.get_column("rate")).max())
     top = max(float(top or 0.0), 0.001)
-    base = _base(frame).encode(
+    base = base_chart(frame).encode(
         x=alt.X("model_group:N", sort=models, title=None, axis=alt.Axis(labelAngle=-35, labelLimit=180, orient="top")),
         y=alt.Y("title:N", sort=list(labels.values()), title=None, axis=alt.Axis(labelLimit=220)),
     )
@@ -386,177 +330,6 @@ def flags_by_model(report: Report) -> alt.LayerChart | None:
 
 
 # -- history (aiobs report --history DIR) ------------------------------------------------------------------
-
-ANOMALY_MARK = "▼ anomalous hour (any group; listed under Anomalies)"
-
-
-def _anomaly_marks(report: Report, wanted: pl.Expr) -> list[alt.Chart]:
-    """A dashed red rule at each anomalous hour of the wanted metrics, and a ▼ at its top carrying the details."""
-    h = report.history
-    if h is None:
-        return []
-    found = h.anomalies.filter(wanted)
-    if found.is_empty():
-        return []
-    # One mark per hour, however many groups and metrics jumped in it: the table lists each one.
-    per_hour = (
-        found.sort("score", descending=True)
-        .group_by("bucket", maintain_order=True)
-        .agg(
-            pl.len().alias("anomalies"),
-            pl.col("score").max().round(1).alias("worst score"),
-            pl.format("{} {}", "group", "metric").unique(maintain_order=True).head(4).str.join("; ").alias("what"),
-        )
-        .rename({"bucket": "time"})
-    )
-    tooltip = [
-        alt.Tooltip("time:T", format="%Y-%m-%d %H:%M", title="hour (UTC)"),
-        "anomalies:Q",
-        alt.Tooltip("what:N", title="worst"),
-        "worst score:Q",
-    ]
-    base = _base(per_hour).encode(x=alt.X("time:T"))
-    rule = base.mark_rule(color=ERROR_COLOR, strokeDash=[4, 3], strokeWidth=1.5, opacity=0.8)
-    marker = base.mark_point(shape="triangle-down", filled=True, color=ERROR_COLOR, size=70, opacity=1).encode(
-        y=alt.value(4), tooltip=tooltip
-    )
-    return [rule, marker]
-
-
-def _trend_axis() -> alt.X:
-    axis = alt.Axis(format="%b %d", labelAngle=0, tickCount="day", labelOverlap=True)
-    return alt.X("time:T", title=None, scale=alt.Scale(type="utc"), axis=axis)
-
-
-def _trend_title(report: Report, text: str, marks: list[alt.Chart]) -> alt.Title:
-    assert report.history is not None
-    days = f"per day, last {report.history.days} day(s) of history (UTC)"
-    return alt.Title(text, subtitle=f"{days}; {ANOMALY_MARK}" if marks else days)
-
-
-def trend_latency(report: Report) -> alt.LayerChart | None:
-    h = report.history
-    if h is None or not h.enough_days:
-        return None
-    long = h.trend.select(
-        "time",
-        "period",
-        pl.col("latency_p50").alias("p50"),
-        pl.col("latency_p95").alias("p95"),
-        pl.col("latency_p99").alias("p99"),
-    ).unpivot(index=["time", "period"], variable_name="percentile", value_name="ms")
-    long = long.filter(pl.col("ms").is_not_null() & (pl.col("ms") > 0))
-    names = list(PERCENTILE_COLORS)
-    lines = (
-        _base(long)
-        .mark_line(point=alt.OverlayMarkDef(size=24), strokeWidth=2)
-        .encode(
-            x=_trend_axis(),
-            y=alt.Y("ms:Q", scale=alt.Scale(type="log"), title="latency (ms, log scale)"),
-            color=alt.Color(
-                "percentile:N", scale=alt.Scale(domain=names, range=list(PERCENTILE_COLORS.values())), title=None
-            ),
-            tooltip=[
-                alt.Tooltip("period:T", format="%Y-%m-%d", title="day (UTC)"),
-                "percentile:N",
-                alt.Tooltip("ms:Q", format=",.0f"),
-            ],
-        )
-    )
-    marks = _anomaly_marks(report, pl.col("metric").str.starts_with("p") & pl.col("metric").str.contains("latency"))
-    title = _trend_title(report, "Latency trend: p50, p95, p99", marks)
-    return alt.LayerChart(layer=[lines, *marks]).properties(width=WIDTH, height=220, title=title)
-
-
-def trend_rates(report: Report) -> alt.LayerChart | None:
-    h = report.history
-    if h is None or not h.enough_days:
-        return None
-    series = {"error rate": pl.col("error_rate"), **{f: pl.col(f"rate_{f}") for f in h.flags}}
-    long = h.trend.select("time", "period", *(expr.alias(name) for name, expr in series.items())).unpivot(
-        index=["time", "period"], variable_name="rate of", value_name="rate"
-    )
-    long = long.filter(pl.col("rate").is_not_null())
-    names = list(series)
-    lines = (
-        _base(long)
-        .mark_line(point=alt.OverlayMarkDef(size=24), strokeWidth=2)
-        .encode(
-            x=_trend_axis(),
-            y=alt.Y("rate:Q", axis=alt.Axis(format="%"), title="share of requests"),
-            color=alt.Color("rate of:N", scale=_model_colors(names), sort=names, title=None),
-            tooltip=[
-                alt.Tooltip("period:T", format="%Y-%m-%d", title="day (UTC)"),
-                "rate of:N",
-                alt.Tooltip("rate:Q", format=".2%"),
-            ],
-        )
-    )
-    marks = _anomaly_marks(
-        report,
-        (pl.col("metric") == "error_rate")
-        | pl.col("metric").str.starts_with("rate(")
-        | (pl.col("metric") == "acceptance_rate"),
-    )
-    title = _trend_title(report, "Error and flag rates" if h.flags else "Error rate", marks)
-    return alt.LayerChart(layer=[lines, *marks]).properties(width=WIDTH, height=220, title=title)
-
-
-def trend_cost(report: Report) -> alt.LayerChart | None:
-    h = report.history
-    if h is None or not h.enough_days:
-        return None
-    frame = h.trend.filter(pl.col("cost_per_1k_requests").is_not_null())
-    if frame.is_empty():
-        return None
-    lines = (
-        _base(frame.select("time", "period", "cost_per_1k_requests", "requests"))
-        .mark_line(point=alt.OverlayMarkDef(size=24), strokeWidth=2, color="#3b82c4")
-        .encode(
-            x=_trend_axis(),
-            y=alt.Y("cost_per_1k_requests:Q", title="US$ per 1,000 requests"),
-            tooltip=[
-                alt.Tooltip("period:T", format="%Y-%m-%d", title="day (UTC)"),
-                alt.Tooltip("cost_per_1k_requests:Q", format="$,.4f", title="per 1,000 requests"),
-                alt.Tooltip("requests:Q", format=","),
-            ],
-        )
-    )
-    marks = _anomaly_marks(report, pl.col("metric") == "cost_per_1k")
-    title = _trend_title(report, "Cost per 1,000 requests", marks)
-    return alt.LayerChart(layer=[lines, *marks]).properties(width=WIDTH, height=220, title=title)
-
-
-def trend_by_model(report: Report) -> alt.Chart | None:
-    h = report.history
-    if h is None or not h.enough_days:
-        return None
-    frame = h.by_model.filter(pl.col("latency_p95").is_not_null() & (pl.col("latency_p95") > 0))
-    if frame.is_empty():
-        return None
-    return (
-        _base(frame)
-        .mark_line(point=alt.OverlayMarkDef(size=20), strokeWidth=1.5)
-        .encode(
-            x=_trend_axis(),
-            y=alt.Y("latency_p95:Q", scale=alt.Scale(type="log"), title="p95 latency (ms, log scale)"),
-            color=alt.Color(
-                "key:N", scale=_model_colors(h.models), sort=h.models, title=None, legend=alt.Legend(orient="right")
-            ),
-            tooltip=[
-                alt.Tooltip("period:T", format="%Y-%m-%d", title="day (UTC)"),
-                alt.Tooltip("key:N", title="model"),
-                alt.Tooltip("latency_p95:Q", format=",.0f", title="p95 ms"),
-                alt.Tooltip("requests:Q", format=","),
-            ],
-        )
-        .properties(
-            width=WIDTH - 120,
-            height=220,
-            title=alt.Title("p95 latency per model", subtitle=f"per day, the {len(h.models)} busiest model(s)"),
-        )
-    )
-
 
 CHARTS = {
     "latency-by-model": latency_box,
