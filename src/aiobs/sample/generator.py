@@ -62,7 +62,6 @@ lines is exactly the output with them, minus those lines; and a run with
 from __future__ import annotations
 
 import bisect
-import gzip
 import heapq
 import math
 import random
@@ -70,13 +69,10 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 import orjson
-import zstandard
 
-from aiobs.errors import UsageError
 from aiobs.sample.corpus import (
     ALNUM,
     CHAT_INPUTS,
@@ -106,15 +102,32 @@ from aiobs.sample.corpus import (
     UNGROUNDED_URLS,
     json_task,
 )
+from aiobs.sample.traffic import (
+    APP_CACHE_FACTOR,
+    APP_ROUTES,
+    APP_WEIGHTS,
+    CHAT_MODELS,
+    EMBEDDING_MODEL,
+    EXTRACT_MODELS,
+    MODELS,
+    RAG_ANSWER_MODELS,
+    RAG_SEARCH_MODELS,
+    RERANK_MODEL,
+    SERVICE,
+    USER_CUM,
+    USERS,
+    Model,
+    Picker,
+    lognormal,
+)
 
 __all__ = [
     "APPS",
     "DEFAULT_START",
     "MALFORMED_KINDS",
     "MAX_TOKENS",
+    "Generator",
     "SampleStats",
-    "iter_sample_lines",
-    "write_sample",
 ]
 
 DEFAULT_START: Final = datetime(2026, 11, 28, tzinfo=UTC)
@@ -171,114 +184,6 @@ class SampleStats:
     file_bytes: int = 0
 
 
-@dataclass(frozen=True)
-class _Model:
-    name: str
-    provider: str
-    ttft_ms: float  # median time to first token for a small prompt
-    tokens_per_s: float  # median decoding speed
-    usd_per_mtok_in: float  # list prices the *application* uses for its own cost estimate
-    usd_per_mtok_out: float
-    caches: bool = True
-    reasons: bool = False
-
-
-_MODELS: Final = {
-    m.name: m
-    for m in (
-        _Model("gpt-4o", "openai", 420.0, 85.0, 2.5, 10.0),
-        _Model("gpt-4o-mini", "openai", 300.0, 110.0, 0.15, 0.6),
-        _Model("gpt-4.1", "openai", 450.0, 80.0, 2.0, 8.0),
-        _Model("o3-mini", "openai", 600.0, 150.0, 1.1, 4.4, reasons=True),
-        _Model("claude-sonnet-4-5", "anthropic", 900.0, 60.0, 3.0, 15.0),
-        _Model("claude-3-5-haiku-latest", "anthropic", 520.0, 95.0, 0.8, 4.0),
-        _Model("gemini-2.5-flash", "google", 380.0, 190.0, 0.3, 2.5),
-        _Model("mistral-large-latest", "mistral", 500.0, 45.0, 2.0, 6.0, caches=False),
-        _Model("llama-3.3-70b-instruct-local", "vllm", 250.0, 35.0, 0.0, 0.0, caches=False),
-    )
-}
-#: The share of the input price the application charges itself for cached prompt tokens.
-_APP_CACHE_FACTOR: Final = {"openai": 0.5, "anthropic": 0.1, "google": 0.25}
-_EMBEDDING_MODEL: Final = ("text-embedding-3-small", "openai")
-_RERANK_MODEL: Final = ("rerank-v3.5", "cohere")
-
-
-class _Picker:
-    """Weighted choice with one `random()` call (bisect over cumulative weights)."""
-
-    def __init__(self, weighted: Sequence[tuple[str, float]]) -> None:
-        self.items = [item for item, _ in weighted]
-        self.cum: list[float] = []
-        total = 0.0
-        for _, weight in weighted:
-            total += weight
-            self.cum.append(total)
-        self.total = total
-
-    def __call__(self, rng: random.Random) -> str:
-        return self.items[bisect.bisect(self.cum, rng.random() * self.total)]
-
-
-_CHAT_MODELS: Final = _Picker(
-    [
-        ("gpt-4o", 26),
-        ("gpt-4o-mini", 30),
-        ("gpt-4.1", 8),
-        ("o3-mini", 6),
-        ("claude-sonnet-4-5", 13),
-        ("claude-3-5-haiku-latest", 7),
-        ("gemini-2.5-flash", 6.5),
-        ("mistral-large-latest", 3),
-        ("llama-3.3-70b-instruct-local", 0.5),
-    ]
-)
-_RAG_ANSWER_MODELS: Final = _Picker(
-    [
-        ("gpt-4o", 30),
-        ("gpt-4.1", 15),
-        ("claude-sonnet-4-5", 20),
-        ("gemini-2.5-flash", 15),
-        ("gpt-4o-mini", 12),
-        ("mistral-large-latest", 8),
-    ]
-)
-_RAG_SEARCH_MODELS: Final = _Picker([("gpt-4o-mini", 55), ("gemini-2.5-flash", 25), ("claude-3-5-haiku-latest", 20)])
-_EXTRACT_MODELS: Final = _Picker(
-    [
-        ("gpt-4o-mini", 45),
-        ("gpt-4o", 20),
-        ("gemini-2.5-flash", 15),
-        ("claude-3-5-haiku-latest", 10),
-        ("gpt-4.1", 10),
-    ]
-)
-_APP_ROUTES: Final = {
-    "chatbot": _Picker([("/chat/stream", 54), ("/chat", 36), ("/extract", 10)]),
-    "rag": _Picker([("/rag/answer", 75), ("/rag/search", 25)]),
-}
-_APP_WEIGHTS: Final = {"chatbot": 60.0, "rag": 40.0}
-_SERVICE: Final = {"chatbot": "chatbot-api", "rag": "rag-api"}
-
-
-def _build_users() -> tuple[list[str], list[float]]:
-    """A few hundred users with Zipf-like activity (s = 1.1): a handful of heavy users, a long tail."""
-    ids = random.Random(42).sample(range(10_000, 100_000), 400)
-    users = [f"u-{n}" for n in ids]
-    cum: list[float] = []
-    total = 0.0
-    for rank in range(1, len(users) + 1):
-        total += rank**-1.1
-        cum.append(total)
-    return users, cum
-
-
-_USERS, _USER_CUM = _build_users()
-
-
-def _lognormal(rng: random.Random, median: float, sigma: float) -> float:
-    return median * math.exp(rng.gauss(0.0, sigma))
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 
 
@@ -311,7 +216,7 @@ class _Answer:
     pii: str | None = None  # "email", "phone" or "card": personal data the answer mentions
 
 
-def _max_tokens(route: str, model: _Model) -> int:
+def _max_tokens(route: str, model: Model) -> int:
     return MAX_TOKENS[route] * (4 if model.reasons else 1)
 
 
@@ -327,7 +232,7 @@ def _mid_word(text: str, stop: int, floor: int) -> int:
     return stop
 
 
-class _Generator:
+class Generator:
     """Generates requests in arrival order and yields their event lines in start-time order."""
 
     def __init__(self, *, seed: int, start: datetime, apps: Sequence[str], requests_per_second: float) -> None:
@@ -341,7 +246,7 @@ class _Generator:
         if start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
         self.rng = random.Random(seed)
-        self.app_picker = _Picker([(a, _APP_WEIGHTS[a]) for a in APPS if a in apps])
+        self.app_picker = Picker([(a, APP_WEIGHTS[a]) for a in APPS if a in apps])
         self.rate = requests_per_second
         self.clock_ms = start.timestamp() * 1000.0
         self._second_cache: dict[int, str] = {}
@@ -453,7 +358,7 @@ class _Generator:
             return self._loop(answer, cap)
         if kind not in _PROSE_KINDS:
             return self._json_reply(answer, cap)
-        visible = max(1, int(_lognormal(rng, answer.median_tokens, 0.7)))
+        visible = max(1, int(lognormal(rng, answer.median_tokens, 0.7)))
         cut = visible >= cap
         if cut:
             visible = cap
@@ -552,7 +457,7 @@ class _Generator:
         self,
         t: int,
         base: dict[str, Any],
-        model: _Model,
+        model: Model,
         *,
         prompt: str,
         input_tokens: int,
@@ -581,11 +486,11 @@ class _Generator:
             ev["attempt"] = attempt
         if failure is not None:
             if failure == "rate_limit":
-                latency = _lognormal(rng, 160.0, 0.5)
+                latency = lognormal(rng, 160.0, 0.5)
             elif failure == "timeout":
                 latency = 30_000.0 + rng.random() * 60.0
             else:
-                latency = _lognormal(rng, 900.0, 0.8)
+                latency = lognormal(rng, 900.0, 0.8)
             ev["status"] = "error"
             ev["error_type"] = failure
             ev["input"] = prompt
@@ -596,7 +501,7 @@ class _Generator:
         if model.caches and input_tokens >= 1024 and rng.random() < (0.85 if cache_boost else P_CACHED):
             cached = int(input_tokens * (0.3 + 0.65 * rng.random())) // 128 * 128
         # Reasoning tokens count against max_tokens, so a call that hits the limit logs output_tokens == max_tokens.
-        reasoning = min(int(_lognormal(rng, 700.0, 0.8)), max_tokens // 2) if model.reasons else 0
+        reasoning = min(int(lognormal(rng, 700.0, 0.8)), max_tokens // 2) if model.reasons else 0
         if answer is None:
             visible = rng.randint(18, 90)
             finish = "tool_calls"
@@ -607,8 +512,8 @@ class _Generator:
         output_tokens = visible + reasoning
 
         # Prefill grows with the prompt; reasoning happens before the first visible token.
-        ttft = _lognormal(rng, model.ttft_ms, 0.45) + input_tokens * 0.02 + reasoning * 1000.0 / model.tokens_per_s
-        decode = visible * 1000.0 / _lognormal(rng, model.tokens_per_s, 0.25)
+        ttft = lognormal(rng, model.ttft_ms, 0.45) + input_tokens * 0.02 + reasoning * 1000.0 / model.tokens_per_s
+        decode = visible * 1000.0 / lognormal(rng, model.tokens_per_s, 0.25)
         # A stalled call takes ~10x longer, up to the client's 120 s read timeout.
         latency = min((ttft + decode) * slow, 120_000.0 - 500.0 * rng.random())
         ttft = min(ttft * slow, 0.9 * latency)
@@ -626,7 +531,7 @@ class _Generator:
         if model.usd_per_mtok_in and rng.random() < P_LOGGED_COST:
             # The app's own estimate: list prices, one cache discount per provider, tokens counted client-side
             # (a few % off): close to, but never exactly, a real price calculation.
-            billed_in = input_tokens - cached + cached * _APP_CACHE_FACTOR.get(model.provider, 1.0)
+            billed_in = input_tokens - cached + cached * APP_CACHE_FACTOR.get(model.provider, 1.0)
             usd = (billed_in * model.usd_per_mtok_in + output_tokens * model.usd_per_mtok_out) / 1e6
             ev["cost_usd"] = round(usd * (0.94 + 0.12 * rng.random()), 6)
         ev["input"] = prompt
@@ -654,7 +559,7 @@ class _Generator:
         return "ok"
 
     def _llm_attempts(
-        self, t: int, base: dict[str, Any], model: _Model, fate: str, **kw: Any
+        self, t: int, base: dict[str, Any], model: Model, fate: str, **kw: Any
     ) -> tuple[list[_Timed], int, int]:
         """The LLM call(s) of a request, with retries and failures. Returns (events, end, gateway status)."""
         rng = self.rng
@@ -682,9 +587,9 @@ class _Generator:
         if route == "/extract":
             return self._extract_request(t0, base, route, fate, slow)
         rng = self.rng
-        model = _MODELS[_CHAT_MODELS(rng)]
+        model = MODELS[CHAT_MODELS(rng)]
         prompt = self._with_input_pii(CHAT_INPUTS[int(rng.random() * len(CHAT_INPUTS))])
-        input_tokens = min(60_000, 30 + int(_lognormal(rng, 900.0, 0.8)))
+        input_tokens = min(60_000, 30 + int(lognormal(rng, 900.0, 0.8)))
         uses_tool = rng.random() < P_TOOL
         tool = TOOLS[int(rng.random() * len(TOOLS))]
         answer = _Answer(self._answer_kind(_CHAT_ANSWER_KINDS), pii=self._output_pii())
@@ -700,7 +605,7 @@ class _Generator:
         first = None if uses_tool else answer
         events, end, status = self._llm_attempts(t, base, model, fate, input_tokens=input_tokens, answer=first, **kw)
         if status == 200 and uses_tool:
-            tool_ms = _lognormal(rng, 150.0, 0.9)
+            tool_ms = lognormal(rng, 150.0, 0.9)
             ev, end = self._step(end + rng.randint(1, 5), base, "tool", tool_ms, tool_name=tool[0], status="ok")
             events.append(ev)
             # The second call sees the history, the tool call and its result: mostly a prompt-cache hit.
@@ -716,7 +621,7 @@ class _Generator:
     ) -> tuple[list[_Timed], int, int, bool]:
         """`/extract`: one JSON-mode LLM call (response_format json_object or json_schema)."""
         rng = self.rng
-        model = _MODELS[_EXTRACT_MODELS(rng)]
+        model = MODELS[EXTRACT_MODELS(rng)]
         r = rng.random()
         kind = _INVALID_JSON_KINDS[int(r / P_INVALID_JSON * 3)] if r < P_INVALID_JSON else "json"
         prompt, obj, schema = json_task(rng, long=kind == "json_cut")
@@ -725,7 +630,7 @@ class _Generator:
         response_format = {"type": "json_object"} if f < 0.55 else "json_object" if f < 0.75 else schema
         answer = _Answer(kind, json_obj=obj, response_format=response_format)
         # The system prompt holds the extraction instructions and a few examples.
-        input_tokens = 150 + len(prompt) // 4 + int(_lognormal(rng, 250.0, 0.4))
+        input_tokens = 150 + len(prompt) // 4 + int(lognormal(rng, 250.0, 0.4))
         events, end, status = self._llm_attempts(
             t0 + rng.randint(2, 12),
             base,
@@ -745,19 +650,19 @@ class _Generator:
     ) -> tuple[list[_Timed], int, int, bool]:
         rng = self.rng
         is_answer = route == "/rag/answer"
-        model = _MODELS[(_RAG_ANSWER_MODELS if is_answer else _RAG_SEARCH_MODELS)(rng)]
+        model = MODELS[(RAG_ANSWER_MODELS if is_answer else RAG_SEARCH_MODELS)(rng)]
         topic = int(rng.random() * len(RAG_INPUTS))
         prompt = self._with_input_pii(RAG_INPUTS[topic])
         question_tokens = max(4, len(prompt) // 4 + rng.randint(0, 6))
         slow_retrieval = slow > 1.0 and rng.random() < 0.25
         events: list[_Timed] = []
 
-        name, provider = _EMBEDDING_MODEL
+        name, provider = EMBEDDING_MODEL
         ev, t = self._step(
             t0 + rng.randint(2, 10),
             base,
             "embedding",
-            _lognormal(rng, 45.0, 0.4),
+            lognormal(rng, 45.0, 0.4),
             model=name,
             provider=provider,
             input_tokens=question_tokens,
@@ -770,13 +675,13 @@ class _Generator:
                 t + rng.randint(1, 4),
                 base,
                 "retrieval",
-                _lognormal(rng, 2_000.0, 0.5),
+                lognormal(rng, 2_000.0, 0.5),
                 status="error",
                 error_type="vector_store_unavailable",
             )
             events.append(ev)
             return events, end, 503, True
-        retrieval_ms = _lognormal(rng, 85.0, 0.55) * (slow if slow_retrieval else 1.0)
+        retrieval_ms = lognormal(rng, 85.0, 0.55) * (slow if slow_retrieval else 1.0)
         top_k = 40 if is_answer else 20
         ev, t = self._step(t + rng.randint(1, 4), base, "retrieval", retrieval_ms, index="kb-prod-v7", n_docs=top_k)
         events.append(ev)
@@ -786,8 +691,8 @@ class _Generator:
         relevant = KB_BY_TOPIC[topic][:: 1 if rng.random() < 0.5 else -1]
         others = [d for d in rng.sample(range(len(KB)), kept) if d not in relevant][: kept - 2]
         docs = (relevant[0], others[0], relevant[1], *others[1:]) if rng.random() < 0.4 else (*relevant, *others)
-        name, provider = _RERANK_MODEL
-        rerank_ms = _lognormal(rng, 95.0, 0.4)
+        name, provider = RERANK_MODEL
+        rerank_ms = lognormal(rng, 95.0, 0.4)
         ev, t = self._step(
             t + rng.randint(1, 4),
             base,
@@ -806,7 +711,7 @@ class _Generator:
             docs=docs,
             pii=self._output_pii(),
         )
-        input_tokens = 700 + question_tokens + int(kept * _lognormal(rng, 380.0 if is_answer else 120.0, 0.25))
+        input_tokens = 700 + question_tokens + int(kept * lognormal(rng, 380.0 if is_answer else 120.0, 0.25))
         llm_events, end, status = self._llm_attempts(
             t + rng.randint(2, 8),
             base,
@@ -830,14 +735,14 @@ class _Generator:
         while True:
             t0 = self._next_arrival()
             app = self.app_picker(rng)
-            route = _APP_ROUTES[app](rng)
-            user = _USERS[bisect.bisect(_USER_CUM, rng.random() * _USER_CUM[-1])]
+            route = APP_ROUTES[app](rng)
+            user = USERS[bisect.bisect(USER_CUM, rng.random() * USER_CUM[-1])]
             lost = rng.random() < P_LOST_GATEWAY
             fate = self._fate()
-            slow = _lognormal(rng, 10.0, 0.3) if rng.random() < P_SLOW else 1.0
+            slow = lognormal(rng, 10.0, 0.3) if rng.random() < P_SLOW else 1.0
             request_id = self._uuid()
             gateway_id = self._span_id()
-            base = {"request_id": request_id, "parent_id": gateway_id, "service": _SERVICE[app]}
+            base = {"request_id": request_id, "parent_id": gateway_id, "service": SERVICE[app]}
             build = self._chat_request if app == "chatbot" else self._rag_request
             children, end, status, unhappy = build(t0, base, route, fate, slow)
             # End-to-end: the children plus response serialization and the last network hop.
@@ -850,7 +755,7 @@ class _Generator:
                     "request_id": request_id,
                     "event_id": gateway_id,
                     "event": "gateway",
-                    "service": _SERVICE[app],
+                    "service": SERVICE[app],
                     "method": "POST",
                     "route": route,
                     "user_id": user,
@@ -866,7 +771,7 @@ class _Generator:
     def _feedback(self, done: int, request_id: str, unhappy: bool) -> tuple[int, bytes]:
         """A thumbs (or 1-5 star, as a 0..1 score) event, 5 s to 10 min after the request ended at `done`."""
         rng = self.rng
-        t = done + int(min(600_000.0, 5_000.0 + _lognormal(rng, 30_000.0, 1.2)))
+        t = done + int(min(600_000.0, 5_000.0 + lognormal(rng, 30_000.0, 1.2)))
         up = rng.random() < (P_THUMBS_UP_BAD if unhappy else P_THUMBS_UP)
         value: str | float
         if rng.random() < P_FEEDBACK_SCORE:
@@ -900,163 +805,3 @@ class _Generator:
         while heap:
             _, _, line, first = pop(heap)
             yield line, first
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Malformed lines: extra lines, so the real requests stay intact whatever a reader does with them.
-
-
-def _malformed_line(kind: str, good: bytes, rng: random.Random) -> bytes:
-    """A bad line of `kind`, derived from the good line just written."""
-    if kind == "truncated-json":
-        # A writer killed mid-line. Cut before the closing brace, and on a character boundary (still UTF-8).
-        cut = rng.randint(8, len(good) - 2)
-        while good[cut] & 0xC0 == 0x80:
-            cut -= 1
-        return good[:cut] + b"\n"
-    if kind == "not-an-object":
-        return rng.choice((b"[1,2]\n", b'"healthcheck ok"\n', b"null\n", b"42\n"))
-    obj = orjson.loads(good)
-    if kind == "missing-request-id":
-        obj.pop("request_id", None)
-        obj["event_id"] = f"{rng.getrandbits(64):016x}"
-        return orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
-    # wrong-type / negative-latency: an extra `cache_lookup` event of the same request, starting with the good
-    # line's event (so it never widens the request's time envelope) and carrying no tokens.
-    extra: dict[str, Any] = {
-        "ts": obj["ts"],
-        "request_id": obj["request_id"],
-        "event_id": f"{rng.getrandbits(64):016x}",
-        "parent_id": obj.get("parent_id", obj.get("event_id")),
-        "event": "cache_lookup",
-        "hit": False,
-        "latency_ms": "oops" if kind == "wrong-type" else -round(1.0 + 40.0 * rng.random(), 1),
-    }
-    return orjson.dumps(extra, option=orjson.OPT_APPEND_NEWLINE)
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-
-
-def iter_sample_lines(
-    *,
-    seed: int = 0,
-    start: datetime = DEFAULT_START,
-    requests: int | None = None,
-    target_bytes: int | None = None,
-    malformed: bool = True,
-    malformed_every: int = 5000,
-    apps: Sequence[str] = APPS,
-    requests_per_second: float = 20.0,
-    stats: SampleStats | None = None,
-) -> Iterator[bytes]:
-    """Yield native-format JSON lines (each ending in b"\\n"), deterministically from `seed`.
-
-    `requests` caps the number of requests generated, `target_bytes` the output size (the output
-    stops at the last whole line that fits, so requests at the cut may lack their later events).
-    With neither, 1,000 requests are generated. `malformed` plants about one bad line per
-    `malformed_every` good ones, cycling through `MALFORMED_KINDS`. `requests_per_second` is
-    the mean arrival rate (it follows a daily cycle). If `stats` is given, it is updated as lines
-    are yielded.
-    """
-    if requests is None and target_bytes is None:
-        requests = DEFAULT_REQUESTS
-    if malformed_every < 2:
-        msg = "malformed_every must be at least 2"
-        raise ValueError(msg)
-    stats = stats if stats is not None else SampleStats()
-    generator = _Generator(seed=seed, start=start, apps=apps, requests_per_second=requests_per_second)
-    budget = target_bytes if target_bytes is not None else math.inf
-    bad_rng = random.Random(f"aiobs-sample-malformed-{seed}")
-    countdown = bad_rng.randint(malformed_every // 2, malformed_every * 3 // 2)
-    kind = 0
-    size = 0
-    for line, first in generator.lines(requests):
-        size += len(line)
-        if size > budget:
-            break
-        stats.events += 1
-        stats.requests += first
-        stats.bytes = size
-        yield line
-        if not malformed:
-            continue
-        countdown -= 1
-        if countdown == 0:
-            countdown = bad_rng.randint(malformed_every // 2, malformed_every * 3 // 2)
-            bad = _malformed_line(MALFORMED_KINDS[kind], line, bad_rng)
-            kind = (kind + 1) % len(MALFORMED_KINDS)
-            size += len(bad)
-            if size > budget:
-                break
-            stats.malformed += 1
-            stats.bytes = size
-            yield bad
-
-
-def write_sample(
-    path: Path,
-    *,
-    seed: int = 0,
-    start: datetime = DEFAULT_START,
-    requests: int | None = None,
-    target_bytes: int | None = None,
-    malformed: bool = True,
-    malformed_every: int = 5000,
-    apps: Sequence[str] = APPS,
-    requests_per_second: float = 20.0,
-) -> SampleStats:
-    """Write a sample log to `path`: plain, or gzip (level 6) / zstandard by the `.gz` / `.zst` suffix.
-
-    Streams in ~1 MB chunks (bounded memory), writes to `<path>.part` and renames at the end, so an
-    interrupted run never leaves a complete-looking file. `target_bytes` counts uncompressed bytes.
-    Compressed output is byte-for-byte reproducible too (no timestamp in the gzip header).
-    """
-    stats = SampleStats()
-    lines = iter_sample_lines(
-        seed=seed,
-        start=start,
-        requests=requests,
-        target_bytes=target_bytes,
-        malformed=malformed,
-        malformed_every=malformed_every,
-        apps=apps,
-        requests_per_second=requests_per_second,
-        stats=stats,
-    )
-    if path.is_symlink():  # write where the link points, and keep the link
-        path = path.resolve()
-    if path.exists() and not path.is_file():  # renaming over a device or a pipe would replace it
-        msg = f"cannot write {path}: it is not a regular file; give a file name"
-        raise UsageError(msg)
-    part = path.with_name(path.name + ".part")
-    with part.open("wb") as raw:
-        if path.suffix == ".gz":
-            with gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=raw, mtime=0) as out:
-                _copy_chunked(lines, out)
-        elif path.suffix == ".zst":
-            with zstandard.ZstdCompressor(level=10).stream_writer(raw, closefd=False) as out:
-                _copy_chunked(lines, out)
-        else:
-            _copy_chunked(lines, raw)
-    part.replace(path)
-    stats.file_bytes = path.stat().st_size
-    return stats
-
-
-class _Writable(Protocol):
-    def write(self, data: bytes, /) -> object: ...
-
-
-def _copy_chunked(lines: Iterator[bytes], out: _Writable, chunk: int = 1 << 20) -> None:
-    buf: list[bytes] = []
-    buffered = 0
-    for line in lines:
-        buf.append(line)
-        buffered += len(line)
-        if buffered >= chunk:
-            out.write(b"".join(buf))
-            buf.clear()
-            buffered = 0
-    if buf:
-        out.write(b"".join(buf))
