@@ -45,8 +45,8 @@ def cloudwatch_response(lines: list[str]) -> str:
 def loki_response(lines: list[str]) -> str:
     values = [[str(1763629200000000000 + i), line] for i, line in enumerate(lines)]
     streams = [  # two streams: the numbering runs on across them, in the response's order
-        {"stream": {"app": "chat", "pod": "a"}, "values": values[:7]},
-        {"stream": {"app": "chat", "pod": "b"}, "values": values[7:]},
+        {"stream": {"app": "chat", "pod": "a"}, "values": values[:FIRST_STREAM]},
+        {"stream": {"app": "chat", "pod": "b"}, "values": values[FIRST_STREAM:]},
     ]
     data = {"resultType": "streams", "result": streams, "stats": {"summary": {"totalLinesProcessed": len(lines)}}}
     return json.dumps({"status": "success", "data": data}, separators=(",", ":"), ensure_ascii=False)
@@ -57,6 +57,25 @@ def summary_doc(path: Path) -> dict[str, Any]:
     doc.pop("generated_at")
     doc.pop("bytes_read")  # a response holds more than its lines
     return doc
+
+
+#: Entries in the first Loki stream: the second stream's entry n is the file's line n + FIRST_STREAM.
+FIRST_STREAM = 7
+
+
+def in_the_plain_file(doc: Any, response: Path, plain: Path) -> Any:
+    """The response's summary with every place in it (`#events:n`, `#result[i].values:n`) said as the
+    line of the plain file that holds the same log line."""
+    if isinstance(doc, list):
+        return [in_the_plain_file(v, response, plain) for v in doc]
+    if isinstance(doc, str):
+        return str(plain) if doc.startswith(str(response)) else doc
+    if not isinstance(doc, dict):
+        return doc
+    moved = {k: in_the_plain_file(v, response, plain) for k, v in doc.items()}
+    if isinstance(doc.get("source"), str) and doc["source"].endswith("#result[1].values"):
+        moved["line"] = doc["line"] + FIRST_STREAM
+    return moved
 
 
 def renamed(doc: Any, old: str, new: str) -> Any:
@@ -78,9 +97,8 @@ def test_a_response_gives_the_summary_of_the_lines_it_holds(tmp_path: Path, orig
     write = cloudwatch_response if kind == CLOUDWATCH_RESPONSE else loki_response
     response.write_text(write(lines), encoding="utf-8")
     assert response_of(response.read_bytes()) == kind
-    where = "events" if kind == CLOUDWATCH_RESPONSE else "values"
     expected = summary_doc(plain)
-    found = renamed(renamed(summary_doc(response), f"{response}#{where}", str(plain)), str(response), str(plain))
+    found = in_the_plain_file(summary_doc(response), response, plain)
     assert found == expected
     assert expected["overall"]["requests"] > 0
 
@@ -108,8 +126,48 @@ def test_a_response_cut_short_is_one_problem_named_not_a_crash(tmp_path: Path) -
         summarize(expand_inputs([str(path)]))
 
 
+def test_entries_with_structured_metadata_are_read_as_the_plain_ones(tmp_path: Path) -> None:
+    """Loki's `categorize-labels` encoding (what Grafana asks for) adds a third element to each entry."""
+    lines = STRUCTLOG.read_text(encoding="utf-8").split("\n")[:-1]
+    plain, categorized = json.loads(loki_response(lines)), json.loads(loki_response(lines))
+    for stream in categorized["data"]["result"]:
+        stream["values"] = [[ts, line, {"structuredMetadata": {"pod": "a"}}] for ts, line in stream["values"]]
+    (tmp_path / "plain.json").write_text(json.dumps(plain), encoding="utf-8")
+    (tmp_path / "categorized.json").write_text(json.dumps(categorized), encoding="utf-8")
+    found = summary_doc(tmp_path / "categorized.json")
+    expected = summary_doc(tmp_path / "plain.json")
+    found = renamed(
+        renamed(found, f"{tmp_path / 'categorized.json'}#values", f"{tmp_path / 'plain.json'}#values"),
+        str(tmp_path / "categorized.json"),
+        str(tmp_path / "plain.json"),
+    )
+    assert found == expected and expected["overall"]["requests"] > 0
+
+
 def test_other_documents_are_not_responses() -> None:
     assert response_of(b'{"events": "a field of an ordinary log line", "level": "info"}\n') is None
     assert response_of(b'{"status": "error", "data": {}}') is None
     assert response_of(STRUCTLOG.read_bytes()) is None
     assert response_of(b'{"status":"success","data":{"resultType":"matrix","result":[]}}') is None
+
+
+def test_lambda_platform_lines_are_skipped_and_counted_not_problems(tmp_path: Path) -> None:
+    """A Lambda function's log group has the platform's own lines around the function's: they are no
+    input problem (`--strict` must pass on a healthy function's logs), but they are counted."""
+    lines = STRUCTLOG.read_text(encoding="utf-8").split("\n")[:-1]
+    platform = [
+        "START RequestId: 8f5c3e2a-1b2c-4d5e-9f00-1234567890ab Version: $LATEST",
+        "END RequestId: 8f5c3e2a-1b2c-4d5e-9f00-1234567890ab",
+        "REPORT RequestId: 8f5c3e2a-1b2c-4d5e-9f00-1234567890ab\tDuration: 2.39 ms\tBilled Duration: 3 ms",
+    ]
+    path = tmp_path / "lambda.json"
+    path.write_text(cloudwatch_response([platform[0], *lines, *platform[1:]]), encoding="utf-8")
+    doc = summary_doc(path)
+    kinds = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
+    assert doc["input_quality"]["problems"] == 0
+    skipped = kinds["skipped-record"]
+    assert skipped["informational"] and skipped["count"] == 3
+    assert [e["line"] for e in skipped["examples"]] == [1, len(lines) + 2, len(lines) + 3]
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert doc["overall"] == summary_doc(plain)["overall"]
