@@ -98,3 +98,15 @@ def test_import_aiobs_stays_light() -> None:
     assert shown.stdout.strip() == "[]"
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         aiobs.nothing  # noqa: B018
+
+
+def test_a_date_is_its_midnight_and_a_wrong_type_is_one_sentence() -> None:
+    from datetime import date
+
+    assert (
+        aiobs.summarize(SAMPLES, since=date(2026, 11, 29)).n_requests
+        == aiobs.summarize(SAMPLES, since="2026-11-29").n_requests
+    )
+    with pytest.raises(UsageError, match="since and until take a datetime, a date or a string"):
+        aiobs.summarize(SAMPLES, since=20261129)  # type: ignore[arg-type]
+    assert {"summarize", "read_logs", "summary_json"} <= set(dir(aiobs))

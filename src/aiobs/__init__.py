@@ -27,6 +27,10 @@ __all__ = ["__version__", "read_logs", "summarize", "summary_json"]
 _LAZY = {"read_logs": "aiobs.api", "summarize": "aiobs.api", "summary_json": "aiobs.render.json_csv"}
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib

@@ -10,8 +10,10 @@
 
     requests = aiobs.read_logs("logs/*.jsonl.gz")   # a Polars frame, a row per rebuilt request
 
-Every command that reads logs goes through `summarize` here, with its options as keyword arguments, so
-Python and the command line give the same numbers. Options take what the command line takes, as
+Every command that reads logs and reports on them (summarize, outliers, trace, report, check) goes
+through `summarize` here, with its options as keyword arguments, so Python and the command line give
+the same numbers (`inspect` reads only each file's first lines, and the field mapping through
+`field_mapping`). Options take what the command line takes, as
 Python values: `since="24h"` or a datetime, `where=["route=/chat"]`, `mapping={"model": "llm.name"}`.
 Like the command, it reads ./aiobs.toml (or pyproject's [tool.aiobs]) when `config` is not given;
 `config=False` reads no file. Bad arguments raise `aiobs.errors.UsageError`; input with no usable
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +47,7 @@ from aiobs.summary import summarize as summarize_sources
 from aiobs.where import parse_where
 
 Paths = str | Path | Iterable[str | Path]
-TimeBound = str | datetime | None
+TimeBound = str | datetime | date | None
 #: Given the sources once they are listed, a context that yields the progress callback (the CLI's bar).
 ProgressFactory = Callable[[list[Source]], AbstractContextManager[ProgressCallback | None]]
 
@@ -160,9 +162,15 @@ def field_mapping(
 
 
 def _time_bound(bound: TimeBound) -> datetime | None:
-    """A datetime without a time zone is UTC, as a timestamp without one is in the logs."""
+    """A datetime without a time zone is UTC, as a timestamp without one is in the logs; a date is its
+    midnight (UTC)."""
     if isinstance(bound, datetime):
         return bound if bound.tzinfo is not None else bound.replace(tzinfo=UTC)
+    if isinstance(bound, date):
+        return datetime(bound.year, bound.month, bound.day, tzinfo=UTC)
+    if bound is not None and not isinstance(bound, str):
+        msg = f"since and until take a datetime, a date or a string such as 24h, not {type(bound).__name__}"
+        raise UsageError(msg)
     return parse_time_bound(bound) if bound else None
 
 

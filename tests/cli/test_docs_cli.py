@@ -9,6 +9,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from aiobs.cli import app
@@ -62,3 +63,12 @@ def test_the_installed_wheel_prints_its_own_pages(tmp_path: Path) -> None:
     where = "import aiobs.cli.docs as d; print(d.docs_folder())"
     shown = subprocess.run([sys.executable, "-c", where], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert Path(shown.stdout.strip()) == site / "aiobs" / "docs"
+
+
+def test_no_pages_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("aiobs.cli.docs.docs_folder", lambda: tmp_path)
+    result = runner.invoke(app, ["docs"])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"aiobs: no documentation pages in {tmp_path}: the installation is incomplete\n",
+    )

@@ -145,7 +145,7 @@ def check_command(
     Examples:
       aiobs check logs/ --slo 'p95(latency_ms) < 3000' --slo 'error_rate < 1%'
       aiobs check logs/ --baseline baseline.json --max-regression p95=10%
-      aiobs check logs/ --junit results.xml
+      aiobs check logs/ --slo 'p99(latency_ms) < 10s' --junit results.xml
     """
     warn = store_warnings()  # a damaged history file: named on stderr, never a failed run
     with user_errors():

@@ -33,12 +33,16 @@ def docs_command(
 
     The pages the help and messages point to as docs/NAME.md ship with aiobs.
 
+    \b
     Examples:
       aiobs docs
       aiobs docs ci | less
     """
     with user_errors():
         found = pages()
+        if not found:
+            msg = f"no documentation pages in {docs_folder()}: the installation is incomplete"
+            raise UsageError(msg)
         if page is None:
             width = max(map(len, found))
             typer.echo("\n".join(f"{name:<{width}}  {_title(path)}" for name, path in found.items()))

@@ -76,7 +76,8 @@ def summarize_command(
         "--by",
         "-b",
         metavar="KEY",
-        help="Group by model, route, stage, provider, user (repeat, or model,route for both).",
+        help="Group by model, route, stage, provider, user, time (with --every), finish_reason, error_rule, "
+        "latency_from or response_format (repeat for more tables; model,route for pairs).",
     ),
     every: str | None = typer.Option(
         None, "--every", metavar="DURATION", help="Also show time buckets, e.g. 15m, 1h, 1d."

@@ -12,7 +12,8 @@ class _ReadmeArgument(TyperArgument):
         return None  # the metavar says what the value is; typer would add the Python type
 
     def _usage_display_name(self) -> str:
-        return f"{self.display_name_raw}..." if self.nargs != 1 else self.display_name_raw
+        name = f"{self.display_name_raw}..." if self.nargs != 1 else self.display_name_raw
+        return name if self.required else f"[{name}]"
 
 
 class ReadmeCommand(TyperCommand):
