@@ -232,6 +232,8 @@ def _not_covered(found: pl.DataFrame, hours: pl.DataFrame, covered: pl.DataFrame
     def per_bucket(frame: pl.DataFrame, name: str) -> pl.DataFrame:
         return frame.group_by(*GROUP, pl.col(BUCKET).dt.truncate(every)).agg(pl.len().alias(name))
 
+    # Only covered hours that hold data count: a finer bucket also spans hours without any.
+    covered = covered.join(hours, on=keys, how="semi", nulls_equal=True)
     counts = per_bucket(hours, "with_data").join(per_bucket(covered, "covered"), on=keys, how="left", nulls_equal=True)
     wanted = counts.filter(pl.col("covered").fill_null(0) < pl.col("with_data")).select(keys)
     return found.join(wanted, on=keys, how="semi", nulls_equal=True)

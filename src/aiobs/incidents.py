@@ -194,7 +194,8 @@ def scoring_note(row: dict[str, Any], rules: AnomalyRules) -> str:
     if row["status"] == TOO_FEW:
         return f"not scored: fewer than {needs} even per {_per(rules.sizes[-1])}"
     if row["status"] == NO_BASELINE:
-        return f"not scored yet: {_baseline_needs(sizes[0], rules)}"
+        thin = f"; other hours: fewer than {needs} even per {_per(rules.sizes[-1])}" if row["thin"] else ""
+        return f"not scored yet: {_baseline_needs(sizes[0], rules)}{thin}"
     on = f"scored on {' and '.join(size_label(s) for s in sizes)} buckets"
     if sizes != [rules.sizes[0]]:
         on += f", each hour on the finest that has {needs}"

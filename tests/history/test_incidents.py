@@ -280,3 +280,33 @@ def test_a_scoring_line_names_metrics_and_groups_in_the_same_state() -> None:
 def test_bucket_sizes_divide_a_day_finest_first(sizes: tuple[str, ...]) -> None:
     with pytest.raises(ValueError, match="bucket size"):
         AnomalyRules(sizes=sizes)
+
+
+def test_an_hour_no_finer_bucket_judged_gets_a_coarser_one_though_finer_buckets_span_empty_hours(
+    tmp_path: Path,
+) -> None:
+    """Hours 00 and 01 fill a 3 h bucket (which also spans the empty 02); hour 05 alone is too thin for its
+    own 3 h bucket, so the 6 h bucket must judge it. Counting the empty 02 as covered once left 05 out and
+    reported it as too thin even per day."""
+    parts = [
+        make_requests(n, seed=10 * day + hour, start=T0 + timedelta(days=day, hours=hour), span=timedelta(minutes=59))
+        for day in range(8)
+        for hour, n in ((0, 110), (1, 110), (5, 20))
+    ]
+    store = tmp_path / "store"
+    history.append(store, profile_requests(pl.concat(parts).lazy(), every="1h"), run_id="r", inputs=["x"])
+    detection = history.detect(store, days=8)
+    p95 = (pl.col("metric") == "p95(latency_ms)") & (pl.col("dimension") == "overall")
+    assert set(detection.scored.filter(p95).get_column("every")) == {"3h", "6h"}
+    (row,) = detection.scoring.filter(p95).to_dicts()
+    assert row["sizes"] == ["3h", "6h"] and row["thin"] == 0 and row["hours"] == 24
+
+
+def test_a_note_waiting_for_a_baseline_also_names_the_hours_too_thin_to_judge() -> None:
+    from aiobs.incidents import scoring_note
+
+    row = {"status": NO_BASELINE, "sizes": ["3h"], "needs": 200, "waiting": 5, "thin": 3}
+    note = scoring_note(row, AnomalyRules())
+    assert note.startswith("not scored yet: no baseline until the 3 h buckets have about")
+    assert note.endswith("; other hours: fewer than 200 requests even per day")
+    assert "other hours" not in scoring_note({**row, "thin": 0}, AnomalyRules())
