@@ -86,3 +86,12 @@ def test_a_long_group_table_shows_the_busiest_and_says_how_many_more(fmt: str) -
     assert f"and {len(users) - 25:,} more users: --top N sums them as other" in result.stdout
     hourly = runner.invoke(app, ["summarize", str(SAMPLES), "--by", "time", "--every", "1h", "-f", fmt])
     assert "more groups" not in hourly.stdout  # a table over time is read whole, in time order
+
+
+def test_top_over_the_reading_limit_shows_its_groups_and_other() -> None:
+    result = CliRunner().invoke(app, ["summarize", str(SAMPLES), "--by", "user", "--top", "30", "-f", "md"])
+    assert result.exit_code == 0, result.output
+    table = result.stdout.split("## By user", 1)[1].split("\n\n", 2)[1]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][2:]
+    assert len(rows) == 31 and rows[-1].startswith("| other |")
+    assert "more users: --top N" not in result.stdout

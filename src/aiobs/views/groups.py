@@ -52,9 +52,11 @@ def group_table(
     """The table of one `Summary.groups` entry; `hidden` groups left out of `records` are counted in a note.
 
     `limit` shows at most that many of the groups (the busiest: the rows come busiest first), saying how
-    many more there are and how to see or sum them; tables over time, read in time order, are whole."""
+    many more there are and how to see or sum them; tables over time, read in time order, and tables --top
+    folded already, are whole."""
     keys = list(records[0]["key"]) if records else [name]
-    if limit is not None and "time" not in keys and len(records) > limit:
+    # --top already chose how many groups to show (and summed the rest as `other`): no second cut.
+    if limit is not None and not folded and "time" not in keys and len(records) > limit:
         hidden = len(records) - limit
         hint = f"and {hidden:,} more {_plural(keys)}: --top N sums them as other; json and csv list every one."
         return _group_table(name, keys, records[:limit], [hint], folded)
