@@ -22,8 +22,8 @@ from aiobs.metrics import (
     summarize_requests,
     thin_percentiles,
 )
-from aiobs.render.records import metrics_record
 from aiobs.schema import CHILD_STAGES, REQUEST_SCHEMA
+from aiobs.views.records import metrics_record
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 DEFAULTS: dict[str, Any] = {

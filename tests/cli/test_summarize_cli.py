@@ -26,7 +26,7 @@ from typer.testing import CliRunner, Result
 
 from aiobs.cli import app
 from aiobs.cli.common import ExitCode
-from aiobs.render.escape import csv_cell
+from aiobs.escape import csv_cell
 
 WriteJsonl = Callable[[Path, Iterable[Any]], Path]
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,6 +11,7 @@ import io
 import pytest
 from rich.console import Console
 
+from aiobs.escape import terminal_text
 from aiobs.gates.baseline import compare, default_gates
 from aiobs.gates.expressions import parse_gate, parse_slo
 from aiobs.gates.results import CheckReport, Comparison, SloResult, group_label
@@ -18,7 +19,6 @@ from aiobs.gates.slo import evaluate_slos
 from aiobs.profiles import profile_requests
 from aiobs.render import numbers as f
 from aiobs.render.check import change, interval, metric_value, render_check_terminal, shown_comparisons, slo_limit
-from aiobs.render.escape import terminal_text
 from synthetic import make_requests
 from text_tables import assert_complete, assert_fits, printed_tables, table_titled
 

@@ -8,7 +8,7 @@ import re
 from markupsafe import Markup
 from rich.console import Console
 
-from aiobs.render.escape import markdown_text
+from aiobs.escape import markdown_text
 from aiobs.render.html import environment
 from aiobs.render.tables import cell_text, markdown_table, terminal_table
 from aiobs.views.tables import ColumnSpec, Rough, TableSpec, table

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from aiobs.render.records import summary_record
 from aiobs.render.tables import markdown_table, terminal_table
 from aiobs.report.model import build_report
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize
 from aiobs.views.cost import REPORT_SPEND_NOTE, SPEND_NOTE, SPEND_TITLE, model_with_stages, summary_spend
+from aiobs.views.records import summary_record
 from aiobs.views.tables import TableSpec
 from conftest import WriteJsonl
 

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from aiobs.render.records import summary_record
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize
 from aiobs.views.cost import summary_cost_check, unpriced_table
 from aiobs.views.groups import REQUEST_ONLY, group_table
+from aiobs.views.records import summary_record
 from aiobs.views.tables import ColumnSpec, Rough, TableSpec, table
 from conftest import WriteJsonl
 

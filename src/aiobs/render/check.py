@@ -5,11 +5,11 @@ from __future__ import annotations
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+from aiobs.escape import markdown_cell, terminal_text
 from aiobs.gates.catalogue import Unit
 from aiobs.gates.expressions import Gate
 from aiobs.gates.results import CheckReport, Comparison, SloResult, Status, group_label
 from aiobs.render import numbers as f
-from aiobs.render.escape import markdown_cell, terminal_text
 from aiobs.render.fit import Cell, Col, Layout, fit_table, footnotes
 
 _STYLE = {

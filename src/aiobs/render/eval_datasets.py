@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 import polars as pl
 
+from aiobs.escape import json_text
 from aiobs.outliers import raised_flags
 from aiobs.redact import Privacy, apply_privacy
-from aiobs.render.escape import json_text
 
 EVAL_FORMATS = ("deepeval", "ragas", "langsmith")
 TEXTS = ("input_text", "output_text", "context_text", "route")

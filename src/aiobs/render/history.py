@@ -12,8 +12,8 @@ from rich.console import Console, RenderableType
 from rich.text import Text
 
 from aiobs.anomaly import size_label
+from aiobs.escape import json_text, terminal_text
 from aiobs.render import numbers as f
-from aiobs.render.escape import json_text, terminal_text
 from aiobs.render.fit import Cell, Col, Layout, fit_table
 from aiobs.views.trends import incident_rows, scoring_rows, scoring_text, some_groups
 

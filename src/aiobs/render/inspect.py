@@ -14,10 +14,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.escape import json_text, terminal_text
 from aiobs.inspection import FieldUse, FileInspection
 from aiobs.issues import INFORMATIONAL
 from aiobs.render import numbers as f
-from aiobs.render.escape import json_text, terminal_text
 
 SCHEMA = "aiobs.inspect/1"
 

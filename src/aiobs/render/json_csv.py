@@ -10,13 +10,13 @@ from typing import Any
 
 import orjson
 
-from aiobs.render.escape import csv_cell, json_text
-from aiobs.render.records import document_record, summary_record
+from aiobs.escape import csv_cell, json_text
 from aiobs.summary import Summary
+from aiobs.views.records import document_record, summary_record
 
 
 def render_json(summary: Summary) -> str:
-    """The summary document (aiobs.render.records.document_record), indented, text escaped as JSON."""
+    """The summary document (aiobs.views.records.document_record), indented, text escaped as JSON."""
     record = document_record(summary)
     return json_text(orjson.dumps(record, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()) + "\n"
 

@@ -12,9 +12,9 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
+from aiobs.escape import visible
 from aiobs.gates.results import CheckReport, Comparison, SloResult, Status, group_label
 from aiobs.render.check import allowed, change, interval, metric_value, slo_limit
-from aiobs.render.escape import visible
 
 # Characters XML 1.0 forbids outright (C0 controls but tab, newline, carriage return; U+FFFE/FFFF).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+from aiobs.escape import markdown_cell
 from aiobs.formats.conventions import RULE_TITLES
 from aiobs.render import numbers as f
-from aiobs.render.escape import markdown_cell
 from aiobs.render.overall_rows import overall_rows
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
-from aiobs.render.record_types import IssueKindRecord, SummaryRecord
-from aiobs.render.records import summary_record
 from aiobs.render.tables import markdown_table
 from aiobs.summary import Summary
 from aiobs.views.cost import summary_cost_check, summary_spend, unpriced_table
 from aiobs.views.groups import READ_ROWS, group_table
+from aiobs.views.record_types import IssueKindRecord, SummaryRecord
+from aiobs.views.records import summary_record
 
 
 def _table(header: list[str], rows: list[list[str]], numeric_from: int = 1, text_at: tuple[int, ...] = ()) -> list[str]:

@@ -24,7 +24,7 @@ import orjson
 import polars as pl
 
 from aiobs import __version__
-from aiobs.render.escape import json_text
+from aiobs.escape import json_text
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 #: stage -> gen_ai.operation.name (a gateway or other span is a plain span: the request, a step).

@@ -17,14 +17,14 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.escape import csv_cell, json_text, markdown_cell, terminal_text
 from aiobs.outliers import METRICS, OutlierQuery, tail_sentence
 from aiobs.redact import apply_privacy
 from aiobs.render import numbers as f
-from aiobs.render.escape import csv_cell, json_text, markdown_cell, terminal_text
-from aiobs.render.records import summary_record
 from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
 from aiobs.views.outliers import OutlierRow, outlier_rows
+from aiobs.views.records import summary_record
 
 SCHEMA = "aiobs.outliers/1"
 SNIPPET_CHARS = 100

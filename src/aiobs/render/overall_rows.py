@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiobs.render import numbers as f
-from aiobs.render.record_types import MetricsRecord
+from aiobs.views.record_types import MetricsRecord
 
 
 def overall_rows(o: MetricsRecord) -> list[tuple[str, str]]:

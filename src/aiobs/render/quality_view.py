@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiobs.quality import FLAG_DESCRIPTIONS
-from aiobs.render.record_types import FeedbackRecord, FlagRecord
+from aiobs.views.record_types import FeedbackRecord, FlagRecord
 
 #: Group tables show at most this many flags (the most frequent), so they fit a terminal.
 GROUP_FLAG_COLUMNS = 4

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiobs.escape import markdown_cell
 from aiobs.render import numbers as f
-from aiobs.render.escape import markdown_cell
 from aiobs.render.html import time_range
 from aiobs.render.markdown_blocks import bucket_label, mermaid_label, table, xychart
 from aiobs.render.report_markdown_history import anomalies_section, trends_section

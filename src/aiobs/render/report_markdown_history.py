@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aiobs.escape import markdown_cell
 from aiobs.render import numbers as f
-from aiobs.render.escape import markdown_cell
 from aiobs.render.markdown_blocks import bucket_label, table, xychart
 from aiobs.render.tables import markdown_table
 from aiobs.report.model import Report

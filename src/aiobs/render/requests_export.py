@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from aiobs.errors import AiobsError, UsageError
-from aiobs.render.escape import csv_column
+from aiobs.escape import csv_column
 
 EXPORT_SUFFIXES = (".parquet", ".csv")
 

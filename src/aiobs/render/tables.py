@@ -12,8 +12,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.escape import markdown_cell, markdown_text, terminal_text
 from aiobs.render import numbers as f
-from aiobs.render.escape import markdown_cell, markdown_text, terminal_text
 from aiobs.render.fit import fit_columns, left_out_note
 from aiobs.views.tables import Cell, ColumnSpec, Rough, TableSpec
 

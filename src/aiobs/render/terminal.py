@@ -6,17 +6,17 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.escape import terminal_text
 from aiobs.formats.conventions import RULE_TITLES
 from aiobs.render import numbers as f
-from aiobs.render.escape import terminal_text
 from aiobs.render.overall_rows import overall_rows
 from aiobs.render.quality_view import acceptance_line, flag_rows, group_flags, unchecked_flags
-from aiobs.render.record_types import GroupRecord, InputQualityRecord, IssueKindRecord, SummaryRecord
-from aiobs.render.records import summary_record
 from aiobs.render.tables import terminal_table
 from aiobs.summary import Summary
 from aiobs.views.cost import summary_cost_check, summary_spend, unpriced_table
 from aiobs.views.groups import READ_ROWS, group_table
+from aiobs.views.record_types import GroupRecord, InputQualityRecord, IssueKindRecord, SummaryRecord
+from aiobs.views.records import summary_record
 
 
 def _data(value: object, limit: int = 40) -> Text:

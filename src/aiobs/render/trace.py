@@ -11,10 +11,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from aiobs.escape import json_text, terminal_block, terminal_text
 from aiobs.outliers import raised_flags
 from aiobs.redact import Privacy, apply_privacy
 from aiobs.render import numbers as f
-from aiobs.render.escape import json_text, terminal_block, terminal_text
 from aiobs.schema import CHILD_STAGES
 from aiobs.trace import TraceLine, trace_lines, trace_span_ms
 

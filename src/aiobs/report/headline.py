@@ -7,9 +7,9 @@ from typing import Any
 
 import polars as pl
 
-from aiobs.render.record_types import MetricsRecord
 from aiobs.report.flag_rates import Rate, ranked
 from aiobs.report.labels import ERROR_FLAG
+from aiobs.views.record_types import MetricsRecord
 
 #: Quality-flag cards in the headline, at most.
 HEADLINE_FLAGS = 4

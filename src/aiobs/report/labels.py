@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from aiobs.escape import terminal_block
 from aiobs.redact import redact_value
-from aiobs.render.escape import terminal_block
 
 #: Longest label (model, route, user) shown anywhere; the rest is cut with an ellipsis.
 LABEL_CHARS = 60

@@ -18,8 +18,6 @@ import polars as pl
 from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import STAGE_KEY, TIME_KEY, summarize_requests
 from aiobs.outliers import UNATTRIBUTED, OutlierQuery, tail_attribution, tail_sentence
-from aiobs.render.record_types import MetricsRecord, SummaryRecord
-from aiobs.render.records import group_records, metrics_record, summary_record
 from aiobs.report.flag_rates import FLAG_PREFIX, flag_columns, flag_tables, ranked
 from aiobs.report.headline import Figure, headline_figures
 from aiobs.report.labels import Cleaner, relabel
@@ -29,6 +27,8 @@ from aiobs.schema import CHILD_STAGES
 from aiobs.summary import Summary
 from aiobs.views.cost import REPORT_SPEND_NOTE, cost_check_table, spend_table, unpriced_table
 from aiobs.views.groups import group_table
+from aiobs.views.record_types import MetricsRecord, SummaryRecord
+from aiobs.views.records import group_records, metrics_record, summary_record
 from aiobs.views.tables import TableSpec
 
 #: Models drawn one by one in charts; the rest are summed as OTHER_MODELS.

@@ -11,7 +11,8 @@ from aiobs.issues import INFORMATIONAL
 from aiobs.metrics import CALL_TOKENS, PERCENTILES, TIME_KEY, TTFT_PERCENTILES, thin_percentiles
 from aiobs.profiles import profile_requests, to_records
 from aiobs.redact import Privacy, redact_values, user_pseudonym
-from aiobs.render.record_types import (
+from aiobs.summary import SCHEMA_VERSION, Summary
+from aiobs.views.record_types import (
     FlagRecord,
     GroupRecord,
     LatencyRecord,
@@ -21,7 +22,6 @@ from aiobs.render.record_types import (
     TokensRecord,
     TtftRecord,
 )
-from aiobs.summary import SCHEMA_VERSION, Summary
 
 METRIC_COLUMNS = frozenset(
     {

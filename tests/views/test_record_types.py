@@ -1,4 +1,4 @@
-"""The TypedDicts of render/record_types.py name exactly the keys the JSON document has, at every level."""
+"""The TypedDicts of views/record_types.py name exactly the keys the JSON document has, at every level."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import orjson
 from typer.testing import CliRunner
 
 from aiobs.cli import app
-from aiobs.render.record_types import (
+from aiobs.views.record_types import (
     FeedbackRecord,
     FlagRecord,
     GroupRecord,

@@ -122,7 +122,7 @@ class QualityRecord(TypedDict):
 
 
 class SummaryRecord(TypedDict):
-    """The `aiobs.summary/1` document, without `profiles` (render_json adds them)."""
+    """The `aiobs.summary/1` document, without `profiles` (records.document_record adds them)."""
 
     schema: str
     aiobs_version: str
