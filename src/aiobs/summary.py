@@ -20,7 +20,7 @@ from aiobs.formats import check_input_format
 from aiobs.formats.details import merge_details, merge_phases
 from aiobs.formats.mapping import FieldMapping
 from aiobs.ingest import ProgressCallback
-from aiobs.issues import INFORMATIONAL, IssueLog
+from aiobs.issues import INFORMATIONAL, InputIssue, IssueLog
 from aiobs.metrics import (
     STAGE_KEY,
     TIME_KEY,
@@ -260,6 +260,7 @@ def summarize(
         ingested.close()
         msg = f"--every {every} needs timestamps: no request in the input has one (map one with --map start=FIELD)"
         raise InputError(msg)
+    _say_when_no_request_has_tokens(requests, sources, issues)
     lazy = requests
     groups, folded = {}, {}
     for keys in key_sets:
@@ -296,6 +297,20 @@ def summarize(
         quality_groups=quality_groups,
         workspace=ingested,
     )
+
+
+def _say_when_no_request_has_tokens(requests: pl.LazyFrame, sources: list[Source], issues: IssueLog) -> None:
+    """Tokens and cost shown as unknown need a reason in the input-quality notes, with the way to a fix."""
+    counted = pl.any_horizontal(pl.col(k).is_not_null().any() for k in ("input_tokens", "output_tokens"))
+    if requests.select(counted).collect().item():
+        return
+    names = ", ".join("- (standard input)" if s == STDIN else s.name for s in sources[:3])
+    names += f" and {len(sources) - 3} more" if len(sources) > 3 else ""
+    message = (
+        "no token counts in these logs, so no cost either: map yours with --map input_tokens=FIELD "
+        "--map output_tokens=FIELD (aiobs inspect shows candidates)"
+    )
+    issues.record(InputIssue("no-tokens", names, None, message))
 
 
 def _top_problems(issues: IssueLog, most: int = 3) -> str:

@@ -39,7 +39,7 @@ def kinds(doc: dict[str, Any]) -> dict[str, list[int | None]]:
 def test_a_byte_order_mark_does_not_cost_line_1(tmp_path: Path) -> None:
     rows = [{"request_id": r, "ts": "2026-11-20T09:00:00Z", **OK} for r in ("a", "b")]
     doc = summary(write(tmp_path, rows, prefix=b"\xef\xbb\xbf"))
-    assert (doc["overall"]["requests"], kinds(doc)) == (2, {})
+    assert (doc["overall"]["requests"], kinds(doc)) == (2, {"no-tokens": [None]})  # a log of no tokens says so
 
 
 @pytest.mark.parametrize("ts", ["0001-01-01T00:00:00Z", "9999-12-31T00:00:00Z", 0, "2100-01-01T00:00:00Z"])
@@ -48,7 +48,7 @@ def test_an_implausible_time_is_an_input_problem(tmp_path: Path, ts: object) -> 
     rows = [{"request_id": "bad", "ts": ts, **OK}, {"request_id": "good", "ts": "2026-11-20T09:00:00Z", **OK}]
     path = write(tmp_path, rows)
     doc = summary(path)
-    assert kinds(doc) == {"invalid-timestamp": [1]}
+    assert kinds(doc) == {"invalid-timestamp": [1], "no-tokens": [None]}
     assert (doc["overall"]["first_start"], doc["overall"]["last_start"]) == ("2026-11-20T09:00:00Z",) * 2
     for out in ("r.md", "r.html"):  # the report draws time axes: it must not trip on the request without one
         result = runner.invoke(app, ["report", str(path), "-o", str(tmp_path / out)])
@@ -69,14 +69,14 @@ def test_an_implausible_time_from_an_adapter(tmp_path: Path) -> None:
     path = tmp_path / "otlp.jsonl"
     path.write_bytes(orjson.dumps(line) + b"\n")
     doc = summary(path)
-    assert list(kinds(doc)) == ["invalid-timestamp"]
+    assert list(kinds(doc)) == ["invalid-timestamp", "no-tokens"]
 
 
 @pytest.mark.parametrize(("field", "value"), [("status", {"code": 500}), ("status", []), ("event", {"x": 1})])
 def test_a_status_or_event_that_is_an_object_is_said(tmp_path: Path, field: str, value: object) -> None:
     row = {"request_id": "a", "ts": "2026-11-20T09:00:00Z", "latency_ms": 5, "status": "ok", field: value}
     doc = summary(write(tmp_path, [row]))
-    assert kinds(doc) == {"wrong-type": [1]}
+    assert kinds(doc) == {"wrong-type": [1], "no-tokens": [None]}
 
 
 INVISIBLE = ["\u202e", "\u2066", "\u200b", "\u200f", "\ufeff", "\u2028"]

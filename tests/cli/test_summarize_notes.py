@@ -11,6 +11,8 @@ from typer.testing import CliRunner
 
 from aiobs.cli import app
 
+ROOT = Path(__file__).resolve().parents[2]
+
 runner = CliRunner()
 
 
@@ -31,11 +33,11 @@ def test_a_bare_duration_is_read_as_seconds_and_said_so(tmp_path: Path) -> None:
     rows = [{"request_id": "a", "ts": "2026-11-20T09:00:00Z", "duration": 28.5, "status": 200}]
     doc, kinds = notes(write(tmp_path, rows))
     assert doc["overall"]["latency_ms"]["max"] == 28_500.0
-    assert kinds == {"assumed-unit": 1}
+    assert kinds == {"assumed-unit": 1, "no-tokens": 1}
     message = doc["input_quality"]["by_kind"][0]["examples"][0]["message"]
     assert "--map duration_ms=duration:ms" in message
     fixed, kinds = notes(write(tmp_path, rows), "--map", "duration_ms=duration:ms")
-    assert (fixed["overall"]["latency_ms"]["max"], kinds) == (28.5, {})
+    assert (fixed["overall"]["latency_ms"]["max"], kinds) == (28.5, {"no-tokens": 1})
 
 
 def test_lines_without_timestamps_take_the_longest_event(tmp_path: Path) -> None:
@@ -46,7 +48,7 @@ def test_lines_without_timestamps_take_the_longest_event(tmp_path: Path) -> None
     ]
     doc, kinds = notes(write(tmp_path, rows))
     assert doc["overall"]["latency_ms"]["max"] == 12.5
-    assert kinds == {"no-timestamp": 2, "longest-latency": 1}
+    assert kinds == {"no-timestamp": 2, "longest-latency": 1, "no-tokens": 1}
 
 
 def test_time_filters_on_logs_without_time_say_why(tmp_path: Path) -> None:
@@ -71,7 +73,7 @@ def test_clock_skew_is_a_note_not_a_failure(tmp_path: Path) -> None:
     ]
     path = write(tmp_path, rows)
     _, kinds = notes(path)
-    assert kinds == {"clock-skew": 1}
+    assert kinds == {"clock-skew": 1, "no-tokens": 1}
     assert runner.invoke(app, ["summarize", str(path), "--strict"]).exit_code == 0
 
 
@@ -85,3 +87,17 @@ def test_inspect_lists_what_summarize_would_report(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
     assert "The file is empty: nothing to inspect." in runner.invoke(app, ["inspect", str(empty)]).stdout
+
+
+def test_logs_without_token_counts_say_so_and_how_to_map_them(tmp_path: Path) -> None:
+    log = tmp_path / "http.jsonl"
+    log.write_text('{"request_id": "a", "latency_ms": 120, "status": 200}\n{"request_id": "b", "latency_ms": 80}\n')
+    result = CliRunner().invoke(app, ["summarize", str(log), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = orjson.loads(result.stdout)
+    assert doc["overall"]["tokens"] == {"input": None, "output": None, "cached": None, "reasoning": None}
+    (note,) = [k for k in doc["input_quality"]["by_kind"] if k["code"] == "no-tokens"]
+    assert note["informational"] and note["examples"][0]["source"] == str(log)
+    assert "--map input_tokens=FIELD" in note["examples"][0]["message"]
+    with_tokens = CliRunner().invoke(app, ["summarize", str(ROOT / "sample_logs"), "--format", "json"])
+    assert "no-tokens" not in {k["code"] for k in orjson.loads(with_tokens.stdout)["input_quality"]["by_kind"]}

@@ -125,6 +125,7 @@ def test_notes_are_apart_from_problems(tmp_path: Path) -> None:
         "envelope-latency": (1, True),
         "unknown-latency": (1, True),
         "unknown-status": (3, True),
+        "no-tokens": (1, True),
     }  # no missing-root on top of envelope-latency: one note per request says it
     assert doc["input_quality"]["problems"] == 0
     assert doc["overall"]["latency_ms"]["max"] == 2500.0  # p: first to last line; q: unknown, not 0

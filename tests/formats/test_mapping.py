@@ -66,7 +66,7 @@ def test_an_array_index_reads_the_answer(tmp_path: Path, path: str) -> None:
     log = write(tmp_path, [COMPLETION])
     doc = summarize(str(log), "--map", "correlation_id=id", "--map", f"output_text={path}")
     assert doc["overall"]["requests"] == 1
-    assert doc["input_quality"]["by_kind"] == []
+    assert [k["code"] for k in doc["input_quality"]["by_kind"]] == ["no-tokens"]  # the log has no usage field
     trace = runner.invoke(
         app_,
         ["trace", str(log), "--id", "c1", "--map", "correlation_id=id", "--map", f"output_text={path}", "-f", "json"],
@@ -103,8 +103,9 @@ def test_a_list_of_paths_in_aiobs_toml(tmp_path: Path) -> None:
 def test_a_mapped_path_that_matches_nothing_is_a_problem(tmp_path: Path) -> None:
     log = write(tmp_path, [{"request_id": "a", "ts": "2026-11-20T09:00:00Z", "latency_ms": 5, "status": "ok"}])
     doc = summarize(str(log), "--map", "model=llm.name")
-    (kind,) = doc["input_quality"]["by_kind"]
-    assert (kind["code"], kind["informational"]) == ("unmatched-mapping", False)
+    by_code = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
+    assert {code: k["informational"] for code, k in by_code.items()} == {"unmatched-mapping": False, "no-tokens": True}
+    kind = by_code["unmatched-mapping"]
     assert kind["examples"][0]["message"] == "model = llm.name matched 0 of 1 events (0%)"
     strict = runner.invoke(app_, ["summarize", str(log), "--map", "model=llm.name", "--strict"])
     assert strict.exit_code == 1
@@ -115,17 +116,17 @@ def test_asctime_with_a_mapped_start(tmp_path: Path) -> None:
     rows = [{"rid": "a", "asctime": "2026-11-20 09:00:00,123", "latency_ms": 5, "status": "ok"}]
     doc = summarize(str(write(tmp_path, rows)), "--map", "start=asctime", "--map", "correlation_id=rid")
     assert doc["overall"]["first_start"] == "2026-11-20T09:00:00.123000Z"
-    assert [k["code"] for k in doc["input_quality"]["by_kind"]] == ["naive-timestamp"]
+    assert [k["code"] for k in doc["input_quality"]["by_kind"]] == ["naive-timestamp", "no-tokens"]
 
 
 def test_time_format_reads_what_nothing_else_does(tmp_path: Path) -> None:
     rows = [{"request_id": "a", "ts": "20/Nov/2026:09:00:00 +0100", "latency_ms": 5, "status": "ok"}]
     log = write(tmp_path, rows)
     bad = summarize(str(log))
-    assert [k["code"] for k in bad["input_quality"]["by_kind"]] == ["invalid-timestamp"]
+    assert [k["code"] for k in bad["input_quality"]["by_kind"]] == ["invalid-timestamp", "no-tokens"]
     good = summarize(str(log), "--time-format", "%d/%b/%Y:%H:%M:%S %z")
     assert good["overall"]["first_start"] == "2026-11-20T08:00:00Z"
-    assert good["input_quality"]["by_kind"] == []
+    assert [k["code"] for k in good["input_quality"]["by_kind"]] == ["no-tokens"]
     wrong = runner.invoke(app_, ["summarize", str(log), "--time-format", "%Q"])
     assert wrong.exit_code == 2 and wrong.stderr.startswith("aiobs: --time-format")
 
@@ -135,7 +136,7 @@ def test_one_line_per_request_needs_no_root(tmp_path: Path) -> None:
         {"request_id": f"r{i}", "ts": "2026-11-20T09:00:00Z", "latency_ms": 10 + i, "status": 200} for i in range(5)
     ]
     doc = summarize(str(write(tmp_path, rows)))
-    assert doc["input_quality"]["by_kind"] == []  # no missing-root for 100 % of requests
+    assert [k["code"] for k in doc["input_quality"]["by_kind"]] == ["no-tokens"]  # no missing-root at 100 %
     assert doc["overall"]["latency_ms"]["max"] == 14.0
 
 
