@@ -17,7 +17,7 @@ def test_markdown_shows_every_overall_figure_the_terminal_shows() -> None:
     markdown = runner.invoke(app, ["summarize", str(ROOT / "sample_logs"), "-f", "md"]).stdout
     table = terminal[terminal.index("Overall") : terminal.index("└")]
     rows = [line.split("│")[1:3] for line in table.splitlines() if line.startswith("│")]
-    assert len(rows) == 14  # cost logged by the app, and on how many requests: the sample logs log some costs
+    assert len(rows) == 15  # requests priced, cost logged and on how many: the sample logs have all three
     md_rows = [[cell.strip() for cell in line.split("|")[1:3]] for line in markdown.splitlines()]
     for metric, value in rows:
         assert [metric.strip(), value.strip()] in md_rows

@@ -23,6 +23,9 @@ def overall_rows(o: MetricsRecord) -> list[tuple[str, str]]:
         ("cost (priced by aiobs)", f.usd(o["cost_usd"])),
         ("cost per 1,000 requests", f.usd(o["cost_per_1k_requests"])),
     ]
+    if o["cost_usd"] is not None and o["priced_requests"] < o["requests"]:
+        # Unpriced requests add $0 to both figures above: they are lower bounds, and this row says by how much.
+        rows.append(("  requests priced / all", f"{f.count(o['priced_requests'])} / {f.count(o['requests'])}"))
     if o["logged_cost_usd"] is not None:
         rows.append(("cost logged by the app", f.usd(o["logged_cost_usd"])))
         if o["logged_cost_requests"] < o["requests"]:  # a row of its own: every value of the table is a number
