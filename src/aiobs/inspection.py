@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from aiobs.formats import FORMATS, check_input_format, frame_source, make_parser
+from aiobs.formats import FORMATS, WRAPPER_NAMES, check_input_format, frame_source, make_parser, wrapper_of
 from aiobs.formats.detect import detect_votes
 from aiobs.formats.loggers import PRESET_BY_NAME
 from aiobs.formats.mapping import FieldMapping, SourcePath
@@ -172,6 +172,10 @@ def _nth_newline(data: bytes, n: int) -> int:
 def _inspect(source: Source, mapping: FieldMapping, forced: str | None, lines: int) -> FileInspection:
     issues = IssueLog()
     sample, whole = _sample(source, issues, lines)
+    wrapper = wrapper_of(sample.data) if sample is not None else None
+    if wrapper in ("loki-response", "cloudwatch-response", "documents") and not whole:
+        # One JSON document: its first lines are not a readable part of it, so it is read whole.
+        issues, (sample, whole) = IssueLog(), _sample(source, IssueLog(), 1 << 62)
     stream: Iterator[Chunk] = iter([sample]) if sample is not None else iter(())
     name, chunks = frame_source(stream, issues, forced)
     parsed = list(chunks)
@@ -192,7 +196,7 @@ def _inspect(source: Source, mapping: FieldMapping, forced: str | None, lines: i
         source=source.name,
         format=name,
         format_reads=FORMATS[name][0],
-        evidence=_evidence(sample, name, forced),
+        evidence=_evidence(parsed, name, forced, wrapper),
         sampled_lines=sample.line_count if sample is not None else 0,
         sampled_bytes=len(sample.data) if sample is not None else 0,
         whole_file=whole,
@@ -207,17 +211,20 @@ def _inspect(source: Source, mapping: FieldMapping, forced: str | None, lines: i
     )
 
 
-def _evidence(sample: Chunk | None, name: str, forced: str | None) -> str:
+def _evidence(parsed: list[Chunk], name: str, forced: str | None, wrapper: str | None) -> str:
+    """Why this format: the votes of the first lines, said of the lines inside a wrapper when there is one."""
+    inside = f"{WRAPPER_NAMES[wrapper]}, read as the lines it holds: " if wrapper else ""
     if forced is not None:
-        return f"{name}: chosen with --input-format"
-    if sample is None:
-        return "the file is empty"
-    votes = detect_votes(sample.data)
+        return f"{inside}{name}: chosen with --input-format"
+    if not parsed:
+        return f"{inside}no line to read" if wrapper else "the file is empty"
+    votes = detect_votes(parsed[0].data)
     total = sum(votes.values())
     if not total:
-        return "no line of the first ones is a JSON object: read as native"
+        return f"{inside}no line of the first ones is a JSON object: read as native"
     others = ", ".join(f"{n} {k}" for k, n in votes.most_common() if k != name)
-    return f"{votes[name]} of the first {total} lines look like {name}" + (f" (others: {others})" if others else "")
+    said = f"{votes[name]} of the first {total} lines look like {name}" + (f" (others: {others})" if others else "")
+    return inside + said
 
 
 def _rows(chunks: list[Chunk]) -> list[dict[str, Any]]:

@@ -125,3 +125,17 @@ def test_the_lines_a_problem_quotes_are_redacted_unless_asked(tmp_path: Path, fm
         if fmt == "json":  # the terminal cuts long examples: the JSON has them whole
             assert secret in raw.output
     assert "[email]" in default.output
+
+
+def test_a_log_store_response_is_named_and_read_whole(tmp_path: Path) -> None:
+    """A pretty-printed CloudWatch response longer than the sample: its first lines are not a readable
+    part of it, so it is read whole, and the evidence names the wrapper and the format of what it holds."""
+    lines = (ROOT / "tests" / "fixtures" / "structlog" / "scenario.jsonl").read_text().splitlines()
+    events = [{"timestamp": 1763629200000 + i, "message": line, "eventId": str(i)} for i, line in enumerate(lines)]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps({"events": events * 20, "searchedLogStreams": []}, indent=4))
+    assert len(path.read_text().splitlines()) > 20  # more lines than the sample below
+    (found,) = inspect_json(str(path), "--lines", "20")["files"]
+    assert found["format"] == "structlog"
+    assert found["evidence"].startswith("CloudWatch filter-log-events / get-log-events output, read as the lines")
+    assert found["whole_file"] and found["events"] == 20 * len(lines)

@@ -32,7 +32,8 @@ INPUT_FORMAT = typer.Option(
     None,
     "--input-format",
     metavar="NAME",
-    help=f"Log format of every input: {', '.join(FORMAT_NAMES)} (default {AUTO}: detected per file).",
+    help=f"Log format of every input: {', '.join(FORMAT_NAMES)} (default {AUTO}: detected per file). "
+    "Loki, CloudWatch and Datadog wrappers are always unwrapped; this names the format of the lines inside.",
 )
 HISTORY = typer.Option(
     None,

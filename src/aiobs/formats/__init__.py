@@ -122,6 +122,26 @@ def make_parser(name: str, mapping: FieldMapping, issues: IssueLog) -> EventPars
     return FORMATS[name][1](mapping, issues)
 
 
+#: What a wrapper around the application's lines is called where aiobs names it (inspect).
+WRAPPER_NAMES = {
+    "loki-response": "a Loki query API response",
+    "cloudwatch-response": "CloudWatch filter-log-events / get-log-events output",
+    "loki": "a Loki logcli export",
+    "cloudwatch-export": "a CloudWatch Logs export",
+    "datadog-archive": "a Datadog log archive",
+    "documents": "JSON documents",
+}
+
+
+def wrapper_of(data: bytes) -> str | None:
+    """What wraps the application's lines in a file whose first bytes are `data` (WRAPPER_NAMES' keys), if any."""
+    if (response := response_of(data)) is not None:
+        return response
+    if looks_like_documents(data):
+        return "documents"
+    return envelope_of(data)
+
+
 def frame_source(
     chunks: Iterator[Chunk], issues: IssueLog, forced: str | None, *, file_start: bool = True
 ) -> tuple[str, Iterator[Chunk]]:
