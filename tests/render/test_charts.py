@@ -96,3 +96,16 @@ def test_chart_names_are_stable() -> None:
         "trend-cost",
         "trend-by-model",
     ]
+
+
+def test_latency_lines_break_at_hours_without_requests() -> None:
+    """The sample logs have no request from 18:00 to 23:59 on their first day: the percentile lines stop
+    there and start again, as the request bars leave the hours empty, rather than drawing across them."""
+    import re
+
+    ROOT = Path(__file__).resolve().parents[2]
+    report = build_report(summarize(expand_inputs([str(ROOT / "sample_logs")])))
+    assert (report.over_time.get_column("requests") == 0).sum() == 6
+    svg = render_charts(report, only=("percentiles-over-time",))["percentiles-over-time"]
+    paths = re.findall(r'aria-roledescription="line mark" d="([^"]+)"', svg)
+    assert len(paths) == 3 and all(path.count("M") == 2 for path in paths)

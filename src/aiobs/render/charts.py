@@ -101,11 +101,12 @@ def percentiles_over_time(report: Report) -> alt.Chart | None:
         pl.col("latency_p95").alias("p95"),
         pl.col("latency_p99").alias("p99"),
     ).unpivot(index="time", variable_name="percentile", value_name="ms")
-    long = long.filter(pl.col("ms").is_not_null() & (pl.col("ms") > 0))
+    # A bucket without requests keeps its row with no value: the line breaks there instead of bridging it.
+    long = long.filter(pl.col("ms").is_null() | (pl.col("ms") > 0))
     names = list(PERCENTILE_COLORS)
     return (
         base_chart(long)
-        .mark_line(point=alt.OverlayMarkDef(size=18), strokeWidth=2)
+        .mark_line(point=alt.OverlayMarkDef(size=18), strokeWidth=2, invalid="break-paths-show-domains")
         .encode(
             x=time_axis(report.every),
             y=alt.Y("ms:Q", scale=alt.Scale(type="log"), title="latency (ms, log scale)"),
