@@ -95,3 +95,13 @@ def test_top_over_the_reading_limit_shows_its_groups_and_other() -> None:
     rows = [line for line in table.splitlines() if line.startswith("| ")][2:]
     assert len(rows) == 31 and rows[-1].startswith("| other |")
     assert "more users: --top N" not in result.stdout
+
+
+def test_daily_buckets_read_as_dates_in_tables_and_stay_times_in_json() -> None:
+    args = ["summarize", str(SAMPLES), "--by", "model,time", "--every", "1d", "--top", "2"]
+    md = CliRunner().invoke(app, [*args, "-f", "md"]).stdout
+    assert "| gpt-4o | 2026-11-28 |" in md and "T00:00:00Z" not in md.split("## By model × time", 1)[1]
+    doc = orjson.loads(CliRunner().invoke(app, [*args, "-f", "json"]).stdout)
+    assert doc["groups"]["model × time"][0]["key"]["time"] == "2026-11-28T00:00:00Z"
+    hourly = CliRunner().invoke(app, ["summarize", str(SAMPLES), "--by", "time", "--every", "1h", "-f", "md"]).stdout
+    assert "| 2026-11-28T00:00:00Z |" in hourly  # hours keep their time

@@ -73,6 +73,8 @@ def _group_table(
 ) -> TableSpec:
     columns = [*(ColumnSpec(k, "label") for k in keys), *METRIC_COLUMNS]
     rows = [[*(r["key"][k] for k in keys), *_metrics(r)] for r in records]
+    if "time" in keys:
+        rows = _days_as_dates(rows, keys.index("time"))
     if folded:
         notes.append(f"other: {folded:,} smaller groups counted together (--top).")
     spec = table(group_title(name), columns, rows, notes=notes, drop_order=DROP_ORDER)
@@ -100,3 +102,12 @@ def _percentile(latency: Mapping[str, Any], name: str) -> Cell:
     value = latency[name]
     present = value is not None and value == value  # NaN (a percentile over nothing) is no value
     return Rough(value) if present and name in latency["thin"] else value
+
+
+def _days_as_dates(rows: list[list[Cell]], at: int) -> list[list[Cell]]:
+    """Time buckets that all start at midnight (--every 1d, 1w) read as dates: `2026-11-28`, not
+    `2026-11-28T00:00:00Z`, so the column stays narrow. The JSON keeps the full time."""
+    starts = [row[at] for row in rows]
+    if not starts or not all(isinstance(s, str) and s.endswith("T00:00:00Z") for s in starts):
+        return rows
+    return [[*row[:at], str(row[at]).removesuffix("T00:00:00Z"), *row[at + 1 :]] for row in rows]
