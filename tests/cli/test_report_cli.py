@@ -43,6 +43,7 @@ def test_markdown_report_writes_its_chart_images_beside_it(tmp_path: Path) -> No
         assert f"](report-charts/{name})" in md
         assert (tmp_path / "report-charts" / name).read_text(encoding="utf-8").startswith("<svg")
     assert "```mermaid" in md
+    assert f"and 4 chart image(s) in {tmp_path / 'report-charts'}/" in result.stderr  # said, not a surprise
 
 
 def test_markdown_to_stdout_for_the_step_summary() -> None:

@@ -163,6 +163,7 @@ def report_command(
             title=title,
             history=trends,
         )
+        beside = ""
         if chosen is ReportFormat.html:
             text = render_html(report, charts=render_charts(report))
         else:
@@ -173,10 +174,11 @@ def report_command(
                 images_at.mkdir(exist_ok=True)
                 for name, svg in md.images.items():
                     write_atomically(images_at / name, svg)
+                beside = f", and {len(md.images)} chart image(s) in {images_at}/" if md.images else ""
             text = md.text
         if target is None:
             sys.stdout.write(text)
         else:
             write_atomically(target, text)
-            typer.echo(f"wrote {target} ({len(text.encode()) / 1e3:,.0f} kB)", err=True)
+            typer.echo(f"wrote {target} ({len(text.encode()) / 1e3:,.0f} kB){beside}", err=True)
         fail_if_strict(summary, strict)
