@@ -24,3 +24,15 @@ def test_a_markdown_or_csv_output_is_refused_before_reading(tmp_path: Path) -> N
     result = runner.invoke(app, ["trace", str(CHATBOT), "--from-outliers", "-n", "1", "-o", str(tmp_path / "t.json")])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "t.json").read_text(encoding="utf-8").startswith('{\n  "schema": "aiobs.trace/1"')
+
+
+def test_the_waterfall_fits_an_80_column_terminal() -> None:
+    import orjson
+
+    worst = runner.invoke(app, ["outliers", str(ROOT / "sample_logs"), "--format", "json"])
+    slowest = orjson.loads(worst.stdout)["outliers"][0]["correlation_id"]
+    result = runner.invoke(app, ["trace", str(ROOT / "sample_logs"), "--id", slowest], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    table = result.stdout[result.stdout.index("Events (") :].split("\n\n", 1)[0].splitlines()[1:]
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert all(line.rstrip()[-1] in "┓┃┩│┘" for line in table), table  # whole: its right border is there

@@ -94,7 +94,9 @@ def _waterfall(view: TraceView, console_width: int) -> RenderableType:
     span = trace_span_ms(lines)
     width = _bar_width(console_width)
     table = Table(title=f"Events ({len(lines)}), {f.ms(span)} ms", title_justify="left", header_style="bold cyan")
-    table.add_column("event", no_wrap=True, max_width=26)
+    # What the other columns take (numbers, the bar, a detail of at least 16, the borders): the event name
+    # gets the rest, so the table fits the terminal (an 80-column one included) instead of being cut.
+    table.add_column("event", no_wrap=True, max_width=max(12, min(26, console_width - 47 - width)))
     table.add_column("start ms", justify="right", no_wrap=True)
     table.add_column("ms", justify="right", no_wrap=True)
     table.add_column(f"0 → {f.ms(span)} ms", no_wrap=True, width=width)
