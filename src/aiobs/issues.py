@@ -26,7 +26,7 @@ ISSUE_KINDS: dict[str, str] = {
     "missing-object": "S3 object listed but gone when read (deleted during the run)",
     "unreadable-object": "S3 object could not be read (access denied, archived, ...)",
     "duplicate-event": "the same event appears more than once (counted once)",
-    "missing-root": "request has no root/gateway event (latency from its events' envelope)",
+    "missing-root": "no event spans the whole request (a root or gateway event): latency is its events' span",
     "clock-skew": "child event starts before or ends after its root event",
     "unknown-record": "line is JSON but not a record of its file's format",
     "skipped-record": "record the format's adapter does not read (OTLP metrics, non-GenAI logs)",

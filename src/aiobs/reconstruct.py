@@ -335,7 +335,13 @@ def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -
         "missing-root",
         no_root.height,
         [
-            InputIssue("missing-root", f"request {cid}", None, "no root event; latency is the span of its events")
+            InputIssue(
+                "missing-root",
+                f"request {cid}",
+                None,
+                "no event spans the request; latency is from its first event's start to its last one's end "
+                "(log one event for the whole request, with its duration, to measure it)",
+            )
             for cid in no_root["correlation_id"].sort().head(keep)
         ],
     )
