@@ -36,3 +36,12 @@ def test_the_waterfall_fits_an_80_column_terminal() -> None:
     table = result.stdout[result.stdout.index("Events (") :].split("\n\n", 1)[0].splitlines()[1:]
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
     assert all(line.rstrip()[-1] in "┓┃┩│┘" for line in table), table  # whole: its right border is there
+
+
+def test_an_id_given_in_part_names_the_ids_it_starts(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["trace", str(ROOT / "sample_logs"), "--id", "4caf4b72"])
+    assert result.exit_code == ExitCode.USAGE
+    assert result.stderr == (
+        "aiobs: no request with ID '4caf4b72' in the input; IDs that start with it: "
+        "4caf4b72-2645-43e8-99d6-1f0f7af309a1\n"
+    )

@@ -26,6 +26,7 @@ from aiobs.pricing import price_events
 from aiobs.redact import Privacy
 from aiobs.render.otlp_out import render_trace_otlp
 from aiobs.render.trace import render_trace_json, render_trace_terminal, trace_view
+from aiobs.summary import Summary
 
 
 class TraceFormat(StrEnum):
@@ -112,7 +113,8 @@ def trace_command(
         requests = summary.requests.filter(pl.col("correlation_id").is_in(wanted)).collect()
         missing = [cid for cid in wanted if cid not in set(requests["correlation_id"].to_list())]
         if missing:
-            raise UsageError(f"no request with ID {', '.join(repr(m) for m in missing[:3])} in the input")
+            named = ", ".join(repr(m) for m in missing[:3])
+            raise UsageError(f"no request with ID {named} in the input{_starting(summary, missing[0])}")
         events = price_events(summary.events_of(wanted)).collect()
         views = [
             trace_view(
@@ -135,3 +137,10 @@ def trace_command(
         else:
             render_trace_terminal(views, stdout_console(), redacted=privacy.redact)
         fail_if_strict(summary, strict)
+
+
+def _starting(summary: Summary, prefix: str) -> str:
+    """`; IDs that start with it: 4caf4b72-...` for an ID given in part (as tables show IDs cut short)."""
+    column = pl.col("correlation_id")
+    found = summary.requests.filter(column.str.starts_with(prefix)).select(column).head(3).collect()
+    return f"; IDs that start with it: {', '.join(found['correlation_id'])}" if found.height else ""
