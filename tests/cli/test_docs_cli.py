@@ -24,6 +24,8 @@ def test_docs_lists_every_page_with_its_title() -> None:
     listed = [line.split()[0] for line in result.stdout.splitlines()]
     assert listed == sorted(path.stem for path in (ROOT / "docs").glob("*.md"))
     assert "ci            aiobs in CI and in nightly jobs" in result.stdout
+    narrow = runner.invoke(app, ["docs"], env={"COLUMNS": "80"})
+    assert max(len(line) for line in narrow.stdout.splitlines()) == 80  # a long title is cut, with …
 
 
 def test_a_page_is_printed_as_it_is_and_a_typo_is_one_sentence() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from importlib import resources
 from pathlib import Path
 
@@ -44,8 +45,9 @@ def docs_command(
             msg = f"no documentation pages in {docs_folder()}: the installation is incomplete"
             raise UsageError(msg)
         if page is None:
-            width = max(map(len, found))
-            typer.echo("\n".join(f"{name:<{width}}  {_title(path)}" for name, path in found.items()))
+            width, columns = max(map(len, found)), shutil.get_terminal_size((80, 24)).columns
+            rows = (f"{name:<{width}}  {_title(path)}" for name, path in found.items())
+            typer.echo("\n".join(row if len(row) <= columns else row[: columns - 1] + "…" for row in rows))
             return
         name = page.removeprefix("docs/").removesuffix(".md")
         if name not in found:
