@@ -6,6 +6,7 @@ import altair as alt
 import polars as pl
 
 from aiobs.render.chart_base import ERROR_COLOR, PERCENTILE_COLORS, WIDTH, base_chart, model_colors
+from aiobs.report.labels import flag_title
 from aiobs.report.model import Report
 
 ANOMALY_MARK = "▼ anomalous hour (any group; listed under Anomalies)"
@@ -93,7 +94,7 @@ def trend_rates(report: Report) -> alt.LayerChart | None:
     h = report.history
     if h is None or not h.enough_days:
         return None
-    series = {"error rate": pl.col("error_rate"), **{f: pl.col(f"rate_{f}") for f in h.flags}}
+    series = {"Error rate": pl.col("error_rate"), **{flag_title(f): pl.col(f"rate_{f}") for f in h.flags}}
     long = h.trend.select("time", "period", *(expr.alias(name) for name, expr in series.items())).unpivot(
         index=["time", "period"], variable_name="rate of", value_name="rate"
     )
