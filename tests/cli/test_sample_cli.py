@@ -27,3 +27,12 @@ def test_a_small_default_sample_reports_no_bad_lines(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "50 requests" in result.output
     assert ", 0 malformed lines," in result.output
+
+
+def test_a_name_aiobs_would_not_read_from_a_folder_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["sample", str(tmp_path / "logs.txt")])
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"aiobs: cannot write {tmp_path / 'logs.txt'}: name it .jsonl, .jsonl.gz or .jsonl.zst, as logs aiobs reads\n",
+    )
+    assert list(tmp_path.iterdir()) == []

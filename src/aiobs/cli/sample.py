@@ -9,6 +9,7 @@ import typer
 
 from aiobs.cli.common import user_errors
 from aiobs.errors import UsageError
+from aiobs.sources.base import is_log_file
 
 _SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([kmg]?)b?$", re.IGNORECASE)
 _FACTORS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9}
@@ -62,6 +63,8 @@ def sample_command(
             raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
         if output.is_dir():
             raise UsageError(f"cannot write {output}: it is a folder; give a file name such as logs.jsonl")
+        if not is_log_file(output):  # aiobs would skip it when reading its folder
+            raise UsageError(f"cannot write {output}: name it .jsonl, .jsonl.gz or .jsonl.zst, as logs aiobs reads")
         from aiobs.sample import write_sample  # imported here: building its word lists takes ~0.2 s
 
         stats = write_sample(
