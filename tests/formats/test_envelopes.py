@@ -121,3 +121,32 @@ def test_logs_that_are_not_wrapped_are_left_as_they_are() -> None:
     assert envelope_of(STRUCTLOG.read_bytes()) is None
     assert envelope_of(CHATBOT.read_bytes()) is None
     assert envelope_of(b'{"line": "x", "level": "info"}\n') is None  # a log with a `line` field of its own
+
+
+def test_lambda_platform_lines_in_a_cloudwatch_export_are_skipped_and_counted(tmp_path: Path) -> None:
+    lines = [line for line in STRUCTLOG.read_bytes().split(b"\n")[:-1] if line.startswith(b"{")]
+    platform = [
+        b"START RequestId: 8f5c3e2a-1b2c-4d5e-9f00-1234567890ab Version: $LATEST",
+        b"END RequestId: 8f5c3e2a-1b2c-4d5e-9f00-1234567890ab",
+        b"REPORT RequestId: 8f5c3e2a-1b2c-4d5e-9f00-1234567890ab\tDuration: 2.39 ms\tBilled Duration: 3 ms",
+    ]
+    wrapped = tmp_path / "000000.gz"
+    wrapped.write_bytes(gzip.compress(cloudwatch_export([platform[0], *lines, *platform[1:]])))
+    doc = summary_doc(wrapped)
+    kinds = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
+    assert doc["input_quality"]["problems"] == 0 and "blank-line" not in kinds
+    assert kinds["skipped-record"]["count"] == 3
+    assert [e["line"] for e in kinds["skipped-record"]["examples"]] == [1, len(lines) + 2, len(lines) + 3]
+    plain = tmp_path / "plain.jsonl"
+    plain.write_bytes(b"\n".join(lines) + b"\n")
+    assert doc["overall"] == summary_doc(plain)["overall"]
+
+
+def test_a_blank_line_in_a_cloudwatch_export_is_counted_once_at_its_line(tmp_path: Path) -> None:
+    lines = [line for line in STRUCTLOG.read_bytes().split(b"\n")[:-1] if line.startswith(b"{")]
+    export = cloudwatch_export(lines).split(b"\n")
+    export.insert(3, b"")
+    wrapped = tmp_path / "000000.gz"
+    wrapped.write_bytes(gzip.compress(b"\n".join(export)))
+    kinds = {k["code"]: k for k in summary_doc(wrapped)["input_quality"]["by_kind"]}
+    assert kinds["blank-line"]["count"] == 1 and kinds["blank-line"]["examples"][0]["line"] == 4

@@ -167,7 +167,7 @@ def frame_source(
             return forced or DEFAULT_FORMAT, iter(())
         stream = itertools.chain([first], stream)
     if (envelope := envelope_of(first.data)) is not None:
-        stream = unwrapped(stream, envelope)
+        stream = unwrapped(stream, envelope, issues)
         first = next(stream)
         stream = itertools.chain([first], stream)
     if repeats := repeated_keys(first.data, first.source, first.first_line):

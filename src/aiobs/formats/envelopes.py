@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 import orjson
 import polars as pl
 
+from aiobs.issues import InputIssue, IssueLog
 from aiobs.sources.read import Chunk
 
 #: A CloudWatch export line: an ISO-8601 UTC timestamp with milliseconds, a space, then the event.
@@ -76,10 +77,40 @@ def _is_loki(line: bytes) -> bool:
     return isinstance(value, dict) and isinstance(value.get("line"), str) and set(value) <= _LOKI_KEYS
 
 
-def unwrapped(chunks: Iterable[Chunk], envelope: str) -> Iterator[Chunk]:
-    """Each chunk with every envelope replaced by the line it wraps, line for line."""
+def unwrapped(chunks: Iterable[Chunk], envelope: str, issues: IssueLog) -> Iterator[Chunk]:
+    """Each chunk with every envelope replaced by the line it wraps, line for line.
+
+    In a CloudWatch export, the lines AWS Lambda writes around a function's own (`START RequestId: ...`)
+    become blank lines counted here as `skipped-record`, and the chunk's blank lines are counted here too
+    (as the reader would: `blank-line`), so neither is counted twice."""
     for chunk in chunks:
-        yield Chunk(chunk.source, _unwrap(chunk.data, envelope), chunk.first_line, chunk.n_lines, chunk.count_blank)
+        data = _unwrap(chunk.data, envelope)
+        if envelope == CLOUDWATCH and chunk.count_blank:
+            data = _skip_platform_lines(data, chunk, issues)
+            yield Chunk(chunk.source, data, chunk.first_line, chunk.n_lines, count_blank=False)
+        else:
+            yield Chunk(chunk.source, data, chunk.first_line, chunk.n_lines, chunk.count_blank)
+
+
+#: What AWS Lambda writes into every function's log group around the function's own lines.
+LAMBDA_PLATFORM = r"^(START|END|REPORT|INIT_START|INIT_REPORT|EXTENSION|TELEMETRY) "
+
+
+def _skip_platform_lines(data: bytes, chunk: Chunk, issues: IssueLog) -> bytes:
+    decoded = pl.Series("line", [data], dtype=pl.Binary).cast(pl.String, strict=False)
+    if decoded[0] is None:  # not UTF-8: the reader reports each bad line, and its blank lines
+        return data
+    lines = decoded.str.strip_suffix("\n").str.split("\n").explode()
+    platform, blank = lines.str.contains(LAMBDA_PLATFORM), lines.str.strip_chars() == ""
+    for code, mask, message in (
+        ("skipped-record", platform, "AWS Lambda platform line, skipped"),
+        ("blank-line", blank, "blank line, skipped"),
+    ):
+        at = mask.arg_true()
+        examples = [InputIssue(code, chunk.source, chunk.first_line + i, message) for i in at.head(issues.keep)]
+        issues.add(code, len(at), examples)
+    kept = pl.select(pl.when(platform).then(pl.lit("")).otherwise(lines)).to_series()
+    return (kept.str.join("\n").item() + "\n").encode()
 
 
 def _unwrap(data: bytes, envelope: str) -> bytes:
