@@ -17,11 +17,9 @@ from typing import Any
 
 import orjson
 import pytest
+from format_helpers import renamed, summary_doc
 
 from aiobs.formats.envelopes import CLOUDWATCH, DATADOG, LOKI, envelope_of
-from aiobs.render.json_csv import render_json
-from aiobs.sources.paths import expand_inputs
-from aiobs.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 STRUCTLOG = ROOT / "tests" / "fixtures" / "structlog" / "scenario.jsonl"
@@ -66,20 +64,6 @@ def datadog_archive(lines: list[bytes]) -> bytes:
         event = {"_id": f"AY{i:06d}", "date": stamp, "host": "web-1", "service": "chat", "status": "info"}
         out.append(orjson.dumps({**event, "message": "", "attributes": fields, "tags": ["env:prod"]}))
     return b"\n".join(out) + b"\n"
-
-
-def summary_doc(path: Path) -> dict[str, Any]:
-    doc = orjson.loads(render_json(summarize(expand_inputs([str(path)]))))
-    doc.pop("generated_at")
-    return doc
-
-
-def renamed(doc: Any, old: str, new: str) -> Any:
-    if isinstance(doc, dict):
-        return {k: renamed(v, old, new) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [renamed(v, old, new) for v in doc]
-    return new if doc == old else doc
 
 
 @pytest.mark.parametrize("original", [STRUCTLOG, CHATBOT])

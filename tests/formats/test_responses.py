@@ -13,12 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
+from format_helpers import renamed
+from format_helpers import summary_doc as summary_of
 
 from aiobs.errors import InputError
 from aiobs.formats.responses import CLOUDWATCH_RESPONSE, LOKI_RESPONSE, response_of
-from aiobs.render.json_csv import render_json
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize
 
@@ -52,11 +52,8 @@ def loki_response(lines: list[str]) -> str:
     return json.dumps({"status": "success", "data": data}, separators=(",", ":"), ensure_ascii=False)
 
 
-def summary_doc(path: Path) -> dict[str, Any]:
-    doc = orjson.loads(render_json(summarize(expand_inputs([str(path)]))))
-    doc.pop("generated_at")
-    doc.pop("bytes_read")  # a response holds more than its lines
-    return doc
+def summary_doc_(path: Path) -> dict[str, Any]:
+    return summary_of(path, "bytes_read")  # a response holds more than its lines
 
 
 #: Entries in the first Loki stream: the second stream's entry n is the file's line n + FIRST_STREAM.
@@ -78,14 +75,6 @@ def in_the_plain_file(doc: Any, response: Path, plain: Path) -> Any:
     return moved
 
 
-def renamed(doc: Any, old: str, new: str) -> Any:
-    if isinstance(doc, dict):
-        return {k: renamed(v, old, new) for k, v in doc.items()}
-    if isinstance(doc, list):
-        return [renamed(v, old, new) for v in doc]
-    return new if doc == old else doc
-
-
 @pytest.mark.parametrize("original", [STRUCTLOG, CHATBOT])
 @pytest.mark.parametrize("kind", [CLOUDWATCH_RESPONSE, LOKI_RESPONSE])
 def test_a_response_gives_the_summary_of_the_lines_it_holds(tmp_path: Path, original: Path, kind: str) -> None:
@@ -97,8 +86,8 @@ def test_a_response_gives_the_summary_of_the_lines_it_holds(tmp_path: Path, orig
     write = cloudwatch_response if kind == CLOUDWATCH_RESPONSE else loki_response
     response.write_text(write(lines), encoding="utf-8")
     assert response_of(response.read_bytes()) == kind
-    expected = summary_doc(plain)
-    found = in_the_plain_file(summary_doc(response), response, plain)
+    expected = summary_doc_(plain)
+    found = in_the_plain_file(summary_doc_(response), response, plain)
     assert found == expected
     assert expected["overall"]["requests"] > 0
 
@@ -111,7 +100,7 @@ def test_a_problem_is_placed_by_its_entry_in_the_response(tmp_path: Path) -> Non
     doc["events"][7]["message"] = "\n"
     path = tmp_path / "events.json"
     path.write_text(json.dumps(doc, indent=4), encoding="utf-8")
-    kinds = {k["code"]: k for k in summary_doc(path)["input_quality"]["by_kind"]}
+    kinds = {k["code"]: k for k in summary_doc_(path)["input_quality"]["by_kind"]}
     where = f"{path}#events"
     assert [(e["source"], e["line"]) for e in kinds["invalid-json"]["examples"]] == [(where, 3)]
     assert [(e["source"], e["line"]) for e in kinds["unknown-record"]["examples"]] == [(where, 6)]
@@ -134,8 +123,8 @@ def test_entries_with_structured_metadata_are_read_as_the_plain_ones(tmp_path: P
         stream["values"] = [[ts, line, {"structuredMetadata": {"pod": "a"}}] for ts, line in stream["values"]]
     (tmp_path / "plain.json").write_text(json.dumps(plain), encoding="utf-8")
     (tmp_path / "categorized.json").write_text(json.dumps(categorized), encoding="utf-8")
-    found = summary_doc(tmp_path / "categorized.json")
-    expected = summary_doc(tmp_path / "plain.json")
+    found = summary_doc_(tmp_path / "categorized.json")
+    expected = summary_doc_(tmp_path / "plain.json")
     found = renamed(
         renamed(found, f"{tmp_path / 'categorized.json'}#values", f"{tmp_path / 'plain.json'}#values"),
         str(tmp_path / "categorized.json"),
@@ -162,7 +151,7 @@ def test_lambda_platform_lines_are_skipped_and_counted_not_problems(tmp_path: Pa
     ]
     path = tmp_path / "lambda.json"
     path.write_text(cloudwatch_response([platform[0], *lines, *platform[1:]]), encoding="utf-8")
-    doc = summary_doc(path)
+    doc = summary_doc_(path)
     kinds = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
     assert doc["input_quality"]["problems"] == 0
     skipped = kinds["skipped-record"]
@@ -170,4 +159,4 @@ def test_lambda_platform_lines_are_skipped_and_counted_not_problems(tmp_path: Pa
     assert [e["line"] for e in skipped["examples"]] == [1, len(lines) + 2, len(lines) + 3]
     plain = tmp_path / "plain.jsonl"
     plain.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    assert doc["overall"] == summary_doc(plain)["overall"]
+    assert doc["overall"] == summary_doc_(plain)["overall"]
