@@ -63,6 +63,8 @@ def sample_command(
             raise UsageError(f"cannot write {output}: folder {output.parent} does not exist")
         if output.is_dir():
             raise UsageError(f"cannot write {output}: it is a folder; give a file name such as logs.jsonl")
+        if output.exists() and not output.is_file():  # a pipe or a device: say that, not its name
+            raise UsageError(f"cannot write {output}: it is not a regular file; give a file name")
         if not is_log_file(output):  # aiobs would skip it when reading its folder
             raise UsageError(f"cannot write {output}: name it .jsonl, .jsonl.gz or .jsonl.zst, as logs aiobs reads")
         from aiobs.sample import write_sample  # imported here: building its word lists takes ~0.2 s
