@@ -89,6 +89,21 @@ def test_a_narrow_terminal_drops_columns_in_order_and_names_them() -> None:
     assert "15,321" not in out and "1,234" in out  # never a cropped number: the column goes, named
 
 
+def test_a_narrow_terminal_stacks_number_headers_so_labels_stay_whole() -> None:
+    columns = [
+        ColumnSpec("model", "label"),
+        *(ColumnSpec(h, "count") for h in ("tokens in", "tokens out", "unpriced calls")),
+    ]
+    spec = table("Spend", columns, [["claude-3-5-haiku-latest", 207581, 23865, 0]])
+    wide = _terminal(spec, 120).splitlines()
+    assert any("tokens in" in line and "unpriced calls" in line for line in wide)
+    narrow = _terminal(spec, 60).splitlines()
+    assert all(len(line) <= 60 for line in narrow)
+    assert any("claude-3-5-haiku-latest" in line for line in narrow)  # whole, not folded
+    assert any("unpriced" in line for line in narrow) and any("calls" in line and "out" in line for line in narrow)
+    assert "207,581" in "".join(narrow) and "23,865" in "".join(narrow)
+
+
 def _html(spec: TableSpec) -> str:
     macro = environment().get_template("tables.html.j2").module.spec_table  # type: ignore[attr-defined]
     out = macro(spec)

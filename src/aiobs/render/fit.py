@@ -184,6 +184,25 @@ def _dropping(layout: Layout, width: int, droppable: Sequence[str]) -> tuple[Lay
     return layout, dropped
 
 
+def table_width(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    columns: Sequence[int],
+    *,
+    n_labels: int,
+    label_width: tuple[int, int],
+) -> int:
+    """Width of `columns` with numbers whole and labels between `label_width`, borders and padding included.
+
+    A header may be stacked on lines (`tokens` over `in`): its widest line counts."""
+    low, high = label_width
+    total = 1
+    for i in columns:
+        longest = max(cell_len(line) for c in [header[i], *(row[i] for row in rows)] for line in c.split("\n"))
+        total += (min(max(longest, low), high) if i < n_labels else longest) + 3
+    return total
+
+
 def fit_columns(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
@@ -200,18 +219,9 @@ def fit_columns(
     of a table wider than the terminal: dropping a low-priority column is better than a wrong number.
     The first `n_labels` columns are labels that fold between `label_width` characters.
     """
-    low, high = label_width
-
-    def needed(cols: list[int]) -> int:
-        total = 1
-        for i in cols:
-            longest = max(len(c) for c in [header[i], *(row[i] for row in rows)])
-            total += (min(max(longest, low), high) if i < n_labels else longest) + 3
-        return total
-
     shown = [i for i, name in enumerate(header) if name not in omit]
     for name in droppable:
-        if needed(shown) <= width:
+        if table_width(header, rows, shown, n_labels=n_labels, label_width=label_width) <= width:
             break
         shown = [i for i in shown if header[i] != name]
     return shown

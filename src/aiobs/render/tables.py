@@ -8,13 +8,16 @@ is decided once, in `aiobs.views`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.cells import cell_len
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from aiobs.escape import markdown_cell, markdown_text, terminal_text
 from aiobs.render import numbers as f
-from aiobs.render.fit import fit_columns, left_out_note
+from aiobs.render.fit import fit_columns, left_out_note, table_width
 from aiobs.views.tables import Cell, ColumnSpec, Rough, TableSpec
 
 #: A terminal label is cut at this many characters (the Markdown at 80, HTML at the report's cap).
@@ -57,16 +60,16 @@ def _leading_labels(spec: TableSpec) -> int:
     return next((i for i, c in enumerate(spec.columns) if c.kind != "label"), len(spec.columns))
 
 
-def _rich_table(spec: TableSpec, label_width: tuple[int, int]) -> Table:
+def _rich_table(spec: TableSpec, label_width: tuple[int, int], headers: Sequence[str]) -> Table:
     table = Table(title=spec.title, title_justify="left", title_style="bold", header_style="bold cyan")
     low, high = label_width
-    for column in spec.columns:
+    for column, header in zip(spec.columns, headers, strict=True):
         if column.numeric:
-            table.add_column(column.header, justify="right", no_wrap=True)
+            table.add_column(header, justify="right", no_wrap=True)
         elif column.kind == "label":  # labels from the logs may be long: fold them rather than squeeze the numbers
-            table.add_column(column.header, justify="left", overflow="fold", min_width=low, max_width=high)
+            table.add_column(header, justify="left", overflow="fold", min_width=low, max_width=high)
         else:
-            table.add_column(column.header, justify="left", overflow="fold")
+            table.add_column(header, justify="left", overflow="fold")
     return table
 
 
@@ -91,20 +94,42 @@ def terminal_table(
         [_terminal_cell(cell, column, limit) for cell, column in zip(row, spec.columns, strict=True)]
         for row in spec.rows
     ]
-    headers = [c.header for c in spec.columns]
-    droppable = [c.header for name in spec.drop_order for c in spec.columns if c.name == name]
     plain = [[cell.plain if isinstance(cell, Text) else cell for cell in row] for row in text]
-    shown = fit_columns(
-        headers, plain, n_labels=_leading_labels(spec), width=width, droppable=droppable, label_width=label_width
-    )
-    kept = spec.keep([spec.columns[i].name for i in shown])
-    table = _rich_table(kept, label_width)
+    n_labels = _leading_labels(spec)
+    headers = _headers(spec, plain, n_labels=n_labels, width=width, label_width=label_width)
+    droppable = [headers[i] for name in spec.drop_order for i, c in enumerate(spec.columns) if c.name == name]
+    shown = fit_columns(headers, plain, n_labels=n_labels, width=width, droppable=droppable, label_width=label_width)
+    table = _rich_table(spec.keep([spec.columns[i].name for i in shown]), label_width, [headers[i] for i in shown])
     for row in text:
         table.add_row(*(row[i] for i in shown))
-    dropped = [headers[i] for i in range(len(headers)) if i not in shown]
+    dropped = [spec.columns[i].header for i in range(len(headers)) if i not in shown]
     notes = [left_out_note(dropped, width, elsewhere)] if dropped else []
     notes += [Text(terminal_text(note, 400), style="dim") for note in spec.notes]
     return Group(table, *notes) if notes else table
+
+
+def _headers(
+    spec: TableSpec, plain: list[list[str]], *, n_labels: int, width: int, label_width: tuple[int, int]
+) -> list[str]:
+    """The column headers, a number's stacked on two lines when the table is too wide for them on one.
+
+    `tokens in` over a column of 5-digit counts takes 9 columns, `tokens` / `in` 6: the labels get the
+    room, so a model name folds less and fewer columns are left out."""
+    headers = [c.header for c in spec.columns]
+    every = list(range(len(headers)))
+    if table_width(headers, plain, every, n_labels=n_labels, label_width=label_width) <= width:
+        return headers
+    return [_stacked(h, [row[i] for row in plain]) if spec.columns[i].numeric else h for i, h in enumerate(headers)]
+
+
+def _stacked(header: str, cells: Sequence[str]) -> str:
+    """`share in the tail` as `share in` over `the tail`, when its cells are narrower than it."""
+    words = header.split(" ")
+    if len(words) < 2 or max((cell_len(c) for c in cells), default=0) >= cell_len(header):
+        return header
+    halves = [(" ".join(words[:k]), " ".join(words[k:])) for k in range(1, len(words))]
+    top, bottom = min(halves, key=lambda pair: max(cell_len(pair[0]), cell_len(pair[1])))
+    return f"{top}\n{bottom}"
 
 
 def _label_limit(spec: TableSpec, first: int = TERMINAL_LABEL_CHARS) -> int:
