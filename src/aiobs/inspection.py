@@ -24,7 +24,7 @@ from aiobs.formats import FORMATS, WRAPPER_NAMES, check_input_format, frame_sour
 from aiobs.formats.detect import detect_votes
 from aiobs.formats.loggers import PRESET_BY_NAME
 from aiobs.formats.mapping import FieldMapping, SourcePath
-from aiobs.formats.native import Reading
+from aiobs.formats.native_paths import Reading
 from aiobs.issues import IssueLog
 from aiobs.reconstruct import rebuild_requests
 from aiobs.redact import Privacy, private_issues

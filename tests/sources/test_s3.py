@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from aiobs.errors import InputError, UsageError
-from aiobs.sources import s3
+from aiobs.sources import s3, s3_listing
 from aiobs.sources.paths import expand_inputs
-from aiobs.sources.s3 import KeyPattern, S3Source, split_key
+from aiobs.sources.s3_keys import KeyPattern, split_key
+from aiobs.sources.s3_objects import S3Source
 from conftest import S3Bucket
 
 pytestmark = pytest.mark.s3
@@ -173,7 +174,7 @@ def test_keys_with_spaces_and_unicode(s3_bucket: S3Bucket) -> None:
 def test_listing_follows_every_page(
     s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch, list_calls: ListCalls
 ) -> None:
-    monkeypatch.setattr(s3, "LIST_PAGE_SIZE", 7)
+    monkeypatch.setattr(s3_listing, "LIST_PAGE_SIZE", 7)
     expected = [f"many/{i:03d}.jsonl" for i in range(60)] + [f"many/sub/{i:02d}.jsonl" for i in range(10)]
     s3_bucket.seed(dict.fromkeys(expected, LINE))
     assert keys(s3_bucket, expand(s3_bucket, s3_bucket.url("many/"))) == sorted(expected)
@@ -183,7 +184,7 @@ def test_listing_follows_every_page(
 def test_delimited_listing_follows_every_page_too(
     s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch, list_calls: ListCalls
 ) -> None:
-    monkeypatch.setattr(s3, "LIST_PAGE_SIZE", 4)
+    monkeypatch.setattr(s3_listing, "LIST_PAGE_SIZE", 4)
     s3_bucket.seed({f"logs/2026/11/{d:02d}/a.jsonl": LINE for d in range(1, 31)})
     since, until = datetime(2026, 11, 10, tzinfo=UTC), datetime(2026, 11, 29, tzinfo=UTC)
     found = keys(s3_bucket, expand(s3_bucket, s3_bucket.url("logs/"), since=since, until=until))
@@ -280,11 +281,11 @@ def test_without_a_window_the_listing_is_flat(s3_bucket: S3Bucket, list_calls: L
 
 
 def test_a_wide_level_of_folders_that_are_not_dates_is_listed_flat(s3_bucket: S3Bucket, list_calls: ListCalls) -> None:
-    users = range(s3.WIDE_LEVEL + 5)
+    users = range(s3_listing.WIDE_LEVEL + 5)
     s3_bucket.seed({f"users/u{u:03d}/2026/11/{d}/a.jsonl": LINE for u in users for d in (27, 28)})
     since = datetime(2026, 11, 28, tzinfo=UTC)
     found = expand(s3_bucket, s3_bucket.url("users/"), since=since)
-    assert len(found) == s3.WIDE_LEVEL + 5
+    assert len(found) == s3_listing.WIDE_LEVEL + 5
     assert all("/2026/11/28/" in name for name in found)  # the flat listing still filters by date
     assert list_calls.calls == [("users/", "/"), ("users/", None)]
 

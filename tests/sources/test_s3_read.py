@@ -19,10 +19,10 @@ import pytest
 
 from aiobs.errors import InputError
 from aiobs.issues import IssueLog
-from aiobs.sources import s3
+from aiobs.sources import s3_objects
 from aiobs.sources.paths import expand_inputs
 from aiobs.sources.read import iter_bytes, iter_chunks
-from aiobs.sources.s3 import S3Source
+from aiobs.sources.s3_objects import S3Source
 from conftest import S3Bucket
 
 pytestmark = pytest.mark.s3
@@ -160,7 +160,7 @@ def test_compression_comes_from_the_bytes_and_content_encoding_is_not_undone_twi
 
 def test_large_objects_stream_in_blocks(s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch) -> None:
     """Objects above PRELOAD_BYTES are read from the connection as the reader asks, block by block."""
-    monkeypatch.setattr(s3, "PRELOAD_BYTES", 0)
+    monkeypatch.setattr(s3_objects, "PRELOAD_BYTES", 0)
     data = (SAMPLES / "chatbot.jsonl").read_bytes()
     s3_bucket.put("big/a.jsonl", data)
     s3_bucket.put("big/b.jsonl", data)
@@ -186,7 +186,7 @@ def test_large_objects_stream_in_blocks(s3_bucket: S3Bucket, monkeypatch: pytest
 def test_an_object_deleted_after_listing_is_a_missing_object_issue(
     s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch, ahead: int
 ) -> None:
-    monkeypatch.setattr(s3, "FETCH_AHEAD", ahead)
+    monkeypatch.setattr(s3_objects, "FETCH_AHEAD", ahead)
     line = b'{"request_id":"r","event":"llm"}\n'
     s3_bucket.seed({f"logs/{i}.jsonl": line for i in range(5)})
     sources = expand_inputs([s3_bucket.url("logs/")], endpoint_url=s3_bucket.endpoint)
@@ -257,7 +257,7 @@ def test_throttling_through_every_retry_is_one_clear_error(
 def test_a_body_cut_off_midway_is_fetched_again_from_where_it_broke(
     s3_bucket: S3Bucket, proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch, ahead: int
 ) -> None:
-    monkeypatch.setattr(s3, "FETCH_AHEAD", ahead)
+    monkeypatch.setattr(s3_objects, "FETCH_AHEAD", ahead)
     names = ["chatbot.jsonl", "rag/2026-11-28.jsonl.gz", "rag/2026-11-29.jsonl.zst"]
     s3_bucket.seed({f"app/{n}": (SAMPLES / n).read_bytes() for n in names})
     for name in names:
@@ -276,26 +276,26 @@ def test_a_body_that_keeps_breaking_is_an_os_error_after_a_few_attempts(
     s3_bucket: S3Bucket, proxy: FaultyProxy
 ) -> None:
     s3_bucket.put("app/chatbot.jsonl", (SAMPLES / "chatbot.jsonl").read_bytes())
-    proxy.plan("cut", "GET", "/app/chatbot.jsonl", times=s3.READ_ATTEMPTS)
+    proxy.plan("cut", "GET", "/app/chatbot.jsonl", times=s3_objects.READ_ATTEMPTS)
     [source] = expand_inputs([s3_bucket.url("app/")], endpoint_url=proxy.url)
-    with pytest.raises(OSError, match=rf"reading {source.name} broke off {s3.READ_ATTEMPTS} times"):
+    with pytest.raises(OSError, match=rf"reading {source.name} broke off {s3_objects.READ_ATTEMPTS} times"):
         read_all(source, IssueLog())
 
 
 def test_client_retry_settings(aws_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    client = s3.connect()
-    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": s3.DEFAULT_ATTEMPTS}
-    assert client.meta.config.connect_timeout == s3.CONNECT_TIMEOUT
+    client = s3_objects.connect()
+    assert client.meta.config.retries == {"mode": "standard", "total_max_attempts": s3_objects.DEFAULT_ATTEMPTS}
+    assert client.meta.config.connect_timeout == s3_objects.CONNECT_TIMEOUT
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
-    assert s3.connect().meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
+    assert s3_objects.connect().meta.config.retries == {"mode": "adaptive", "total_max_attempts": 3}
 
 
 @pytest.mark.parametrize("ahead", [0, 4])
 def test_the_next_objects_are_fetched_while_one_is_read(
     s3_bucket: S3Bucket, proxy: FaultyProxy, monkeypatch: pytest.MonkeyPatch, ahead: int
 ) -> None:
-    monkeypatch.setattr(s3, "FETCH_AHEAD", ahead)
+    monkeypatch.setattr(s3_objects, "FETCH_AHEAD", ahead)
     s3_bucket.seed({f"logs/{i}.jsonl": b'{"request_id":"r"}\n' for i in range(8)})
     sources = expand_inputs([s3_bucket.url("logs/")], endpoint_url=proxy.url)
     assert isinstance(sources[0], S3Source) and sources[0].reader is not None

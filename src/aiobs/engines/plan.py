@@ -24,7 +24,7 @@ from aiobs.issues import IssueLog
 from aiobs.sources.base import Source
 from aiobs.sources.ranges import ByteRange, MeasuredRange, byte_ranges, cut_points
 from aiobs.sources.read import detect_compression, iter_chunks
-from aiobs.sources.s3 import S3Source
+from aiobs.sources.s3_objects import S3Source
 
 #: A task's share of the input. Each holds its part's events in memory once, split by bucket.
 RANGE_BYTES = 256 << 20

@@ -43,7 +43,7 @@ from aiobs.rebuild import KeptBuckets, Rebuild, RequestTables
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.base import Source
 from aiobs.sources.ranges import MeasuredRange
-from aiobs.sources.s3 import S3Source
+from aiobs.sources.s3_objects import S3Source
 
 try:
     import ray

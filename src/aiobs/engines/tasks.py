@@ -25,7 +25,7 @@ from aiobs.rebuild import RebuiltBucket, rebuild_bucket
 from aiobs.redact import Privacy
 from aiobs.sources.base import Source
 from aiobs.sources.ranges import MeasuredRange, measure_cuts
-from aiobs.sources.s3 import ObjectReader, S3Source, connect
+from aiobs.sources.s3_objects import ObjectReader, S3Source, connect
 
 
 def measure_ranges(split: Split) -> list[MeasuredRange] | None:

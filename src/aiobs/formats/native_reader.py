@@ -18,7 +18,8 @@ import polars as pl
 from aiobs.formats.lines import OBJECT, line_table, sort_out_lines
 from aiobs.formats.loggers import NATIVE, Preset
 from aiobs.formats.mapping import FieldMapping
-from aiobs.formats.native import NUMERIC, Reading, finish_errors, finish_timestamps, flat_schema, raw_schema, to_events
+from aiobs.formats.native import NUMERIC, finish_errors, finish_timestamps, to_events
+from aiobs.formats.native_paths import Reading, flat_schema, raw_schema
 from aiobs.formats.reader import check_object_line, preview
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA

@@ -1,7 +1,7 @@
 """The text pools `aiobs sample` draws on: prompts, a knowledge base, refusals, personal data and JSON tasks.
 
-They are fixed (seeded with constants), so they never depend on the caller's seed; aiobs.sample.generator
-decides which of them each request gets.
+They are fixed (seeded with constants), so they never depend on the caller's seed; aiobs.sample.apps and
+aiobs.sample.answers decide which of them each request gets.
 """
 
 from __future__ import annotations
