@@ -101,3 +101,12 @@ def test_logs_without_token_counts_say_so_and_how_to_map_them(tmp_path: Path) ->
     assert "--map input_tokens=FIELD" in note["examples"][0]["message"]
     with_tokens = CliRunner().invoke(app, ["summarize", str(ROOT / "sample_logs"), "--format", "json"])
     assert "no-tokens" not in {k["code"] for k in orjson.loads(with_tokens.stdout)["input_quality"]["by_kind"]}
+
+
+def test_examples_that_say_the_same_print_the_sentence_once_then_where(tmp_path: Path) -> None:
+    rows = [{"request_id": f"r{i}", "ts": f"2026-11-20T09:00:0{i}Z", "duration_ms": "slow"} for i in range(3)]
+    result = runner.invoke(app, ["summarize", str(write(tmp_path, rows))], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert text.count("duration_ms is not a number") == 1
+    assert all(f"    {tmp_path / 'x.jsonl'}:{n}\n" in text for n in (1, 2, 3))

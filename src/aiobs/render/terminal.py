@@ -137,12 +137,24 @@ def _kinds_table(title: str, word: str, kinds: list[IssueKindRecord]) -> list[Re
     examples = Text("First examples:\n", style="dim")
     for kind in kinds:
         table.add_row(kind["code"], f.count(kind["count"]), kind["title"])
-        for e in kind["examples"]:
-            location = f"{e['source']}:{e['line']}" if e["line"] is not None else e["source"]
-            examples.append(f"  {kind['code']}  ", style="dim")
-            examples.append(terminal_text(f"{location}  {e['message']}", 200) + "\n")
+        _append_examples(examples, kind)
     examples.rstrip()
     return [table, examples]
+
+
+def _append_examples(examples: Text, kind: IssueKindRecord) -> None:
+    """One line per example; when every example says the same (missing-root), the sentence once, then where."""
+    locations = [f"{e['source']}:{e['line']}" if e["line"] is not None else e["source"] for e in kind["examples"]]
+    messages = {e["message"] for e in kind["examples"]}
+    if len(locations) > 1 and len(messages) == 1:
+        examples.append(f"  {kind['code']}  ", style="dim")
+        examples.append(terminal_text(messages.pop(), 400) + "\n")
+        for location in locations:
+            examples.append("    " + terminal_text(location, 200) + "\n")
+        return
+    for location, e in zip(locations, kind["examples"], strict=True):
+        examples.append(f"  {kind['code']}  ", style="dim")
+        examples.append(terminal_text(f"{location}  {e['message']}", 200) + "\n")
 
 
 def render_terminal(summary: Summary, console: Console) -> None:
