@@ -11,9 +11,10 @@ import polars as pl
 from rich.console import Console
 
 from aiobs.redact import Privacy
-from aiobs.render.trace import render_trace_json, render_trace_terminal, trace_view
+from aiobs.render.trace import render_trace_json, render_trace_terminal
 from aiobs.schema import REQUEST_SCHEMA, conform_events
 from aiobs.trace import trace_lines, trace_span_ms
+from aiobs.views.trace_records import trace_document, trace_view
 
 T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
@@ -80,7 +81,9 @@ def request_row(**extra: Any) -> pl.DataFrame:
 def rendered(privacy: Privacy) -> str:
     view = trace_view(request_row(), RAG, flags=[], privacy=privacy)
     out = io.StringIO()
-    render_trace_terminal([view], Console(file=out, width=120, color_system=None), redacted=privacy.redact)
+    render_trace_terminal(
+        trace_document([view]), Console(file=out, width=120, color_system=None), redacted=privacy.redact
+    )
     return out.getvalue()
 
 
@@ -143,7 +146,7 @@ def test_a_feedback_event_with_a_duration_stays_on_the_timeline() -> None:
 def test_waterfall_keeps_its_scale_and_lists_feedback_with_its_offset() -> None:
     view = trace_view(request_row(feedback_score=1.0), WITH_FEEDBACK, flags=[], privacy=Privacy())
     out = io.StringIO()
-    render_trace_terminal([view], Console(file=out, width=120, color_system=None), redacted=True)
+    render_trace_terminal(trace_document([view]), Console(file=out, width=120, color_system=None), redacted=True)
     text = "".join(line.rstrip() + "\n" for line in out.getvalue().splitlines())
     assert WATERFALL in text  # the same bars as without the feedback
     assert "Annotations (feedback: not in the span above)\n  feedback  +180,000 ms  feedback 1\n" in text
@@ -151,7 +154,7 @@ def test_waterfall_keeps_its_scale_and_lists_feedback_with_its_offset() -> None:
 
 def test_json_marks_the_annotations() -> None:
     view = trace_view(request_row(feedback_score=1.0), WITH_FEEDBACK, flags=[], privacy=Privacy())
-    [request] = orjson.loads(render_trace_json([view]))["requests"]
+    [request] = orjson.loads(render_trace_json(trace_document([view])))["requests"]
     marked = {e["event"]: e["annotation"] for e in request["events"]}
     assert marked == {
         "gateway": False,

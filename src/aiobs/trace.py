@@ -6,6 +6,7 @@ request has a handful of events, so building its tree in Python is cheap and cle
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +30,8 @@ class TraceLine:
     annotation: bool = False
 
 
-_DETAIL = (
+#: The event columns a line's `detail` holds (those the event has a value for).
+DETAIL_COLUMNS = (
     "input_tokens",
     "output_tokens",
     "cached_tokens",
@@ -69,7 +71,7 @@ def trace_lines(events: pl.DataFrame) -> list[TraceLine]:
             return
         seen.add(id(row))
         offset = (row["start"] - origin).total_seconds() * 1000.0 if row["start"] and origin else None
-        detail = {k: row[k] for k in _DETAIL if row.get(k) is not None}
+        detail = {k: row[k] for k in DETAIL_COLUMNS if row.get(k) is not None}
         lines.append(
             TraceLine(
                 depth,
@@ -106,5 +108,10 @@ def trace_span_ms(lines: list[TraceLine]) -> float:
 
     Annotations (feedback, often minutes later) are left out, so they do not squash the bars.
     """
-    ends = [(t.start_ms or 0.0) + (t.duration_ms or 0.0) for t in lines if t.start_ms is not None and not t.annotation]
+    return span_ms((t.start_ms, t.duration_ms) for t in lines if not t.annotation)
+
+
+def span_ms(timed: Iterable[tuple[float | None, float | None]]) -> float:
+    """The last end among (offset from the first start, duration) pairs; those without an offset are skipped."""
+    ends = [start + (duration or 0.0) for start, duration in timed if start is not None]
     return max(ends, default=0.0)

@@ -23,12 +23,13 @@ from aiobs.outliers import OutlierQuery, select_outliers, tail_attribution
 from aiobs.redact import Privacy
 from aiobs.render.eval_datasets import EVAL_FORMATS, render_eval_dataset
 from aiobs.render.outliers import (
-    OutlierReport,
     render_outliers_csv,
     render_outliers_json,
     render_outliers_markdown,
     render_outliers_terminal,
 )
+from aiobs.views.outlier_records import OutlierReport, outliers_record
+from aiobs.views.record_types import OutliersRecord
 
 
 class OutlierFormat(StrEnum):
@@ -130,22 +131,27 @@ def outliers_command(
             http_error_from=http_error_from,
             privacy=Privacy(redact=not no_redact, hash_users=hash_users),
         )
-        if chosen is OutlierFormat.json:
-            text: str | None = render_outliers_json(report)
-        elif chosen is OutlierFormat.md:
-            text = render_outliers_markdown(report)
-        elif chosen is OutlierFormat.csv:
-            text = render_outliers_csv(report)
-        elif chosen.value in EVAL_FORMATS:
+        if chosen.value in EVAL_FORMATS:
             privacy = report.summary.privacy
-            text = render_eval_dataset(report.outliers, report.summary.flags, privacy, chosen.value)
-        elif output is not None and str(output) != "-":
-            buffer = io.StringIO()
-            render_outliers_terminal(report, Console(file=buffer, width=160, color_system=None, force_terminal=False))
-            text = buffer.getvalue()
+            text: str | None = render_eval_dataset(report.outliers, report.summary.flags, privacy, chosen.value)
         else:
-            render_outliers_terminal(report, stdout_console())
-            text = None
+            text = _write(outliers_record(report), chosen, output)
         if text is not None:
             write_output(output, text)
         fail_if_strict(report.summary, strict)
+
+
+def _write(record: OutliersRecord, chosen: OutlierFormat, output: Path | None) -> str | None:
+    """The record in the format chosen; None once printed to the terminal itself."""
+    if chosen is OutlierFormat.json:
+        return render_outliers_json(record)
+    if chosen is OutlierFormat.md:
+        return render_outliers_markdown(record)
+    if chosen is OutlierFormat.csv:
+        return render_outliers_csv(record)
+    if output is not None and str(output) != "-":
+        buffer = io.StringIO()
+        render_outliers_terminal(record, Console(file=buffer, width=160, color_system=None, force_terminal=False))
+        return buffer.getvalue()
+    render_outliers_terminal(record, stdout_console())
+    return None

@@ -25,8 +25,9 @@ from aiobs.outliers import OutlierQuery, select_outliers
 from aiobs.pricing import price_events
 from aiobs.redact import Privacy
 from aiobs.render.otlp_out import render_trace_otlp
-from aiobs.render.trace import render_trace_json, render_trace_terminal, trace_view
+from aiobs.render.trace import render_trace_json, render_trace_terminal
 from aiobs.summary import Summary
+from aiobs.views.trace_records import trace_document, trace_view
 
 
 class TraceFormat(StrEnum):
@@ -126,16 +127,16 @@ def trace_command(
             for cid in wanted
         ]
         if chosen is TraceFormat.json:
-            write_output(output, render_trace_json(views))
+            write_output(output, render_trace_json(trace_document(views)))
         elif chosen is TraceFormat.otlp:
             write_output(output, render_trace_otlp([(view.request, view.events) for view in views]))
         elif output is not None and str(output) != "-":
             buffer = io.StringIO()
             console = Console(file=buffer, width=160, color_system=None, force_terminal=False)
-            render_trace_terminal(views, console, redacted=privacy.redact)
+            render_trace_terminal(trace_document(views), console, redacted=privacy.redact)
             write_output(output, buffer.getvalue())
         else:
-            render_trace_terminal(views, stdout_console(), redacted=privacy.redact)
+            render_trace_terminal(trace_document(views), stdout_console(), redacted=privacy.redact)
         fail_if_strict(summary, strict)
 
 

@@ -1,50 +1,28 @@
 """`aiobs outliers` output: the worst requests and the tail attribution, in every format.
 
-`outliers_record` is the versioned JSON document (`aiobs.outliers/1`); the other renderers read it,
-so privacy (redaction, hashed users) is applied once, there.
+Writers only: each takes the `aiobs.outliers/1` record (aiobs.views.outlier_records.outliers_record,
+privacy applied there, once) and formats it for its medium.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
-import polars as pl
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
 from aiobs.escape import csv_cell, json_text, markdown_cell, terminal_text
-from aiobs.outliers import METRICS, OutlierQuery, tail_sentence
-from aiobs.redact import apply_privacy
+from aiobs.outliers import METRICS
 from aiobs.render import numbers as f
 from aiobs.schema import CHILD_STAGES
-from aiobs.summary import Summary
-from aiobs.views.outliers import OutlierRow, outlier_rows
-from aiobs.views.records import summary_record
+from aiobs.views.record_types import OutlierRecord, OutliersRecord
 
-SCHEMA = "aiobs.outliers/1"
-SNIPPET_CHARS = 100
 #: Snippets in the terminal are cut so a line fits 100 columns.
 TERMINAL_SNIPPET_CHARS = 86
-
-
-@dataclass
-class OutlierReport:
-    query: OutlierQuery
-    outliers: pl.DataFrame
-    attribution: pl.DataFrame
-    summary: Summary
-
-
-def _snippet(text: str | None) -> str | None:
-    if text is None:
-        return None
-    flat = " ".join(text.split())
-    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1] + "…"
 
 
 def _value(metric: str, value: float | None) -> str:
@@ -56,60 +34,8 @@ def _value(metric: str, value: float | None) -> str:
     return f.ms(value)
 
 
-def outliers_record(report: OutlierReport) -> dict[str, Any]:
-    q = report.query
-    shown = apply_privacy(
-        report.outliers,
-        report.summary.privacy,
-        text=("input_text", "output_text", "route", "user"),
-        users=("user",),
-    )
-    rows = [_row_record(r) for r in outlier_rows(shown)]
-    summary = summary_record(report.summary)
-    return {
-        "schema": SCHEMA,
-        "aiobs_version": summary["aiobs_version"],
-        "inputs": summary["inputs"],
-        "query": {"p": q.p, "metric": q.metric, "per": q.per, "flag": q.flag, "limit": q.limit},
-        "population": int(report.attribution["requests_all"][0]) if report.attribution.height else 0,
-        "outliers": rows,
-        "tail_attribution": report.attribution.select(
-            "stage", "share_all", "share_tail", "ms_all", "ms_tail"
-        ).to_dicts(),
-        "tail_requests": int(report.attribution["requests_tail"][0]) if report.attribution.height else 0,
-        "tail_sentence": tail_sentence(report.attribution, q.p),
-        "input_quality": summary["input_quality"],
-        "redacted": report.summary.privacy.redact,
-    }
-
-
-def _row_record(r: OutlierRow) -> dict[str, Any]:
-    """One outlier in the `aiobs.outliers/1` document (docs/json-output.md)."""
-    return {
-        "rank": r.rank,
-        "correlation_id": r.correlation_id,
-        "value": r.value,
-        "threshold": r.threshold,
-        "start": r.start.isoformat().replace("+00:00", "Z") if r.start else None,
-        "latency_ms": r.latency_ms,
-        "stages_ms": r.stages_ms,
-        "slowest_stage": r.slowest_stage,
-        "ttft_ms": r.ttft_ms,
-        "tokens": r.tokens,
-        "cost_usd": r.cost_usd,
-        "model": r.model,
-        "provider": r.provider,
-        "route": r.route,
-        "user": r.user,
-        "is_error": r.is_error,
-        "flags": r.flags,
-        "input_snippet": _snippet(r.input_text),
-        "output_snippet": _snippet(r.output_text),
-    }
-
-
-def render_outliers_json(report: OutlierReport) -> str:
-    return json_text(orjson.dumps(outliers_record(report), option=orjson.OPT_INDENT_2).decode()) + "\n"
+def render_outliers_json(record: OutliersRecord) -> str:
+    return json_text(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode()) + "\n"
 
 
 def _stages(stages: dict[str, float]) -> str:
@@ -117,14 +43,14 @@ def _stages(stages: dict[str, float]) -> str:
     return " · ".join(f"{s} {f.ms(ms)}" for s, ms in parts)
 
 
-def _title(record: dict[str, Any]) -> str:
+def _title(record: OutliersRecord) -> str:
     q = record["query"]
     per = f" within each {q['per']}" if q["per"] else ""
     flag = f", flagged {q['flag']}" if q["flag"] else ""
     return f"Requests above p{q['p']:g} of {q['metric']}{per}{flag}: worst first"
 
 
-def _outlier_block(r: dict[str, Any], metric: str) -> Text:
+def _outlier_block(r: OutlierRecord, metric: str) -> Text:
     """One outlier as a few short lines: a block reads better than a table squeezed into a terminal."""
     unit = "" if metric == "cost" else f" {METRICS[metric][1]}"
     lines: list[tuple[str, str, str]] = [
@@ -147,16 +73,15 @@ def _outlier_block(r: dict[str, Any], metric: str) -> Text:
     return block
 
 
-def render_outliers_terminal(report: OutlierReport, console: Console) -> None:
-    record = outliers_record(report)
+def render_outliers_terminal(record: OutliersRecord, console: Console) -> None:
     q = record["query"]
     parts: list[Any] = [Text(_title(record) + (" (texts redacted)" if record["redacted"] else ""), style="bold")]
     if not record["outliers"]:
         parts = [Text(f"{_title(record)}: none (fewer than two distinct values, or nothing above the percentile).")]
     group: tuple[object] | None = None
     for r in record["outliers"]:
-        if q["per"] and (r[q["per"]],) != group:  # rows come sorted by group, then rank
-            group = (r[q["per"]],)
+        if q["per"] and (_group_of(r, q["per"]),) != group:  # rows come sorted by group, then rank
+            group = (_group_of(r, q["per"]),)
             parts.append(_group_heading(q["per"], r, q["metric"], q["p"]))
         parts.append(_outlier_block(r, q["metric"]))
     parts += [Text(""), _attribution_table(record)]
@@ -165,16 +90,22 @@ def render_outliers_terminal(report: OutlierReport, console: Console) -> None:
     console.print(Group(*parts))
 
 
-def _group_heading(per: str, r: dict[str, Any], metric: str, p: float) -> Text:
+def _group_of(r: OutlierRecord, per: str) -> str | None:
+    """The outlier's value of the `--per` key (one of aiobs.outliers.PER_KEYS)."""
+    return {"model": r["model"], "route": r["route"], "provider": r["provider"], "user": r["user"]}[per]
+
+
+def _group_heading(per: str, r: OutlierRecord, metric: str, p: float) -> Text:
     unit = "" if metric == "cost" else f" {METRICS[metric][1]}"
-    value = "—" if r[per] is None else terminal_text(r[per], 60)
+    group = _group_of(r, per)
+    value = "—" if group is None else terminal_text(group, 60)
     heading = Text("\n")
     heading.append(f"{per} {value}", style="bold underline")
     heading.append(f"  p{p:g} = {_value(metric, r['threshold'])}{unit}", style="dim")
     return heading
 
 
-def _attribution_table(record: dict[str, Any]) -> Table:
+def _attribution_table(record: OutliersRecord) -> Table:
     p, tail, population = record["query"]["p"], record["tail_requests"], record["population"]
     title = f"Where the time went: all {population:,} requests vs the {tail:,} above p{p:g}"
     table = Table(title=title, title_justify="left", title_style="bold", header_style="bold cyan")
@@ -188,8 +119,7 @@ def _attribution_table(record: dict[str, Any]) -> Table:
     return table
 
 
-def render_outliers_markdown(report: OutlierReport) -> str:
-    record = outliers_record(report)
+def render_outliers_markdown(record: OutliersRecord) -> str:
     q = record["query"]
     out = [f"# {markdown_cell(_title(record), 200)}", ""]
     header = ["#", "request", q["metric"], "stages", "tokens in/out", "cost", "model", "route", "flags"]
@@ -220,8 +150,7 @@ def render_outliers_markdown(report: OutlierReport) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_outliers_csv(report: OutlierReport) -> str:
-    record = outliers_record(report)
+def render_outliers_csv(record: OutliersRecord) -> str:
     fields = [
         "rank", "correlation_id", "value", "threshold", "start", "latency_ms", "slowest_stage", "ttft_ms",
         "input_tokens", "output_tokens", "cost_usd", "model", "route", "user", "is_error", "flags",
@@ -231,7 +160,7 @@ def render_outliers_csv(report: OutlierReport) -> str:
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for r in record["outliers"]:
-        row = {k: r.get(k) for k in fields}
+        row: dict[str, object] = {k: r.get(k) for k in fields}  # the fields that are the record's keys
         row.update({"input_tokens": r["tokens"]["input"], "output_tokens": r["tokens"]["output"]})
         row.update({f"{s}_ms": r["stages_ms"].get(s) for s in CHILD_STAGES})
         row["flags"] = " ".join(r["flags"])

@@ -1,26 +1,26 @@
-"""`aiobs trace` output: one request as a waterfall, its key figures, flags and texts (redacted)."""
+"""`aiobs trace` output: one request as a waterfall, its key figures, flags and texts (redacted).
+
+Writers only: each takes the `aiobs.trace/1` record (aiobs.views.trace_records.trace_document, privacy
+applied there, once) and formats it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
-import polars as pl
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from aiobs.escape import json_text, terminal_block, terminal_text
-from aiobs.outliers import raised_flags
-from aiobs.redact import Privacy, apply_privacy
 from aiobs.render import numbers as f
 from aiobs.schema import CHILD_STAGES
-from aiobs.trace import TraceLine, trace_lines, trace_span_ms
+from aiobs.trace import span_ms
+from aiobs.views.record_types import TraceEventRecord, TraceRecord, TraceRowRecord
 
-SCHEMA = "aiobs.trace/1"
 BAR_WIDTH = 40
-TEXT_COLUMNS = ("input_text", "output_text", "context_text")
 STAGE_STYLES = {
     "gateway": "bold",
     "llm": "magenta",
@@ -31,33 +31,17 @@ STAGE_STYLES = {
 }
 
 
-@dataclass
-class TraceView:
-    """One request: its row of the request table and its events."""
-
-    request: dict[str, Any]
-    events: pl.DataFrame
-    flags: list[str]
-
-
-def trace_view(request: pl.DataFrame, events: pl.DataFrame, *, flags: list[str], privacy: Privacy) -> TraceView:
-    """Privacy applied to the request row (texts, route, user) before anything is shown."""
-    row = request.with_columns(flags=raised_flags(flags))
-    row = apply_privacy(row, privacy, text=(*TEXT_COLUMNS, "route"), users=("user",))
-    return TraceView(row.row(0, named=True), events, flags)
-
-
-def _bar(line: TraceLine, span: float, width: int = BAR_WIDTH) -> str:
-    if line.start_ms is None or span <= 0:
+def _bar(line: TraceEventRecord, span: float, width: int = BAR_WIDTH) -> str:
+    if line["start_offset_ms"] is None or span <= 0:
         return " " * width
-    start = min(width - 1, int(line.start_ms / span * width))
-    length = max(1, round((line.duration_ms or 0.0) / span * width))
+    start = min(width - 1, int(line["start_offset_ms"] / span * width))
+    length = max(1, round((line["duration_ms"] or 0.0) / span * width))
     length = min(length, width - start)
     return " " * start + "█" * length + " " * (width - start - length)
 
 
-def _detail(line: TraceLine) -> str:
-    d = line.detail
+def _detail(d: TraceEventRecord) -> str:
+    """What the event logged, in a few words."""
     parts = []
     if "input_tokens" in d or "output_tokens" in d:
         parts.append(f"{f.count(d.get('input_tokens'))}→{f.count(d.get('output_tokens'))} tok")
@@ -79,19 +63,18 @@ def _bar_width(console_width: int) -> int:
     return max(12, min(BAR_WIDTH, console_width - 80))
 
 
-def _annotations(lines: list[TraceLine]) -> Text:
+def _annotations(lines: list[TraceEventRecord]) -> Text:
     """Feedback events, with their offset from the request's start: listed, not drawn to scale."""
     out = Text("Annotations (feedback: not in the span above)", style="bold")
     for line in lines:
-        offset = "—" if line.start_ms is None else f"+{f.ms(line.start_ms)} ms"
-        out.append(f"\n  {terminal_text(line.event, 24)}  {offset}  {terminal_text(_detail(line), 80)}", style="")
+        offset = "—" if line["start_offset_ms"] is None else f"+{f.ms(line['start_offset_ms'])} ms"
+        out.append(f"\n  {terminal_text(line['event'], 24)}  {offset}  {terminal_text(_detail(line), 80)}", style="")
     return out
 
 
-def _waterfall(view: TraceView, console_width: int) -> RenderableType:
-    every_line = trace_lines(view.events)
-    lines = [t for t in every_line if not t.annotation]
-    span = trace_span_ms(lines)
+def _waterfall(every_line: list[TraceEventRecord], console_width: int) -> RenderableType:
+    lines = [t for t in every_line if not t["annotation"]]
+    span = span_ms((t["start_offset_ms"], t["duration_ms"]) for t in lines)
     width = _bar_width(console_width)
     table = Table(title=f"Events ({len(lines)}), {f.ms(span)} ms", title_justify="left", header_style="bold cyan")
     # What the other columns take (numbers, the bar, a detail of at least 16, the borders): the event name
@@ -102,26 +85,27 @@ def _waterfall(view: TraceView, console_width: int) -> RenderableType:
     table.add_column(f"0 → {f.ms(span)} ms", no_wrap=True, width=width)
     table.add_column("detail", overflow="fold", min_width=16)
     for line in lines:
-        name = "  " * line.depth + terminal_text(line.event, 24)
-        if line.model:
-            name += f" ({terminal_text(line.model, 24)})"
-        style = "red" if line.is_error else STAGE_STYLES.get(line.stage, "")
+        name = "  " * line["depth"] + terminal_text(line["event"], 24)
+        if line["model"]:
+            name += f" ({terminal_text(line['model'], 24)})"
+        style = "red" if line["is_error"] else STAGE_STYLES.get(line["stage"], "")
         table.add_row(
             Text(name, style=style),
-            f.ms(line.start_ms),
-            f.ms(line.duration_ms),
+            f.ms(line["start_offset_ms"]),
+            f.ms(line["duration_ms"]),
             Text(_bar(line, span, width), style=style),
             Text(terminal_text(_detail(line), 80)),
         )
-    annotations = [t for t in every_line if t.annotation]
+    annotations = [t for t in every_line if t["annotation"]]
     return Group(table, _annotations(annotations)) if annotations else table
 
 
-def _facts(r: dict[str, Any]) -> Table:
+def _facts(r: TraceRowRecord) -> Table:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column("", style="bold")
     table.add_column("")
-    stages = " · ".join(f"{s} {f.ms(r[f'{s}_ms'])}" for s in CHILD_STAGES if r[f"{s}_ms"] is not None)
+    columns: Mapping[str, Any] = r  # the stage columns, `<stage>_ms`, by name
+    stages = " · ".join(f"{s} {f.ms(columns[f'{s}_ms'])}" for s in CHILD_STAGES if columns[f"{s}_ms"] is not None)
     logged = f", {f.usd(r['logged_cost_usd'])} logged" if r["logged_cost_usd"] is not None else ""
     facts = [
         ("latency ms", f.ms(r["latency_ms"]) + ("" if r["has_root"] else " (envelope: no root event)")),
@@ -140,53 +124,27 @@ def _facts(r: dict[str, Any]) -> Table:
     return table
 
 
-def render_trace_terminal(views: list[TraceView], console: Console, *, redacted: bool) -> None:
-    for i, view in enumerate(views):
-        r = view.request
+def render_trace_terminal(record: TraceRecord, console: Console, *, redacted: bool) -> None:
+    for i, traced in enumerate(record["requests"]):
+        r = traced["request"]
         parts: list[RenderableType] = [
             Text(f"Request {terminal_text(r['correlation_id'], 80)}", style="bold"),
             _facts(r),
         ]
-        parts += [Text(""), _waterfall(view, console.width)]
-        for column, title in (("input_text", "Input"), ("context_text", "Context"), ("output_text", "Output")):
-            if r.get(column):
+        parts += [Text(""), _waterfall(traced["events"], console.width)]
+        texts = ((r.get("input_text"), "Input"), (r.get("context_text"), "Context"), (r.get("output_text"), "Output"))
+        for text, title in texts:
+            if text:
                 label = f"{title}{' (redacted)' if redacted else ''}"
                 parts += [
                     Text(""),
                     Text(label, style="bold"),
-                    Text(terminal_block(r[column])),
+                    Text(terminal_block(text)),
                 ]
         if i:
             console.rule()
         console.print(Group(*parts))
 
 
-def trace_record(view: TraceView) -> dict[str, Any]:
-    r = dict(view.request)
-    r["start"] = r["start"].isoformat().replace("+00:00", "Z") if r["start"] else None
-    r["end"] = r["end"].isoformat().replace("+00:00", "Z") if r["end"] else None
-    lines = trace_lines(view.events)
-    return {
-        "request": r,
-        "events": [
-            {
-                "depth": t.depth,
-                "event": t.event,
-                "stage": t.stage,
-                "start_offset_ms": t.start_ms,
-                "duration_ms": t.duration_ms,
-                "model": t.model,
-                "is_error": t.is_error,
-                **t.detail,
-                "source": t.source,
-                "line": t.line,
-                "annotation": t.annotation,
-            }
-            for t in lines
-        ],
-    }
-
-
-def render_trace_json(views: list[TraceView]) -> str:
-    document = {"schema": SCHEMA, "requests": [trace_record(v) for v in views]}
-    return json_text(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode()) + "\n"
+def render_trace_json(record: TraceRecord) -> str:
+    return json_text(orjson.dumps(record, option=orjson.OPT_INDENT_2).decode()) + "\n"

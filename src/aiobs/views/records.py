@@ -48,7 +48,8 @@ METRIC_COLUMNS = frozenset(
 METRIC_PREFIXES = ("latency_", "ttft_", "flag_", "feedback_")
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso_time(value: datetime | None) -> str | None:
+    """A time as the documents write it: ISO 8601, UTC as `Z` (null stays null)."""
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
@@ -103,8 +104,8 @@ def metrics_record(row: dict[str, Any]) -> MetricsRecord:
         "priced_requests": row["priced_requests"],
         "logged_cost_usd": row["logged_cost_usd"],
         "logged_cost_requests": row.get("logged_cost_requests") or 0,
-        "first_start": _iso(row["first_start"]),
-        "last_start": _iso(row["last_start"]),
+        "first_start": iso_time(row["first_start"]),
+        "last_start": iso_time(row["last_start"]),
         "feedback": {
             "requests": feedback_n,
             "accepted": row.get("feedback_accepted") or 0,
@@ -119,7 +120,7 @@ def group_records(frame: pl.DataFrame) -> list[GroupRecord]:
     keys = [c for c in frame.columns if c not in METRIC_COLUMNS and not c.startswith(METRIC_PREFIXES)]
     records: list[GroupRecord] = []
     for row in frame.iter_rows(named=True):
-        key = {k: (_iso(row[k]) if k == TIME_KEY else row[k]) for k in keys}
+        key = {k: (iso_time(row[k]) if k == TIME_KEY else row[k]) for k in keys}
         records.append(GroupRecord(key=key, **metrics_record(row)))
     return records
 
@@ -162,11 +163,11 @@ def summary_record(summary: Summary) -> SummaryRecord:
     record: SummaryRecord = {
         "schema": f"aiobs.summary/{SCHEMA_VERSION}",
         "aiobs_version": summary.version,
-        "generated_at": _iso(summary.generated_at),
+        "generated_at": iso_time(summary.generated_at),
         "inputs": summary.inputs,
         "filters": {
-            "since": _iso(summary.since),
-            "until": _iso(summary.until),
+            "since": iso_time(summary.since),
+            "until": iso_time(summary.until),
             "every": summary.every,
             "where": summary.where,
         },
