@@ -208,3 +208,11 @@ def test_trace_errors(small_log: Path) -> None:
     assert none.exit_code == 2 and "--id ID" in none.output
     missing = invoke("trace", str(small_log), "--id", "nope")
     assert missing.exit_code == 2 and "no request with ID 'nope'" in missing.output
+
+
+def test_snippets_are_cut_to_an_80_column_terminal() -> None:
+    result = runner.invoke(app, ["outliers", str(SAMPLE), "--p", "99", "--limit", "5"], env={**ENV, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    snippets = [line for line in result.stdout.splitlines() if line.startswith(("     in ", "     out "))]
+    assert snippets and all(len(line) <= 80 for line in snippets)
+    assert any(line.endswith("…") for line in snippets)  # cut, with a mark, rather than wrapped

@@ -21,8 +21,10 @@ from aiobs.render import numbers as f
 from aiobs.schema import CHILD_STAGES
 from aiobs.views.record_types import OutlierRecord, OutliersRecord
 
-#: Snippets in the terminal are cut so a line fits 100 columns.
+#: Snippets in the terminal are cut so a line fits 100 columns, or the terminal when it is narrower.
 TERMINAL_SNIPPET_CHARS = 86
+#: What goes before a snippet on its line: the indent and the `out    ` label.
+SNIPPET_INDENT = 12
 
 
 def _value(metric: str, value: float | None) -> str:
@@ -50,7 +52,7 @@ def _title(record: OutliersRecord) -> str:
     return f"Requests above p{q['p']:g} of {q['metric']}{per}{flag}: worst first"
 
 
-def _outlier_block(r: OutlierRecord, metric: str) -> Text:
+def _outlier_block(r: OutlierRecord, metric: str, width: int) -> Text:
     """One outlier as a few short lines: a block reads better than a table squeezed into a terminal."""
     unit = "" if metric == "cost" else f" {METRICS[metric][1]}"
     lines: list[tuple[str, str, str]] = [
@@ -62,7 +64,8 @@ def _outlier_block(r: OutlierRecord, metric: str) -> Text:
         lines.append(("flags  ", terminal_text(", ".join(r["flags"]), 120), "yellow"))
     for label, snippet in (("in     ", r["input_snippet"]), ("out    ", r["output_snippet"])):
         if snippet:
-            lines.append((label, terminal_text(snippet, TERMINAL_SNIPPET_CHARS), ""))
+            cut = max(20, min(TERMINAL_SNIPPET_CHARS, width - SNIPPET_INDENT))
+            lines.append((label, terminal_text(snippet, cut), ""))
     block = Text()
     block.append(f"{r['rank']:>3}. ", style="bold")
     block.append(terminal_text(r["correlation_id"], 80), style="bold")
@@ -83,7 +86,7 @@ def render_outliers_terminal(record: OutliersRecord, console: Console) -> None:
         if q["per"] and (_group_of(r, q["per"]),) != group:  # rows come sorted by group, then rank
             group = (_group_of(r, q["per"]),)
             parts.append(_group_heading(q["per"], r, q["metric"], q["p"]))
-        parts.append(_outlier_block(r, q["metric"]))
+        parts.append(_outlier_block(r, q["metric"], console.width))
     parts += [Text(""), _attribution_table(record)]
     if record["tail_sentence"]:
         parts.append(Text(record["tail_sentence"]))
