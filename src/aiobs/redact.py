@@ -141,6 +141,16 @@ def private_keys(frame: pl.DataFrame, privacy: Privacy, *, dimension: str | None
     return pl.concat([users, others]).sort("_row").drop("_row")
 
 
+#: The request table's columns of free text from the logs (prompts, answers, contexts, whatever an LLM call
+#: logged as its response format, routes): every writer of request rows shows them through `private_requests`.
+REQUEST_TEXTS = ("input_text", "output_text", "context_text", "response_format", "route")
+
+
+def private_requests(requests: pl.DataFrame, privacy: Privacy) -> pl.DataFrame:
+    """Rows of the request table about to be shown: `REQUEST_TEXTS` redacted, the user redacted or hashed."""
+    return apply_privacy(requests, privacy, text=REQUEST_TEXTS, users=("user",))
+
+
 def apply_privacy(
     frame: pl.DataFrame, privacy: Privacy, *, text: tuple[str, ...], users: tuple[str, ...]
 ) -> pl.DataFrame:

@@ -28,7 +28,7 @@ from aiobs.render.outliers import (
     render_outliers_markdown,
     render_outliers_terminal,
 )
-from aiobs.views.outlier_records import OutlierReport, outliers_record
+from aiobs.views.outlier_records import OutlierReport, eval_requests, outliers_record
 from aiobs.views.record_types import OutliersRecord
 
 
@@ -132,8 +132,7 @@ def outliers_command(
             privacy=Privacy(redact=not no_redact, hash_users=hash_users),
         )
         if chosen.value in EVAL_FORMATS:
-            privacy = report.summary.privacy
-            text: str | None = render_eval_dataset(report.outliers, report.summary.flags, privacy, chosen.value)
+            text: str | None = render_eval_dataset(eval_requests(report), chosen.value)
         else:
             text = _write(outliers_record(report), chosen, output)
         if text is not None:

@@ -10,9 +10,10 @@ gives its input, its answer and its retrieved context, written in the tool's own
 - `langsmith`: JSON Lines of examples, as a dataset's JSONL upload and `Client.create_examples` take
   them: `inputs.question`, `outputs.answer`, `metadata`.
 
-Texts are private as everywhere (redacted by default; `--no-redact`). aiobs's logs carry no expected
-answer, so `expected_output` and `reference` are null. The metadata (correlation ID, model, route, user,
-latency, the flags raised) goes where the format has a place for it; Ragas samples have none.
+The rows come private from `aiobs.views.outlier_records.eval_requests` (redacted by default;
+`--no-redact`). aiobs's logs carry no expected answer, so `expected_output` and `reference` are null.
+The metadata (correlation ID, model, route, user, latency, the flags raised) goes where the format has
+a place for it; Ragas samples have none.
 """
 
 from __future__ import annotations
@@ -23,17 +24,13 @@ import orjson
 import polars as pl
 
 from aiobs.escape import json_text
-from aiobs.outliers import raised_flags
-from aiobs.redact import Privacy, apply_privacy
 
 EVAL_FORMATS = ("deepeval", "ragas", "langsmith")
-TEXTS = ("input_text", "output_text", "context_text", "route")
 
 
-def render_eval_dataset(outliers: pl.DataFrame, flags: list[str], privacy: Privacy, kind: str) -> str:
-    """The outlier requests (rows of the request table, texts included) as `kind`'s dataset file."""
-    rows = apply_privacy(outliers.with_columns(flags=raised_flags(flags)), privacy, text=TEXTS, users=("user",))
-    records = [_record(row, kind) for row in rows.iter_rows(named=True)]
+def render_eval_dataset(requests: pl.DataFrame, kind: str) -> str:
+    """The outlier requests (`eval_requests`: rows of the request table, private) as `kind`'s dataset file."""
+    records = [_record(row, kind) for row in requests.iter_rows(named=True)]
     if kind == "deepeval":
         return json_text(orjson.dumps(records, option=orjson.OPT_INDENT_2).decode()) + "\n"
     return "".join(json_text(orjson.dumps(record).decode()) + "\n" for record in records)

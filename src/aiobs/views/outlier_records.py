@@ -12,8 +12,8 @@ from typing import Any
 
 import polars as pl
 
-from aiobs.outliers import OutlierQuery, tail_sentence
-from aiobs.redact import apply_privacy
+from aiobs.outliers import OutlierQuery, raised_flags, tail_sentence
+from aiobs.redact import private_requests
 from aiobs.summary import Summary
 from aiobs.views.outliers import OutlierRow, outlier_rows
 from aiobs.views.record_types import OutlierRecord, OutliersRecord, TailStageRecord, TokensRecord
@@ -34,14 +34,16 @@ class OutlierReport:
     summary: Summary
 
 
+def eval_requests(report: OutlierReport) -> pl.DataFrame:
+    """The outlier requests whole (texts and retrieved context, not snippets), with the flags they raised
+    listed and privacy applied: what an eval dataset (`--format deepeval|ragas|langsmith`) holds."""
+    flagged = report.outliers.with_columns(flags=raised_flags(report.summary.flags))
+    return private_requests(flagged, report.summary.privacy)
+
+
 def outliers_record(report: OutlierReport) -> OutliersRecord:
     q = report.query
-    shown = apply_privacy(
-        report.outliers,
-        report.summary.privacy,
-        text=("input_text", "output_text", "route", "user"),
-        users=("user",),
-    )
+    shown = private_requests(report.outliers, report.summary.privacy)
     summary = summary_record(report.summary)
     attribution = report.attribution
     return {

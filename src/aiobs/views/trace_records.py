@@ -15,7 +15,7 @@ from typing import Any, cast
 import polars as pl
 
 from aiobs.outliers import raised_flags
-from aiobs.redact import Privacy, apply_privacy
+from aiobs.redact import Privacy, private_requests
 from aiobs.trace import TraceLine, trace_lines
 from aiobs.views.record_types import (
     TraceDetailRecord,
@@ -27,9 +27,6 @@ from aiobs.views.record_types import (
 from aiobs.views.records import iso_time
 
 SCHEMA = "aiobs.trace/1"
-#: The request row's strings from the logs that are redacted as texts: the texts themselves, the route, and
-#: `response_format` (whatever the LLM call logged there: `json_object`, an object's `type`, any string).
-PRIVATE_TEXT = ("input_text", "output_text", "context_text", "response_format", "route")
 
 
 @dataclass
@@ -42,9 +39,9 @@ class TraceView:
 
 
 def trace_view(request: pl.DataFrame, events: pl.DataFrame, *, flags: list[str], privacy: Privacy) -> TraceView:
-    """Privacy applied to the request row (`PRIVATE_TEXT`, and the user) before anything is shown."""
+    """Privacy applied to the request row (`redact.REQUEST_TEXTS`, and the user) before anything is shown."""
     row = request.with_columns(flags=raised_flags(flags))
-    row = apply_privacy(row, privacy, text=PRIVATE_TEXT, users=("user",))
+    row = private_requests(row, privacy)
     return TraceView(row.row(0, named=True), events, flags)
 
 
