@@ -14,7 +14,8 @@ import pytest
 from rich.console import Console
 
 from aiobs.render import numbers as f
-from aiobs.render.history import HistoryView, render_history_terminal
+from aiobs.render.history import render_history_terminal
+from aiobs.views.history_view import HistoryView
 from text_tables import assert_complete, assert_fits, printed_tables, table_titled
 
 T0 = datetime(2026, 11, 23, tzinfo=UTC)

@@ -11,10 +11,10 @@ import typer
 from aiobs import history
 from aiobs.cli import options
 from aiobs.cli.common import stdout_console, store_warnings, user_errors
-from aiobs.incidents import group_incidents
 from aiobs.profiles import DIMENSIONS, OVERALL
-from aiobs.redact import Privacy, private_keys
-from aiobs.render.history import HistoryView, render_history_json, render_history_terminal
+from aiobs.redact import Privacy
+from aiobs.render.history import render_history_json, render_history_terminal
+from aiobs.views.history_view import HistoryQuery, history_view
 
 
 class HistoryFormat(StrEnum):
@@ -60,24 +60,15 @@ def history_command(
         # A damaged file is skipped (or, by --keep-days, left or pruned) and named on stderr: the rest is shown.
         warn = store_warnings()
         removed = history.prune(store, keep_days=keep_days, warn=warn) if keep_days is not None else []
-        # The store holds the keys as the recording run showed them; shown again here under this run's policy.
-        privacy = Privacy(redact=not no_redact, hash_users=hash_users)
-        detection = history.detect(store, days=days, warn=warn)
-        everything = private_keys(detection.scored, privacy)
-        trends = history.trends(store, days=days, by=by, every=every, warn=warn)
-        view = HistoryView(
-            store=str(store),
+        view = history_view(
+            str(store),
+            HistoryQuery(window_days=days, by=by, every=every),
             days=history.days(store, warn=warn),
             runs=history.runs(store, warn=warn),
-            trends=private_keys(trends, privacy, dimension=by),
-            anomalies=everything.filter(everything["anomaly"]),
-            scored=everything.height,
-            window_days=days,
-            by=by,
-            every=every,
+            trends=history.trends(store, days=days, by=by, every=every, warn=warn),
+            detection=history.detect(store, days=days, warn=warn),
             removed=removed,
-            incidents=group_incidents(everything.filter(everything["anomaly"])),
-            scoring=private_keys(detection.scoring, privacy),
+            privacy=Privacy(redact=not no_redact, hash_users=hash_users),
         )
         if fmt is HistoryFormat.json:
             sys.stdout.write(render_history_json(view))

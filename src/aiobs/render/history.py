@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -15,24 +14,8 @@ from aiobs.anomaly import size_label
 from aiobs.escape import json_text, terminal_text
 from aiobs.render import numbers as f
 from aiobs.render.fit import Cell, Col, Layout, fit_table
+from aiobs.views.history_view import HistoryView
 from aiobs.views.trends import incident_rows, scoring_rows, scoring_text, some_groups
-
-
-@dataclass
-class HistoryView:
-    store: str
-    days: pl.DataFrame
-    runs: pl.DataFrame
-    trends: pl.DataFrame
-    anomalies: pl.DataFrame
-    scored: int
-    window_days: int
-    by: str
-    every: str
-    removed: list[date]
-    #: aiobs.incidents: the anomalies grouped into incidents, and per group and metric how it was scored.
-    incidents: pl.DataFrame | None = None
-    scoring: pl.DataFrame | None = None
 
 
 def _size(n: int) -> str:
