@@ -139,3 +139,18 @@ def test_each_writer_shows_the_table_and_its_note(record: dict[str, Any]) -> Non
         assert "left out" not in text
         assert "3,666" in text
         assert text.rstrip().endswith("answered it.")  # the note under the table
+
+
+def test_a_model_whose_calls_logged_no_tokens_is_named_not_left_as_a_dash(
+    tmp_path: Path, write_jsonl: WriteJsonl
+) -> None:
+    rows = _rows() + [_call(i, "rerank", 50, latency_ms=30, model="rerank-v3.5") for i in range(4)]
+    spec = summary_spend(summary_record(summarize(expand_inputs([str(write_jsonl(tmp_path / "a.jsonl", rows))]))))
+    rerank = _by_model(spec)["rerank-v3.5 (rerank)"]
+    assert (rerank["cost"], rerank["unpriced calls"]) == (None, 0)
+    note = (
+        "rerank-v3.5 (rerank): 4 calls logged no tokens, so aiobs could not price them; "
+        "their cost is not in the totals."
+    )
+    assert spec.notes == (SPEND_NOTE, note)
+    assert note in markdown_table(spec)

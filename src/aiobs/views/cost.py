@@ -64,7 +64,21 @@ def spend_table(rows: Sequence[Mapping[str, Any]], *, note: str = SPEND_NOTE) ->
         for r in rows
     ]
     # No drop_order: at 80 columns the terminal folds the model names rather than leave a column out.
-    return table(SPEND_TITLE, columns, cells, notes=[note])
+    return table(SPEND_TITLE, columns, cells, notes=[note, *_tokenless_notes(rows)])
+
+
+def _tokenless_notes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A model whose calls logged no tokens has no cost, and no unpriced calls either: say so rather than
+    leave a dash (a reranker billed per search, say, is not in the totals)."""
+    notes = []
+    for r in rows:
+        if r.get("cost_usd") is None and r.get("input_tokens") is None and r.get("output_tokens") is None:
+            name = model_with_stages(r.get("model"), r.get("stages") or []) or "—"
+            notes.append(
+                f"{name}: {r['calls']:,} calls logged no tokens, so aiobs could not price them; "
+                "their cost is not in the totals."
+            )
+    return notes
 
 
 def summary_spend(record: Mapping[str, Any]) -> TableSpec:
