@@ -294,6 +294,8 @@ def test_clock_skew_outside_tolerance_is_counted() -> None:
     assert request(rebuilt, "b")["skewed_events"] == 0
     assert rebuilt.issues.counts["clock-skew"] == 2
     assert [x.source for x in rebuilt.issues.examples["clock-skew"]] == ["request a"]
+    # Seconds mapped as milliseconds put every child outside its root: the note names that cause and its fix.
+    assert "--map duration_ms=KEY:s" in rebuilt.issues.examples["clock-skew"][0].message
 
 
 def test_no_skew_without_a_root() -> None:

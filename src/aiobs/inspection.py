@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import statistics
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -83,6 +84,8 @@ class KeyUse:
     path: str
     type: str
     share: float
+    #: The median of its numeric values in the sample (None when it has none): a duration's likely unit.
+    median: float | None = None
 
 
 @dataclass(frozen=True)
@@ -280,13 +283,13 @@ def _with_unit(path: SourcePath) -> str:
     return path.path + units.get(path.scale, "")
 
 
-def _walk(value: Any, prefix: tuple[str, ...], depth: int) -> Iterator[tuple[tuple[str, ...], str]]:
+def _walk(value: Any, prefix: tuple[str, ...], depth: int) -> Iterator[tuple[tuple[str, ...], str, Any]]:
     for key, child in value.items():
         here = (*prefix, key)
         if isinstance(child, dict) and child and depth > 1:
             yield from _walk(child, here, depth - 1)
         else:
-            yield here, _json_type(child)
+            yield here, _json_type(child), child
 
 
 def _json_type(value: Any) -> str:
@@ -301,14 +304,22 @@ def _unmapped(rows: list[dict[str, Any]], reading: Reading) -> list[KeyUse]:
     mapped = {tuple(str(p) for p in path.parts) for path in reading.all_paths()}
     seen: Counter[tuple[str, ...]] = Counter()
     types: dict[tuple[str, ...], Counter[str]] = {}
+    numbers: dict[tuple[str, ...], list[float]] = {}
     for row in rows:
-        for path, kind in _walk(row, (), KEY_DEPTH):
+        for path, kind, value in _walk(row, (), KEY_DEPTH):
             if kind == "null":
                 continue
             seen[path] += 1
             types.setdefault(path, Counter())[kind] += 1
+            if kind == "number":
+                numbers.setdefault(path, []).append(float(value))
     keys = [
-        KeyUse(SourcePath(path).path, types[path].most_common(1)[0][0], n / len(rows))
+        KeyUse(
+            SourcePath(path).path,
+            types[path].most_common(1)[0][0],
+            n / len(rows),
+            statistics.median(numbers[path]) if path in numbers else None,
+        )
         for path, n in seen.items()
         if not any(path[: len(m)] == m for m in mapped)
     ]
@@ -321,27 +332,40 @@ _CANDIDATES: dict[str, tuple[str, tuple[str, ...]]] = {
     "start": (r"time|^ts$|date|_at$|when", ("string", "number")),
     "status": (r"status|level|severity|outcome|result|code", ("string", "number")),
     "error": (r"err|exception|fail", ("string", "object")),
-    "input_tokens": (r"(prompt|input|in)_?tokens?", ("number",)),
-    "output_tokens": (r"(completion|output|out)_?tokens?", ("number",)),
+    "input_tokens": (r"(prompt|input|in)_?tokens?|tokens?_?(in|input|prompt)$", ("number",)),
+    "output_tokens": (r"(completion|output|out)_?tokens?|tokens?_?(out|output|completion)$", ("number",)),
     "model": (r"model|engine|deployment|llm", ("string",)),
 }
 
 
+#: Keys that look like a candidate and never are: loguru's `record.elapsed` is the time since the program
+#: started, not how long anything took, and its `record.process.id` / `record.thread.id` name no request.
+_NEVER = re.compile(r"^record\.(elapsed|process|thread)\b")
+
+
 def _candidates(unmapped: list[KeyUse], target: str) -> list[str]:
     pattern, kinds = _CANDIDATES[target]
-    found = [k for k in unmapped if k.type in kinds and re.search(pattern, k.path.lower())]
-    return [f"--map {target}={k.path}{_unit_hint(k.path) if target == 'duration_ms' else ''}" for k in found[:3]]
+    found = [k for k in unmapped if k.type in kinds and re.search(pattern, k.path.lower()) and not _NEVER.match(k.path)]
+    return [f"--map {target}={k.path}{_unit_hint(k) if target == 'duration_ms' else ''}" for k in found[:3]]
 
 
-def _unit_hint(path: str) -> str:
-    name = path.lower()
+#: A duration key whose name says no unit and whose median is below this is read as seconds: an AI
+#: request (or step) of a median under 30 ms is rare, one under 30 s is the norm.
+SECONDS_BELOW = 30.0
+
+
+def _unit_hint(key: KeyUse) -> str:
+    """The unit a `--map` of this duration key needs: from its name, else from its values (`latency` 0.02-16: `:s`)."""
+    name = key.path.lower()
     if re.search(r"(_|\b)(s|sec|secs|seconds)$", name):
         return ":s"
     if name.endswith(("_us", "micros")):
         return ":us"
     if name.endswith(("_ns", "nanos")):
         return ":ns"
-    return ""
+    if re.search(r"(_|\b)(ms|millis|milliseconds)$", name):
+        return ""
+    return ":s" if key.median is not None and key.median < SECONDS_BELOW else ""
 
 
 def _share(fields: list[FieldUse], name: str) -> float:

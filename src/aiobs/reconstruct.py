@@ -328,6 +328,13 @@ def _count_skewed_events(requests: pl.DataFrame, events: pl.LazyFrame, tolerance
     )
 
 
+#: Children outside their root: clocks that disagree, or a root duration read in the wrong unit (seconds
+#: mapped as milliseconds shrinks every root 1,000-fold and puts every child outside it).
+CLOCK_SKEW_HINT = (
+    "; if it is on most requests, check the unit of the root's duration (seconds: --map duration_ms=KEY:s)"
+)
+
+
 def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -> None:
     # A request whose latency comes from its lines or its longest event has a note of its own for that.
     no_root = requests.filter(pl.col("has_root").not_() & pl.col("latency_from").is_in(["lines", "longest"]).not_())
@@ -350,7 +357,12 @@ def _count_request_issues(requests: pl.DataFrame, issues: IssueLog, keep: int) -
         "clock-skew",
         int(skewed["skewed_events"].sum()),
         [
-            InputIssue("clock-skew", f"request {cid}", None, f"{n} child event(s) outside the root event's span")
+            InputIssue(
+                "clock-skew",
+                f"request {cid}",
+                None,
+                f"{n} child event(s) outside the root event's span{CLOCK_SKEW_HINT}",
+            )
             for cid, n in skewed.sort("correlation_id").head(keep).select("correlation_id", "skewed_events").iter_rows()
         ],
     )

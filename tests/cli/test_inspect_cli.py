@@ -67,6 +67,33 @@ def test_following_the_advice_reads_the_log(mystery: Path) -> None:
     assert (overall["requests"], overall["errors"], overall["latency_ms"]["max"]) == (2, 1, 1250.0)
 
 
+def test_the_advice_reads_a_unit_off_the_values_and_names_keys_as_teams_write_them(tmp_path: Path) -> None:
+    """`latency` 0.4-16 is seconds (a --map without `:s` would read 1,000x too short); `tokens_in` is a
+    token count; loguru's `record.elapsed` (time since start) and `record.process.id` are never candidates."""
+    rows = [
+        {
+            "ts": f"2026-11-20T09:00:0{i}Z",
+            "request_id": f"r{i}",
+            "latency": [0.4, 1.9, 16.2][i],
+            "tokens_in": 100 + i,
+            "tokens_out": 20,
+            "model": "gpt-4o",
+            "record": {"elapsed": {"seconds": 12.5 + i}, "process": {"id": 4242}},
+        }
+        for i in range(3)
+    ]
+    path = tmp_path / "app.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    gaps = {g["what"]: g["options"] for g in inspect_json(str(path))["files"][0]["gaps"]}
+    assert gaps["tokens and cost"] == ["--map input_tokens=tokens_in", "--map output_tokens=tokens_out"]
+    assert "--map duration_ms=latency:s" in gaps["latency"]
+    assert not any("record." in option for options in gaps.values() for option in options)
+    fixed = ["--map", "duration_ms=latency:s", "--map", "input_tokens=tokens_in", "--map", "output_tokens=tokens_out"]
+    summary = runner.invoke(app, ["summarize", str(path), *fixed, "--format", "json"])
+    overall = json.loads(summary.stdout)["overall"]
+    assert (overall["latency_ms"]["max"], overall["tokens"]["input"]) == (16_200.0, 303)
+
+
 def test_a_logger_file_names_its_format_and_paths() -> None:
     (doc,) = inspect_json(str(FIXTURES / "pino" / "scenario.jsonl"))["files"]
     assert doc["format"] == "pino"
