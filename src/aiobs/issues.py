@@ -41,6 +41,7 @@ ISSUE_KINDS: dict[str, str] = {
     "no-tokens": "no request has token counts: tokens and cost are unknown, not zero",
     "partial-mapping": "a path you mapped fills only part of a file's events (the format's own paths fill the rest)",
     "blank-line": "blank line (skipped)",
+    "skipped-file": "file in an input folder whose name is not a log's (not read; pass it by name to read it)",
     "repeated-key": "a line repeats a key (the first value is read; checked on each file's first 50 lines)",
 }
 
@@ -62,6 +63,7 @@ INFORMATIONAL = frozenset(
         "partial-mapping",
         "blank-line",
         "repeated-key",
+        "skipped-file",
     }
 )
 

@@ -36,7 +36,7 @@ from aiobs.quality import QualityConfig, flag_names
 from aiobs.rebuild import FREE_TEXT_COLUMNS, IngestOptions, Rebuild, Workspace
 from aiobs.redact import Privacy, private_labels
 from aiobs.schema import REQUEST_SCHEMA
-from aiobs.sources.base import STDIN, Source
+from aiobs.sources.base import STDIN, SkippedFile, Source
 from aiobs.sources.read import MAX_LINE_BYTES
 from aiobs.where import Where, check_flags
 
@@ -216,8 +216,11 @@ def summarize(
         detail = f" ({issues.failing:,} input problem(s) found: {_top_problems(issues)})" if issues.failing else ""
         if issues.counts.get("skipped-record"):
             detail += f" ({issues.counts['skipped-record']} record(s) skipped: not read by their format's adapter)"
-        names = ", ".join("- (standard input)" if s == STDIN else s.name for s in sources)
+        read = [s for s in sources if not isinstance(s, SkippedFile)]
+        names = ", ".join("- (standard input)" if s == STDIN else s.name for s in read)
         msg = f"no usable events in {names}{detail}"
+        if all(s.size == 0 for s in read):  # said plainly: an empty file is not a format aiobs failed to read
+            msg = f"nothing to read: {names} {'is' if len(read) == 1 else 'are'} empty (0 bytes)"
         raise InputError(msg)
     if since is not None or until is not None:
         window = (pl.col("start") >= since) if since is not None else pl.lit(True)
@@ -273,7 +276,7 @@ def summarize(
         groups[f"per {every}"] = summarize_requests(lazy, [], every=every, flags=rated, empty_buckets=True)
     quality_groups = {key: summarize_requests(lazy, [key], flags=rated) for key in QUALITY_GROUPS} if rated else {}
     return Summary(
-        inputs=[s.name for s in sources],
+        inputs=[s.name for s in sources if not isinstance(s, SkippedFile)],
         events=ingested.events,
         bytes_read=ingested.bytes_read,
         requests=requests,

@@ -534,10 +534,12 @@ def test_empty_stdin_is_named_as_such() -> None:
     assert assert_one_line_error(invoke("-", input=b"")) == "aiobs: no usable events in - (standard input)"
 
 
-def test_empty_file_is_exit_2_no_usable_events(tmp_path: Path) -> None:
+def test_empty_file_is_exit_2_and_said_to_be_empty(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
-    assert "no usable events" in assert_one_line_error(invoke(str(path)))
+    assert assert_one_line_error(invoke(str(path))) == f"aiobs: nothing to read: {path} is empty (0 bytes)"
+    (tmp_path / "blank.jsonl").write_bytes(b"\n")  # one blank line is not empty: no usable events, as before
+    assert "no usable events" in assert_one_line_error(invoke(str(tmp_path / "blank.jsonl")))
 
 
 def test_stdin(write_jsonl: WriteJsonl, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from aiobs.errors import InputError, UsageError
+from aiobs.sources.base import SkippedFile
 from aiobs.sources.paths import STDIN, Source, expand_inputs, is_log_file
 
 WriteJsonl = Callable[[Path, Iterable[Any]], Path]
@@ -63,7 +64,12 @@ def test_a_file_given_explicitly_is_read_whatever_its_suffix(tmp_path: Path) -> 
 
 
 def test_folder_is_recursive_and_keeps_only_log_suffixes(tree: Path) -> None:
-    got = sorted(p.relative_to(tree.resolve()).as_posix() for p in resolved(expand_inputs([str(tree)])))
+    sources = expand_inputs([str(tree)])
+    read = [s for s in sources if not isinstance(s, SkippedFile)]
+    got = sorted(p.relative_to(tree.resolve()).as_posix() for p in resolved(read))
+    # The rest are listed as skipped, so the input-quality section names them, and never read.
+    skipped = sorted(Path(s.name).relative_to(tree).as_posix() for s in sources if isinstance(s, SkippedFile))
+    assert skipped == ["README.md", "data.csv", "noext", "notes.txt", "sub/archive.gz", "sub/deeper/image.png"]
     assert got == sorted(
         [
             "a.jsonl",
@@ -123,8 +129,10 @@ def test_glob_single_star_does_not_descend(tree: Path) -> None:
 
 
 def test_glob_matching_a_folder_takes_its_log_files(tree: Path) -> None:
-    got = resolved(expand_inputs([f"{tree}/su?"]))
+    sources = expand_inputs([f"{tree}/su?"])
+    got = resolved([s for s in sources if not isinstance(s, SkippedFile)])
     assert sorted(p.name for p in got) == ["e.jsonl.gz", "f.ndjson.zst", "g.LOG"]
+    assert sorted(Path(s.name).name for s in sources if isinstance(s, SkippedFile)) == ["archive.gz", "image.png"]
 
 
 def test_relative_glob(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -144,7 +152,8 @@ def test_duplicates_across_arguments_are_dropped(tree: Path) -> None:
     got = resolved(sources)
     assert len(got) == len(set(got)), names(sources)
     assert got[0] == a.resolve()  # order of first appearance is kept
-    assert len(got) == 7
+    assert len([s for s in sources if not isinstance(s, SkippedFile)]) == 7
+    assert len(got) == 7 + 6  # and each skipped file is named once
 
 
 def test_same_file_spelled_relative_and_absolute_is_read_once(

@@ -54,6 +54,16 @@ class SourceUnavailable(Exception):
         self.reason = reason
 
 
+@dataclass(frozen=True)
+class SkippedFile(Source):
+    """A file in a folder given as input whose name is not a log's (`notes.txt`): listed but never read,
+    so the input-quality section names it (`skipped-file`) rather than leaving it out without a word."""
+
+    def open(self) -> BinaryIO:
+        reason = f"not read: its name does not end in {LOG_FILES}; pass it by name to read it"
+        raise SourceUnavailable("skipped-file", reason)
+
+
 def is_log_file(path: PurePath) -> bool:
     suffixes = [s.lower() for s in path.suffixes[-2:]]
     if suffixes and suffixes[-1] in COMPRESSED_SUFFIXES:

@@ -16,6 +16,7 @@ from aiobs.sources.base import (
     GLOB_CHARS,
     LOG_FILES,
     STDIN,
+    SkippedFile,
     Source,
     is_log_file,
 )
@@ -113,11 +114,20 @@ def _match(base: Path, parts: list[str]) -> Iterator[Path]:
 
 
 def _folder_sources(folder: Path) -> list[Source]:
-    files = sorted(p for p in _walk(folder) if is_log_file(p))
-    if not files:
+    files = sorted(_walk(folder))
+    if not any(is_log_file(p) for p in files):
         msg = f"no log files ({LOG_FILES}) in folder {folder}"
         raise InputError(msg)
-    return [_file_source(p) for p in files]
+    return _log_files_and_skipped(files)
+
+
+def _log_files_and_skipped(files: list[Path]) -> list[Source]:
+    """A folder's log files, and its other files as `SkippedFile`s (hidden ones, `.DS_Store`, left out)."""
+    return [
+        _file_source(p) if is_log_file(p) else SkippedFile(str(p), p, 0)
+        for p in files
+        if is_log_file(p) or not p.name.startswith(".")
+    ]
 
 
 def expand_inputs(
@@ -156,13 +166,11 @@ def expand_inputs(
             found = [_special_file(Path(spec))]
         elif GLOB_CHARS & set(spec):
             matches = _glob(spec)
-            files = [m for m in matches if m.is_file()] + [
-                f for m in matches if m.is_dir() for f in sorted(_walk(m)) if is_log_file(f)
-            ]
-            if not files:
+            in_folders = _log_files_and_skipped([f for m in matches if m.is_dir() for f in sorted(_walk(m))])
+            found = [_file_source(m) for m in matches if m.is_file()] + in_folders
+            if not any(not isinstance(s, SkippedFile) for s in found):
                 msg = f"no files match {spec}"
                 raise InputError(msg)
-            found = [_file_source(p) for p in files]
         else:
             msg = f"no such file or directory: {spec}"
             raise InputError(msg)
