@@ -45,3 +45,17 @@ def test_an_id_given_in_part_names_the_ids_it_starts(tmp_path: Path) -> None:
         "aiobs: no request with ID '4caf4b72' in the input; IDs that start with it: "
         "4caf4b72-2645-43e8-99d6-1f0f7af309a1\n"
     )
+
+
+def test_a_long_text_is_cut_in_the_terminal_and_says_how_much_is_left(tmp_path: Path) -> None:
+    import orjson
+
+    prompt = "word " * 10_000  # 50,000 characters
+    row = {"request_id": "r1", "ts": "2026-11-28T10:00:00Z", "event": "llm", "latency_ms": 900, "input": prompt}
+    log = tmp_path / "big.jsonl"
+    log.write_bytes(orjson.dumps(row) + b"\n")
+    result = runner.invoke(app, ["trace", str(log), "--id", "r1"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, result.output
+    assert "… and 30,000 more characters (--format json has the whole text)" in result.stdout
+    whole = runner.invoke(app, ["trace", str(log), "--id", "r1", "--format", "json"])
+    assert orjson.loads(whole.stdout)["requests"][0]["request"]["input_text"] == prompt

@@ -20,6 +20,8 @@ from aiobs.schema import CHILD_STAGES
 from aiobs.trace import span_ms
 from aiobs.views.record_types import TraceEventRecord, TraceRecord, TraceRowRecord
 
+#: A text longer than this is cut in the terminal, with the count of what was left out.
+TEXT_CHARS = 20_000
 BAR_WIDTH = 40
 STAGE_STYLES = {
     "gateway": "bold",
@@ -136,14 +138,20 @@ def render_trace_terminal(record: TraceRecord, console: Console, *, redacted: bo
         for text, title in texts:
             if text:
                 label = f"{title}{' (redacted)' if redacted else ''}"
-                parts += [
-                    Text(""),
-                    Text(label, style="bold"),
-                    Text(terminal_block(text)),
-                ]
+                parts += [Text(""), Text(label, style="bold"), *_text_block(text)]
         if i:
             console.rule()
         console.print(Group(*parts))
+
+
+def _text_block(text: str) -> list[Text]:
+    """A text as logged, its first TEXT_CHARS characters, and how many more there are when it is longer."""
+    # Cut before escaping, so the count is of the logged characters, not of their escapes.
+    shown = [Text(terminal_block(text[:TEXT_CHARS], limit=8 * TEXT_CHARS))]
+    if len(text) > TEXT_CHARS:
+        rest = len(text) - TEXT_CHARS
+        shown.append(Text(f"… and {rest:,} more characters (--format json has the whole text)", style="dim"))
+    return shown
 
 
 def render_trace_json(record: TraceRecord) -> str:
