@@ -32,6 +32,13 @@ DROP_ORDER = ("tokens out", "$/1k req", "p50 ms")
 REQUEST_ONLY = ("TTFT p50", "tokens in", "tokens out", "cost", "$/1k req")
 
 
+#: What a stage row counts: its latency is the stage's, its requests and errors are whole requests'.
+STAGE_NOTE = (
+    "A stage's latency is the time its requests spent in it; requests and error rate are of the requests "
+    "that ran it (an error may have happened in another stage)."
+)
+
+
 def group_title(name: str) -> str:
     """`By model`, and `Per 1h bucket` for the `per 1h` table."""
     return f"Per {name.removeprefix('per ')} bucket" if name.startswith("per ") else f"By {name}"
@@ -77,6 +84,8 @@ def _group_table(
         rows = _days_as_dates(rows, keys.index("time"))
     if folded:
         notes.append(f"other: {folded:,} smaller groups counted together (--top).")
+    if STAGE_KEY in keys:
+        notes.append(STAGE_NOTE)
     spec = table(group_title(name), columns, rows, notes=notes, drop_order=DROP_ORDER)
     if STAGE_KEY in keys:
         return spec.keep([c.name for c in spec.columns if c.name not in REQUEST_ONLY])
