@@ -11,7 +11,7 @@ import pytest
 from aiobs.sources.paths import expand_inputs
 from aiobs.summary import summarize
 from aiobs.views.cost import summary_cost_check, unpriced_table
-from aiobs.views.groups import REQUEST_ONLY, group_table
+from aiobs.views.groups import REQUEST_ONLY, STAGE_NOTE, group_table
 from aiobs.views.records import summary_record
 from aiobs.views.tables import ColumnSpec, Rough, TableSpec, table
 from conftest import WriteJsonl
@@ -88,6 +88,7 @@ def test_a_stage_table_leaves_out_what_only_a_request_has(tmp_path: Path, write_
     assert not set(REQUEST_ONLY) & set(spec.names)
     assert spec.names[:3] == ["stage", "requests", "error rate"]
     assert spec.drop_order == ("p50 ms",)  # the dropped columns are no longer offered to drop
+    assert spec.notes == (STAGE_NOTE,)  # its error rate is of whole requests, and it says so
 
 
 def test_hidden_groups_are_counted_in_a_note(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
