@@ -150,3 +150,35 @@ def test_scenario_fixture_is_what_the_writers_write_today() -> None:
     """The committed Python and Go fixtures are the writers' output (regenerate them if this fails)."""
     for name, writer in GO_WRITERS.items():
         assert (FIXTURES / name / "scenario.jsonl").read_bytes() == writer(list(SCENARIO)), name
+
+
+def test_structlog_dict_tracebacks_name_the_raised_exception(tmp_path: Path) -> None:
+    """structlog's `dict_tracebacks` logs the exception as a list of stacks (the raised one, then its causes):
+    its error type is the raised exception's class, not the JSON text."""
+    import io
+
+    import structlog
+
+    class ProviderError(Exception):
+        pass
+
+    out = io.StringIO()
+    structlog.configure(
+        processors=[structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()],
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    try:
+        try:
+            raise KeyError("cause")
+        except KeyError as cause:
+            raise ProviderError("503 upstream overloaded") from cause
+    except ProviderError:
+        structlog.get_logger().exception("llm call failed", request_id="r1", model="gpt-4o", level="error")
+    structlog.reset_defaults()
+    log = tmp_path / "app.jsonl"
+    log.write_text(out.getvalue(), encoding="utf-8")
+    result = runner.invoke(app, ["trace", str(log), "--id", "r1", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (event,) = json.loads(result.stdout)["requests"][0]["events"]
+    assert event["error_type"] == "ProviderError"

@@ -91,7 +91,9 @@ def first_rule(rules: dict[str, pl.Expr]) -> pl.Expr:
 
 def error_type_of(error: pl.Expr) -> pl.Expr:
     """The error's class from what was logged as the error: `type`/`name`/`code` of a JSON object (Pino's
-    `err`, loguru's `exception`), the exception named on a traceback's last line, else the text itself."""
+    `err`, loguru's `exception`), the raised exception's `exc_type` of structlog's `dict_tracebacks` (a list
+    of stacks, the raised one first, then its causes), the exception named on a traceback's last line,
+    else the text itself."""
     text = error.str.strip_chars()
     is_object = text.str.starts_with("{")
     from_object = pl.coalesce(
@@ -99,11 +101,13 @@ def error_type_of(error: pl.Expr) -> pl.Expr:
         text.str.json_path_match("$.name"),
         text.str.json_path_match("$.code"),
     )
+    from_stacks = pl.when(text.str.starts_with("[")).then(text.str.json_path_match("$[0].exc_type"))
     # A traceback: 'Traceback (most recent call last): ... ValueError: boom' -> ValueError
     from_traceback = text.str.extract(r"(?s).*\n([A-Za-z_][\w.]*)(?::|\s*$)", 1)
     plain = pl.when(text.str.contains("Traceback (most recent call last)", literal=True)).then(from_traceback)
     first_line = text.str.split("\n").list.first().str.slice(0, 120)
-    return pl.when(truthy(error)).then(pl.when(is_object).then(from_object).otherwise(pl.coalesce(plain, first_line)))
+    otherwise = pl.coalesce(from_stacks, plain, first_line)
+    return pl.when(truthy(error)).then(pl.when(is_object).then(from_object).otherwise(otherwise))
 
 
 def stage_from_message(message: pl.Expr, *, has_model_usage: pl.Expr) -> pl.Expr:
