@@ -106,7 +106,10 @@ def test_a_mapped_path_that_matches_nothing_is_a_problem(tmp_path: Path) -> None
     by_code = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
     assert {code: k["informational"] for code, k in by_code.items()} == {"unmatched-mapping": False, "no-tokens": True}
     kind = by_code["unmatched-mapping"]
-    assert kind["examples"][0]["message"] == "model = llm.name matched 0 of 1 events (0%)"
+    assert (
+        kind["examples"][0]["message"]
+        == f"model = llm.name matched 0 of 1 events (0%); aiobs inspect {log} lists the keys it has"
+    )
     strict = runner.invoke(app_, ["summarize", str(log), "--map", "model=llm.name", "--strict"])
     assert strict.exit_code == 1
 

@@ -317,6 +317,8 @@ class ChunkParser:
                 code = "unmatched-mapping" if hits == 0 else "partial-mapping"
                 share = f"{hits / events:.1%}" if hits else "0%"
                 message = f"{canonical} = {' | '.join(paths)} matched {hits:,} of {events:,} events ({share})"
+                if not hits:  # a misspelt key, most often: the file's own keys are one command away
+                    message += f"; aiobs inspect {source} lists the keys it has"
                 self.issues.add(code, 1, [InputIssue(code, source, None, message)])
 
 
