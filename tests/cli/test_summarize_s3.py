@@ -53,9 +53,12 @@ def renamed(doc: Any, names: dict[str, str]) -> Any:
     return names.get(doc, doc) if isinstance(doc, str) else doc
 
 
-def assert_same_summary(remote: dict[str, Any], local: dict[str, Any], names: dict[str, str]) -> None:
+def assert_same_summary(
+    remote: dict[str, Any], local: dict[str, Any], names: dict[str, str], skipped: dict[str, str] | None = None
+) -> None:
+    """`names`: the objects read, by their local names; `skipped`: those listed and not read (README.md)."""
     assert sorted(remote["inputs"]) == sorted(names), "read other objects than expected"
-    assert renamed(remote, names) == renamed(local, {})
+    assert renamed(remote, {**names, **(skipped or {})}) == renamed(local, {})
 
 
 def assert_one_line_error(result: Result, code: int = ExitCode.USAGE) -> str:
@@ -80,8 +83,8 @@ def test_sample_logs_from_s3_give_the_local_summary(s3_bucket: S3Bucket, samples
     remote = summary_json(s3_bucket.url("app/"), "--endpoint-url", s3_bucket.endpoint, *grouping)
     local = summary_json(str(SAMPLES), *grouping)
     assert remote["overall"]["requests"] == 2600
-    assert {k["code"] for k in remote["input_quality"]["by_kind"]} >= {"invalid-json", "missing-root"}
-    assert_same_summary(remote, local, samples_in_s3)
+    assert {k["code"] for k in remote["input_quality"]["by_kind"]} >= {"invalid-json", "missing-root", "skipped-file"}
+    assert_same_summary(remote, local, samples_in_s3, {s3_bucket.url("app/README.md"): str(SAMPLES / "README.md")})
 
 
 def test_terminal_report_names_the_objects_with_line_numbers(
@@ -173,8 +176,10 @@ def test_an_object_deleted_between_listing_and_reading_is_counted_and_the_run_go
     # Everything else is what the two remaining files give locally.
     local = summary_json(str(SAMPLES / "chatbot.jsonl"), str(SAMPLES / "rag/2026-11-28.jsonl.gz"))
     local_kinds = local["input_quality"]["by_kind"]
+    [skipped] = [k for k in remote["input_quality"]["by_kind"] if k["code"] == "skipped-file"]
+    assert [e["source"] for e in skipped["examples"]] == [s3_bucket.url("app/README.md")]
     remote["input_quality"]["by_kind"] = [
-        k for k in remote["input_quality"]["by_kind"] if k["code"] != "missing-object"
+        k for k in remote["input_quality"]["by_kind"] if k["code"] not in ("missing-object", "skipped-file")
     ]
     remote["input_quality"]["problems"] -= 1
     remote["inputs"].remove(gone)

@@ -17,6 +17,7 @@ import pytest
 
 from aiobs.errors import InputError, UsageError
 from aiobs.sources import s3, s3_listing
+from aiobs.sources.base import SkippedFile
 from aiobs.sources.paths import expand_inputs
 from aiobs.sources.s3_keys import KeyPattern, split_key
 from aiobs.sources.s3_objects import S3Source
@@ -124,10 +125,13 @@ def test_globs_and_prefixes_match_what_the_same_local_tree_gives(s3_bucket: S3Bu
     assert keys(s3_bucket, expand(s3_bucket, s3_bucket.url(pattern))) == sorted(local)
 
 
-def test_a_bare_bucket_is_every_log_object_in_it(s3_bucket: S3Bucket, tree: Path) -> None:
-    expected = sorted(k for k in TREE if not k.endswith((".txt", ".md", ".csv")))
-    assert keys(s3_bucket, expand(s3_bucket, f"s3://{s3_bucket.name}")) == expected
-    assert keys(s3_bucket, expand(s3_bucket, s3_bucket.url())) == expected
+def test_a_bare_bucket_is_every_log_object_in_it_and_names_the_others(s3_bucket: S3Bucket, tree: Path) -> None:
+    others = sorted(k for k in TREE if k.endswith((".txt", ".md", ".csv")))
+    expected = sorted(k for k in TREE if k not in others)
+    for url in (f"s3://{s3_bucket.name}", s3_bucket.url()):
+        sources = expand_inputs([url], endpoint_url=s3_bucket.endpoint)
+        assert keys(s3_bucket, [s.name for s in sources if isinstance(s, S3Source)]) == expected
+        assert keys(s3_bucket, [s.name for s in sources if isinstance(s, SkippedFile)]) == others  # never read
 
 
 def test_a_key_names_one_object_whatever_its_suffix(s3_bucket: S3Bucket, tree: Path) -> None:

@@ -20,11 +20,11 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiobs.errors import InputError, UsageError
-from aiobs.sources.base import GLOB_CHARS, LOG_FILES, Source
+from aiobs.sources.base import GLOB_CHARS, LOG_FILES, SkippedFile, Source
 from aiobs.sources.partitions import TimeWindow
 from aiobs.sources.s3_errors import s3_errors
 from aiobs.sources.s3_keys import KeyPattern, parse_s3_url, split_key
-from aiobs.sources.s3_listing import Listing
+from aiobs.sources.s3_listing import SKIPPED, Listing
 from aiobs.sources.s3_objects import ObjectReader, S3Source, connect
 
 
@@ -52,7 +52,7 @@ class S3Inputs:
             self._reader = ObjectReader(self.client, endpoint_url=self._endpoint_url)
         return self._reader
 
-    def expand(self, url: str) -> list[S3Source]:
+    def expand(self, url: str) -> list[S3Source | SkippedFile]:
         """The sources a URL names; InputError when it names nothing."""
         bucket, key = parse_s3_url(url)
         with s3_errors(url, bucket):
@@ -65,7 +65,7 @@ class S3Inputs:
         literal, pattern = split_key(key)
         listing = Listing(self.client, bucket, pattern, self.window, url)
         found = [self._source(bucket, obj) for obj in listing.objects(literal)]
-        if not found:
+        if not any(isinstance(s, S3Source) for s in found):
             raise InputError(self._nothing_matched(url, pattern, listing.pruned))
         return found
 
@@ -81,8 +81,10 @@ class S3Inputs:
         contents = page.get("Contents", [])
         return contents[0] if contents and contents[0]["Key"] == key else None
 
-    def _source(self, bucket: str, obj: dict[str, Any]) -> S3Source:
+    def _source(self, bucket: str, obj: dict[str, Any]) -> S3Source | SkippedFile:
         key = obj["Key"]
+        if obj.get(SKIPPED):
+            return SkippedFile(f"s3://{bucket}/{key}", None, 0)
         return S3Source(f"s3://{bucket}/{key}", None, int(obj.get("Size", 0)), bucket, key, self.reader)
 
     def _nothing_matched(self, url: str, pattern: KeyPattern, pruned: int) -> str:

@@ -19,6 +19,8 @@ from aiobs.sources.partitions import PartitionTime, TimeWindow
 from aiobs.sources.s3_errors import s3_errors
 from aiobs.sources.s3_keys import KeyPattern
 
+#: Set on a listed object that is not read: its name is not a log's (aiobs.sources.base.SkippedFile).
+SKIPPED = "_aiobs_skipped"
 #: Keys a list call asks for (S3's maximum); tests make it small to exercise pagination.
 LIST_PAGE_SIZE = 1000
 #: The delimiter walk stops this many levels below the URL's literal prefix; deeper, it lists flat.
@@ -76,6 +78,8 @@ class Listing:
         for obj in objects:
             if self._accepts(folder, obj["Key"][len(folder.prefix) :]):
                 yield obj
+            elif self._skips(folder, obj["Key"][len(folder.prefix) :]):
+                yield {**obj, SKIPPED: True}
         for name in names:
             child = self._descend(folder, name)
             if child is not None:
@@ -105,6 +109,11 @@ class Listing:
         if not self.pattern.folders_only and self.pattern.complete(self.pattern.step(folder.states, name)):
             return True
         return folder.matched and is_log_file(PurePosixPath(name))
+
+    def _skips(self, folder: _Folder, name: str) -> bool:
+        """An object under a matched folder whose name is not a log's (`README.md`, not `.hidden`): listed as
+        skipped, so the run names it, as a local folder's other files are."""
+        return bool(name) and folder.matched and not name.startswith(".")
 
     def _prefix(self, folder: _Folder) -> str:
         return folder.prefix + ("" if folder.matched else self.pattern.literal_head(folder.states))
@@ -141,3 +150,5 @@ class Listing:
                         break
                 if node is not None and self._accepts(node, name):
                     yield obj
+                elif node is not None and self._skips(node, name):
+                    yield {**obj, SKIPPED: True}
