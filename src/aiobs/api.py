@@ -35,7 +35,7 @@ from aiobs.config import Config, load_config
 from aiobs.engines import engine_named
 from aiobs.errors import UsageError
 from aiobs.formats.mapping import FieldMapping, check_http_error_from, check_time_is, parse_map_options
-from aiobs.formats.timestamps import check_time_format
+from aiobs.formats.timestamps import check_time_format, check_timezone
 from aiobs.ingest import ProgressCallback
 from aiobs.pricing import load_price_book
 from aiobs.redact import Privacy
@@ -67,6 +67,7 @@ def summarize(
     input_format: str | None = None,
     time_is: str | None = None,
     time_format: str | None = None,
+    timezone: str | None = None,
     http_error_from: int | None = None,
     flags: bool = True,
     redact: bool = True,
@@ -90,7 +91,12 @@ def summarize(
     """
     settings = Config() if config is False else load_config(Path(config) if config else None)
     reading = field_mapping(
-        settings, mapping, time_is=time_is, time_format=time_format, http_error_from=http_error_from
+        settings,
+        mapping,
+        time_is=time_is,
+        time_format=time_format,
+        timezone=timezone,
+        http_error_from=http_error_from,
     )
     price_file = Path(prices) if prices else settings.prices
     start, end = (_time_bound(bound) for bound in (since, until))
@@ -146,6 +152,7 @@ def field_mapping(
     time_is: str | None,
     time_format: str | None,
     http_error_from: int | None,
+    timezone: str | None = None,
 ) -> FieldMapping:
     """The field mapping and reading conventions: the caller's over aiobs.toml's over the format's own."""
     pairs = [f"{field}={path}" for field, path in given.items()] if isinstance(given, Mapping) else _listed(given)
@@ -155,6 +162,7 @@ def field_mapping(
         mapping,
         time_is=check_time_is(time_is) or settings.time_is,
         time_format=check_time_format(time_format) or settings.time_format,
+        timezone=check_timezone(timezone) or settings.timezone,
         http_error_from=check_http_error_from(http_error_from)
         if http_error_from is not None
         else settings.http_error_from,

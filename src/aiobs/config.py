@@ -41,7 +41,7 @@ from typing import Any
 
 from aiobs.errors import UsageError, did_you_mean
 from aiobs.formats.mapping import HTTP_ERROR_FROM, check_http_error_from, check_time_is, parse_source_path
-from aiobs.formats.timestamps import check_time_format
+from aiobs.formats.timestamps import check_time_format, check_timezone
 from aiobs.gates.expressions import ExpressionError, parse_gate, parse_slo
 from aiobs.quality.config import QualityConfig, parse_quality_config
 from aiobs.sources.read import MAX_LINE_BYTES
@@ -56,6 +56,7 @@ class Config:
     input_format: str | None = None
     time_is: str | None = None
     time_format: str | None = None
+    timezone: str | None = None
     http_error_from: int = HTTP_ERROR_FROM
     max_line_bytes: int = MAX_LINE_BYTES
     prices: Path | None = None
@@ -99,6 +100,7 @@ def _parse(data: dict[str, Any], origin: Path) -> Config:
         input_format=reading.get("format"),
         time_is=reading.get("time_is"),
         time_format=reading.get("time_format"),
+        timezone=reading.get("timezone"),
         http_error_from=reading["http_error_from"],
         max_line_bytes=reading["max_line_mb"] << 20,
         prices=(origin.parent / prices) if prices else None,
@@ -145,14 +147,14 @@ def _mapping_section(section: dict[str, Any], origin: Path) -> dict[str, list[st
 
 
 def _input_section(section: dict[str, Any], origin: Path) -> dict[str, Any]:
-    """[input]: format, time_is, time_format, http_error_from, each checked as its command-line option is;
-    max_line_mb."""
-    known = ("format", "time_is", "time_format", "http_error_from", "max_line_mb")
+    """[input]: format, time_is, time_format, timezone, http_error_from, each checked as its command-line
+    option is; max_line_mb."""
+    known = ("format", "time_is", "time_format", "timezone", "http_error_from", "max_line_mb")
     unknown = sorted(set(section) - set(known))
     if unknown:
         msg = f"{origin}: unknown key input.{unknown[0]}{did_you_mean(unknown[0], known)} (known: {', '.join(known)})"
         raise UsageError(msg)
-    for key in ("format", "time_is", "time_format"):
+    for key in ("format", "time_is", "time_format", "timezone"):
         if key in section and not isinstance(section[key], str):
             raise UsageError(f"{origin}: input.{key} must be a string")
     http = section.get("http_error_from", HTTP_ERROR_FROM)
@@ -164,6 +166,7 @@ def _input_section(section: dict[str, Any], origin: Path) -> dict[str, Any]:
     try:
         check_time_is(section.get("time_is"))
         check_time_format(section.get("time_format"))
+        check_timezone(section.get("timezone"))
         check_http_error_from(http)
     except UsageError as exc:
         raise UsageError(f"{origin}: [input]: {exc}") from None

@@ -24,6 +24,7 @@ INPUT_OPTIONS = {
     "--input-format",
     "--time-is",
     "--time-format",
+    "--timezone",
     "--http-error-from",
     "--engine",
     "--ray-address",

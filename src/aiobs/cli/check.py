@@ -129,6 +129,7 @@ def check_command(
     input_format: str | None = options.INPUT_FORMAT,
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
+    timezone: str | None = options.TIMEZONE,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
     no_redact: bool = options.NO_REDACT,
     hash_users: bool = options.HASH_USERS,
@@ -174,6 +175,7 @@ def check_command(
             "input_format": input_format,
             "time_is": time_is,
             "time_format": time_format,
+            "timezone": timezone,
             "http_error_from": http_error_from,
             "keep_texts": False,  # gates read aggregates and flags, never the texts
             # CI logs are often public: group labels (users, routes, models) are private by default.

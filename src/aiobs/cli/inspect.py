@@ -37,6 +37,7 @@ def inspect_command(
     input_format: str | None = options.INPUT_FORMAT,
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
+    timezone: str | None = options.TIMEZONE,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
     no_redact: bool = options.NO_REDACT,
 ) -> None:
@@ -55,7 +56,12 @@ def inspect_command(
             check_output_target(output)
         settings = load_config(config)
         mapping = field_mapping(
-            settings, field_map, time_is=time_is, time_format=time_format, http_error_from=http_error_from
+            settings,
+            field_map,
+            time_is=time_is,
+            time_format=time_format,
+            timezone=timezone,
+            http_error_from=http_error_from,
         )
         sources = expand_inputs(paths, endpoint_url=endpoint_url)
         files = inspect_sources(

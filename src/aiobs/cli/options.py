@@ -53,6 +53,12 @@ TIME_FORMAT = typer.Option(
     metavar="STRFTIME",
     help="Read timestamps with this strftime format first, e.g. '%d/%b/%Y:%H:%M:%S %z'.",
 )
+TIMEZONE = typer.Option(
+    None,
+    "--timezone",
+    metavar="ZONE",
+    help="Timestamps written without a zone are this zone's local time (e.g. Europe/Paris); default UTC.",
+)
 HTTP_ERROR_FROM = typer.Option(
     None,
     "--http-error-from",

@@ -93,6 +93,7 @@ def outliers_command(
     input_format: str | None = options.INPUT_FORMAT,
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
+    timezone: str | None = options.TIMEZONE,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
 ) -> None:
     """The worst requests, each rebuilt from its events: stage breakdown, tokens, cost, flags, snippets.
@@ -128,6 +129,7 @@ def outliers_command(
             input_format=input_format,
             time_is=time_is,
             time_format=time_format,
+            timezone=timezone,
             http_error_from=http_error_from,
             privacy=Privacy(redact=not no_redact, hash_users=hash_users),
         )

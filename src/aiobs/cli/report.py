@@ -82,6 +82,7 @@ def report_command(
     input_format: str | None = options.INPUT_FORMAT,
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
+    timezone: str | None = options.TIMEZONE,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
     history: Path | None = typer.Option(
         None,
@@ -146,6 +147,7 @@ def report_command(
             input_format=input_format,
             time_is=time_is,
             time_format=time_format,
+            timezone=timezone,
             http_error_from=http_error_from,
             keep_events=bool(outliers),  # the outliers' timelines are drawn from their events
             privacy=Privacy(redact=not no_redact, hash_users=hash_users),

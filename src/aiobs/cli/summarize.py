@@ -108,6 +108,7 @@ def summarize_command(
     input_format: str | None = options.INPUT_FORMAT,
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
+    timezone: str | None = options.TIMEZONE,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
     history: Path | None = options.HISTORY,
     export: Path | None = typer.Option(
@@ -167,6 +168,7 @@ def summarize_command(
             input_format=input_format,
             time_is=time_is,
             time_format=time_format,
+            timezone=timezone,
             http_error_from=http_error_from,
             keep_texts=False,  # every output of summarize is aggregates
             privacy=Privacy(redact=not no_redact, hash_users=hash_users),

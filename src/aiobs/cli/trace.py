@@ -67,6 +67,7 @@ def trace_command(
     input_format: str | None = options.INPUT_FORMAT,
     time_is: str | None = options.TIME_IS,
     time_format: str | None = options.TIME_FORMAT,
+    timezone: str | None = options.TIMEZONE,
     http_error_from: int | None = options.HTTP_ERROR_FROM,
 ) -> None:
     """Show requests rebuilt from their events: a waterfall of the event tree, key figures, flags, full texts.
@@ -103,6 +104,7 @@ def trace_command(
             input_format=input_format,
             time_is=time_is,
             time_format=time_format,
+            timezone=timezone,
             http_error_from=http_error_from,
             keep_events=True,
             privacy=privacy,

@@ -194,6 +194,8 @@ class FieldMapping:
     overrides: dict[str, tuple[SourcePath, ...]] = field(default_factory=dict)
     time_is: str | None = None
     time_format: str | None = None
+    #: The IANA zone of timestamps written without one (None: UTC).
+    timezone: str | None = None
     http_error_from: int = HTTP_ERROR_FROM
 
     def with_overrides(self, overrides: dict[str, list[str]] | dict[str, str], origin: str = "option") -> FieldMapping:

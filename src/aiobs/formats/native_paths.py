@@ -26,11 +26,12 @@ class Reading:
     preset: Preset
     time_format: str | None
     http_error_from: int
+    timezone: str | None = None
 
     @classmethod
     def of(cls, mapping: FieldMapping, preset: Preset = NATIVE) -> Reading:
         resolved = mapping.with_paths(preset.paths).resolved(preset.time_is)
-        return cls(resolved, preset, mapping.time_format, mapping.http_error_from)
+        return cls(resolved, preset, mapping.time_format, mapping.http_error_from, mapping.timezone)
 
     def all_paths(self) -> list[SourcePath]:
         return [p for ps in self.paths.values() for p in ps]

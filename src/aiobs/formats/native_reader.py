@@ -21,6 +21,7 @@ from aiobs.formats.mapping import FieldMapping
 from aiobs.formats.native import NUMERIC, finish_errors, finish_timestamps, to_events
 from aiobs.formats.native_paths import Reading, flat_schema, raw_schema
 from aiobs.formats.reader import check_object_line, preview
+from aiobs.formats.timestamps import in_zone
 from aiobs.issues import InputIssue, IssueLog
 from aiobs.schema import EVENT_SCHEMA
 from aiobs.sources.read import Chunk
@@ -140,7 +141,8 @@ class ChunkParser:
         scan = pl.scan_ndjson(data, schema=schema, row_index_name="line", row_index_offset=0)
         raw = scan.with_columns(source=source, line=line)
         try:
-            return finish_errors(finish_timestamps(to_events(raw, self.reading, schema).collect(engine="streaming")))
+            events = finish_timestamps(to_events(raw, self.reading, schema).collect(engine="streaming"))
+            return finish_errors(in_zone(events, self.reading.timezone))
         except pl.exceptions.PolarsError:
             return None
 
@@ -180,7 +182,8 @@ class ChunkParser:
             parsed = self._bisect(chunk.source, texts, range(chunk.first_line, chunk.first_line + len(texts)), schema)
             if parsed.is_empty():
                 return pl.DataFrame(schema=EVENT_SCHEMA)  # nothing usable; no flag columns to count
-            return finish_errors(finish_timestamps(to_events(parsed.lazy(), self.reading, schema).collect()))
+            events = finish_timestamps(to_events(parsed.lazy(), self.reading, schema).collect())
+            return finish_errors(in_zone(events, self.reading.timezone))
         return converted
 
     def _checker(self, chunk: Chunk) -> Callable[[bytes, int], bool]:
@@ -272,7 +275,7 @@ class ChunkParser:
                 continue
             mask = orphan if column == "_orphan" else pl.col(column)
             examples = events.lazy().filter(mask).head(self.issues.keep).select("source", "line").collect()
-            code, message = _flag_issue(column)
+            code, message = _flag_issue(column, self.reading.timezone)
             self.issues.add(code, count, [InputIssue(code, s, ln, message) for s, ln in examples.iter_rows()])
         events = events.select(_EVENT_COLUMNS)
         return events.filter(orphan.not_()) if counts["_orphan"] else events  # filtering copies every column
@@ -322,13 +325,15 @@ class ChunkParser:
                 self.issues.add(code, 1, [InputIssue(code, source, None, message)])
 
 
-def _flag_issue(column: str) -> tuple[str, str]:
+def _flag_issue(column: str, timezone: str | None = None) -> tuple[str, str]:
     if column == "_orphan":
         return "missing-correlation-id", "no correlation ID (request_id, trace_id, ...); map one with --map"
     if column == "_no_time":
         return "no-timestamp", "no timestamp: the event is not placed in time; map one with --map start=FIELD"
     if column.startswith("_naive_"):
-        return "naive-timestamp", "timestamp has no time zone: read as UTC"
+        if timezone is not None:
+            return "naive-timestamp", f"timestamp has no time zone: read as {timezone} time (--timezone)"
+        return "naive-timestamp", "timestamp has no time zone: read as UTC (--timezone ZONE if it is local time)"
     name = column.removeprefix("_bad_").removeprefix("_absurd_")
     if column.startswith("_absurd_"):
         return "invalid-duration", f"{name} is negative or longer than a day"

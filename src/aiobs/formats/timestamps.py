@@ -5,7 +5,9 @@
 - ISO-8601 / RFC 3339 with a zone (`Z`, `+02:00`), the fast path;
 - a space instead of `T`, a comma before the fraction (Python's `asctime`: `2026-11-20 09:00:00,123`),
   no zone at all: read as UTC and counted (`naive-timestamp`), since the log does not say;
-- `--time-format` (strftime, e.g. `%d/%b/%Y:%H:%M:%S %z`) for anything else, tried first.
+- `--time-format` (strftime, e.g. `%d/%b/%Y:%H:%M:%S %z`) for anything else, tried first;
+- `--timezone Europe/Paris`: timestamps without a zone are that zone's wall-clock time (Python's `asctime`
+  is local time), converted to UTC; a time that zone skips (a daylight-saving gap) is `invalid-timestamp`.
 
 A timestamp present but unreadable is never a silent null: the `_bad_*` flag columns become
 `invalid-timestamp` issues with file and line.
@@ -13,11 +15,12 @@ A timestamp present but unreadable is never a silent null: the `_bad_*` flag col
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime
 
 import polars as pl
 
-from aiobs.errors import UsageError
+from aiobs.errors import UsageError, did_you_mean
 from aiobs.schema import UTC_TIME
 
 ZONED_ISO = "%Y-%m-%dT%H:%M:%S%.f%#z"
@@ -112,6 +115,36 @@ def formatted_timestamp(raw: pl.Expr, time_format: str) -> tuple[pl.Expr, bool]:
     if zoned:
         return parsed.dt.convert_time_zone("UTC"), False
     return parsed.dt.replace_time_zone("UTC"), True
+
+
+def check_timezone(zone: str | None) -> str | None:
+    """An IANA time zone name (`Europe/Paris`, `UTC`), or a one-sentence UsageError naming a close one."""
+    if zone is None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        hint = did_you_mean(zone, sorted(zoneinfo.available_timezones()))
+        msg = f"--timezone '{zone}' is not an IANA time zone name (such as Europe/Paris or UTC){hint}"
+        raise UsageError(msg) from None
+    return zone
+
+
+def in_zone(events: pl.DataFrame, zone: str | None) -> pl.DataFrame:
+    """Starts read without a zone (`_naive_start`, read as UTC wall time) taken as `zone`'s wall time instead.
+
+    A wall time that `zone` skips (the hour clocks jump over) has no instant: it becomes `_bad_start`, an
+    `invalid-timestamp` problem, rather than a guess; a repeated one (the hour clocks go back) is its first.
+    """
+    if zone is None or zone == "UTC" or "_naive_start" not in events.columns or not events["_naive_start"].any():
+        return events
+    wall = pl.col("start").dt.replace_time_zone(None)
+    zoned = wall.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
+    naive = pl.col("_naive_start") & pl.col("start").is_not_null()
+    skipped = naive & zoned.is_null()
+    bad = (pl.col("_bad_start") | skipped) if "_bad_start" in events.columns else skipped
+    # One step, so that `skipped` reads the starts before they are replaced.
+    return events.with_columns(start=pl.when(naive).then(zoned).otherwise(pl.col("start")), _bad_start=bad)
 
 
 def finish_timestamps(events: pl.DataFrame) -> pl.DataFrame:
