@@ -161,3 +161,19 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     _, err = reader.communicate(timeout=60)
     assert reader.returncode == 130, err
     assert err.decode().strip() == "aiobs: interrupted"
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["summarize", "x", "--strickt"], "aiobs: no such option --strickt; did you mean --strict?"),
+        (["outliers", "x", "--timezon", "UTC"], "aiobs: no such option --timezon; did you mean --timezone?"),
+        (["summarize", "x", "--bogus"], "aiobs: no such option --bogus"),  # no loose guess (click offered --push)
+    ],
+)
+def test_a_mistyped_option_is_one_sentence_with_one_close_match_or_none(args: list[str], said: str) -> None:
+    exe = shutil.which("aiobs", path=str(Path(sys.executable).parent))
+    assert exe is not None
+    done = subprocess.run([exe, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == ExitCode.USAGE
+    assert done.stderr == f"{said} (see aiobs {args[0]} --help)\n"

@@ -19,6 +19,7 @@ from aiobs.cli.sample import sample_command
 from aiobs.cli.summarize import summarize_command
 from aiobs.cli.trace import trace_command
 from aiobs.cli.usage import ReadmeCommand
+from aiobs.errors import did_you_mean
 
 app = typer.Typer(
     name="aiobs",
@@ -62,6 +63,17 @@ def _command_path(command: object, args: list[str]) -> str:
     return f"aiobs {first}" if first in names else "aiobs"
 
 
+def _unknown_option(exc: Exception, ctx: object) -> str | None:
+    """`no such option --strickt; did you mean --strict?`: click's own list of "possible options" offers
+    loose matches (`--bogus`: `--push`); aiobs's one close match, or none, as for `--by` and config keys."""
+    name = getattr(exc, "option_name", None)
+    command = getattr(ctx, "command", None)
+    if not isinstance(name, str) or command is None or not hasattr(exc, "possibilities"):
+        return None
+    options = [o for param in command.params for o in (*param.opts, *getattr(param, "secondary_opts", ()))]
+    return f"no such option {name}{did_you_mean(name, [o for o in options if o.startswith('--')])}"
+
+
 def main() -> None:
     """The console script: like `app()`, but a mistyped option is one `aiobs:` sentence, not a usage block."""
     command = typer.main.get_command(app)
@@ -82,7 +94,7 @@ def main() -> None:
             typer.echo(ctx.get_help())
             sys.exit(0)
         where = ctx.command_path if ctx is not None else _command_path(command, sys.argv[1:])
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        message = _unknown_option(exc, ctx) or (exc.format_message() if hasattr(exc, "format_message") else str(exc))
         typer.echo(f"aiobs: {message.replace('Value error, ', '')} (see {where} --help)", err=True)
         sys.exit(getattr(exc, "exit_code", int(ExitCode.USAGE)))
     sys.exit(code if isinstance(code, int) else 0)
