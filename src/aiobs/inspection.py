@@ -30,7 +30,7 @@ from aiobs.issues import IssueLog
 from aiobs.reconstruct import rebuild_requests
 from aiobs.redact import Privacy, private_issues
 from aiobs.schema import EVENT_SCHEMA
-from aiobs.sources.base import Source
+from aiobs.sources.base import SkippedFile, Source
 from aiobs.sources.read import Chunk, iter_chunks
 
 SAMPLE_LINES = 10_000
@@ -139,7 +139,10 @@ def inspect_sources(
     The problems' examples quote the lines they are about: redacted unless `privacy` says otherwise.
     """
     forced = check_input_format(input_format)
-    files = [_inspect(source, mapping or FieldMapping(), forced, sample_lines) for source in sources]
+    # A folder's files that are not logs are never read: summarize names them (`skipped-file`), inspect has
+    # nothing to say of their contents.
+    readable = [s for s in sources if not isinstance(s, SkippedFile)]
+    files = [_inspect(source, mapping or FieldMapping(), forced, sample_lines) for source in readable]
     if (privacy or Privacy()).redact:
         files = [replace(f, issues=private_issues(f.issues)) for f in files]
     return files
@@ -355,8 +358,10 @@ SECONDS_BELOW = 30.0
 
 
 def _unit_hint(key: KeyUse) -> str:
-    """The unit a `--map` of this duration key needs: from its name, else from its values (`latency` 0.02-16: `:s`)."""
-    name = key.path.lower()
+    """The unit a `--map` of this duration key needs: from its name, else from its values (`latency` 0.02-16: `:s`).
+
+    camelCase names are read as snake_case: `latencyMs` is `latency_ms`, `durationSeconds` is `duration_seconds`."""
+    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key.path).lower()
     if re.search(r"(_|\b)(s|sec|secs|seconds)$", name):
         return ":s"
     if name.endswith(("_us", "micros")):

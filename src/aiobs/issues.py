@@ -31,7 +31,7 @@ ISSUE_KINDS: dict[str, str] = {
     "unknown-record": "line is JSON but not a record of its file's format",
     "skipped-record": "record the format's adapter does not read (OTLP metrics, non-GenAI logs)",
     "unmatched-mapping": "a path you mapped matches nothing in a file",
-    "naive-timestamp": "timestamp has no time zone (read as UTC)",
+    "naive-timestamp": "timestamp has no time zone (read as UTC, or as --timezone says)",
     "no-timestamp": "event has no timestamp (not placed in time)",
     "unknown-latency": "request has no duration and a single timestamp: latency unknown",
     "envelope-latency": "latency is the span of the request's log lines (no duration logged)",

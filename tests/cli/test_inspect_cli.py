@@ -94,6 +94,22 @@ def test_the_advice_reads_a_unit_off_the_values_and_names_keys_as_teams_write_th
     assert (overall["latency_ms"]["max"], overall["tokens"]["input"]) == (16_200.0, 303)
 
 
+def test_a_camel_case_unit_is_read_and_no_logged_value_is_written(tmp_path: Path) -> None:
+    rows = [
+        {"ts": f"2026-11-20T09:00:0{i}Z", "request_id": f"r{i}", "latencyMs": 12 + i, "card": 4111111111111111}
+        for i in range(3)
+    ]
+    path = tmp_path / "app.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    (path.parent / "notes.txt").write_text("not a log\n")
+    result = runner.invoke(app, ["inspect", str(tmp_path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    (doc,) = json.loads(result.stdout)["files"]  # notes.txt is not read, so not inspected
+    gaps = {g["what"]: g["options"] for g in doc["gaps"]}
+    assert gaps["latency"] == ["--map duration_ms=latencyMs"]  # milliseconds, by its name, though 12-14 is small
+    assert "4111111111111111" not in result.stdout and "median" not in result.stdout
+
+
 def test_a_logger_file_names_its_format_and_paths() -> None:
     (doc,) = inspect_json(str(FIXTURES / "pino" / "scenario.jsonl"))["files"]
     assert doc["format"] == "pino"

@@ -216,3 +216,15 @@ def test_snippets_are_cut_to_an_80_column_terminal() -> None:
     snippets = [line for line in result.stdout.splitlines() if line.startswith(("     in ", "     out "))]
     assert snippets and all(len(line) <= 80 for line in snippets)
     assert any(line.endswith("…") for line in snippets)  # cut, with a mark, rather than wrapped
+
+
+def test_a_wide_character_snippet_is_cut_to_the_terminals_columns(tmp_path: Path, write_jsonl: WriteJsonl) -> None:
+    from rich.cells import cell_len
+
+    answer = "申し訳ありませんが、その質問にはお答えできません。" * 4  # two columns a character
+    rows = [*request_lines(1, 500.0), *request_lines(2, 900.0, output=answer), *request_lines(3, 700.0)]
+    log = write_jsonl(tmp_path / "ja.jsonl", rows)
+    result = runner.invoke(app, ["outliers", str(log), "--p", "50"], env={**ENV, "COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    (out,) = [line for line in result.stdout.splitlines() if line.startswith("     out ")]
+    assert cell_len(out) <= 80 and out.endswith("…")

@@ -53,6 +53,9 @@ def test_a_skipped_wall_time_is_a_problem_and_a_repeated_one_its_first_instant(t
     kinds = {k["code"]: k for k in doc["input_quality"]["by_kind"]}
     assert kinds["invalid-timestamp"]["count"] == 1
     assert kinds["invalid-timestamp"]["examples"][0]["line"] == 1
+    assert kinds["invalid-timestamp"]["examples"][0]["message"] == (
+        "a wall time that Europe/Paris skips (its clocks jump forward over it): no such instant"
+    )
     assert doc["overall"]["first_start"] == "2026-10-25T00:30:00Z"  # 02:30 CEST (+02:00), the first of the two
     assert _utc(doc["overall"]["last_start"]) == datetime(2026, 10, 25, 2, 30, tzinfo=UTC)
 
@@ -67,6 +70,10 @@ def test_the_zone_comes_from_the_config_and_a_wrong_one_is_one_sentence(tmp_path
         "aiobs: --timezone 'Europe/Pari' is not an IANA time zone name (such as Europe/Paris or UTC); "
         "did you mean Europe/Paris?\n"
     )
+    # zoneinfo knows `localtime` and `posix/...`, Polars does not: refused before reading, not an internal error.
+    for name in ("localtime", "posix/Europe/Paris"):
+        refused = runner.invoke(app, ["summarize", str(PJL), "--timezone", name])
+        assert refused.exit_code == 2 and refused.stderr.startswith(f"aiobs: --timezone '{name}' is not an IANA")
     (tmp_path / "aiobs.toml").write_text('[input]\ntimezone = "Mars/Olympus"\n')
     bad = runner.invoke(app, ["summarize", str(PJL), "--config", str(tmp_path / "aiobs.toml")])
     assert bad.exit_code == 2 and "[input]: --timezone 'Mars/Olympus'" in bad.stderr

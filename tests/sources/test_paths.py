@@ -266,3 +266,10 @@ def test_a_socket_is_refused_in_one_sentence(tmp_path: Path) -> None:
 def test_an_empty_path_is_refused_not_read_as_the_current_folder(spec: str) -> None:
     with pytest.raises(UsageError, match="an input path is empty"):
         expand_inputs([spec])
+
+
+def test_a_file_named_after_its_folder_is_read_not_skipped(tree: Path) -> None:
+    for order in ([str(tree), str(tree / "notes.txt")], [str(tree / "notes.txt"), str(tree)]):
+        sources = expand_inputs(order)
+        [notes] = [s for s in sources if s.name.endswith("notes.txt")]
+        assert not isinstance(notes, SkippedFile), order

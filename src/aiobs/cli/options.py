@@ -57,7 +57,7 @@ TIMEZONE = typer.Option(
     None,
     "--timezone",
     metavar="ZONE",
-    help="Timestamps written without a zone are this zone's local time (e.g. Europe/Paris); default UTC.",
+    help="Timestamps logged without a zone (aiobs's format, loggers' JSON) are this zone's time, e.g. Europe/Paris.",
 )
 HTTP_ERROR_FROM = typer.Option(
     None,

@@ -334,6 +334,11 @@ def _flag_issue(column: str, timezone: str | None = None) -> tuple[str, str]:
         if timezone is not None:
             return "naive-timestamp", f"timestamp has no time zone: read as {timezone} time (--timezone)"
         return "naive-timestamp", "timestamp has no time zone: read as UTC (--timezone ZONE if it is local time)"
+    if column == "_bad_zone_start":
+        return (
+            "invalid-timestamp",
+            f"a wall time that {timezone} skips (its clocks jump forward over it): no such instant",
+        )
     name = column.removeprefix("_bad_").removeprefix("_absurd_")
     if column.startswith("_absurd_"):
         return "invalid-duration", f"{name} is negative or longer than a day"

@@ -123,8 +123,10 @@ def check_timezone(zone: str | None) -> str | None:
         return None
     try:
         zoneinfo.ZoneInfo(zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        hint = did_you_mean(zone, sorted(zoneinfo.available_timezones()))
+        # Polars reads fewer names than zoneinfo (not `localtime` or `posix/...`): ask it, before any log is read.
+        pl.Series([datetime(2026, 1, 1)]).dt.replace_time_zone(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, pl.exceptions.PolarsError):
+        hint = did_you_mean(zone, sorted(zoneinfo.available_timezones() - {zone}))
         msg = f"--timezone '{zone}' is not an IANA time zone name (such as Europe/Paris or UTC){hint}"
         raise UsageError(msg) from None
     return zone
@@ -133,18 +135,18 @@ def check_timezone(zone: str | None) -> str | None:
 def in_zone(events: pl.DataFrame, zone: str | None) -> pl.DataFrame:
     """Starts read without a zone (`_naive_start`, read as UTC wall time) taken as `zone`'s wall time instead.
 
-    A wall time that `zone` skips (the hour clocks jump over) has no instant: it becomes `_bad_start`, an
-    `invalid-timestamp` problem, rather than a guess; a repeated one (the hour clocks go back) is its first.
+    A wall time that `zone` skips (the hour clocks jump over) has no instant: it is flagged `_bad_zone_start`,
+    an `invalid-timestamp` problem, rather than guessed; a repeated one (the hour clocks go back) is its first.
     """
     if zone is None or zone == "UTC" or "_naive_start" not in events.columns or not events["_naive_start"].any():
         return events
     wall = pl.col("start").dt.replace_time_zone(None)
     zoned = wall.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null").dt.convert_time_zone("UTC")
     naive = pl.col("_naive_start") & pl.col("start").is_not_null()
-    skipped = naive & zoned.is_null()
-    bad = (pl.col("_bad_start") | skipped) if "_bad_start" in events.columns else skipped
-    # One step, so that `skipped` reads the starts before they are replaced.
-    return events.with_columns(start=pl.when(naive).then(zoned).otherwise(pl.col("start")), _bad_start=bad)
+    # One step, so that `_bad_zone_start` reads the starts before they are replaced.
+    return events.with_columns(
+        start=pl.when(naive).then(zoned).otherwise(pl.col("start")), _bad_zone_start=naive & zoned.is_null()
+    )
 
 
 def finish_timestamps(events: pl.DataFrame) -> pl.DataFrame:

@@ -38,7 +38,8 @@ def inspect_record(files: list[FileInspection]) -> dict[str, Any]:
             **doc,
             "fields": uses(i.fields),
             "status": uses(i.status),
-            "unmapped": [asdict(k) for k in i.unmapped],
+            # A key's median only chooses a unit hint: for a key seen once it is the logged value itself.
+            "unmapped": [{"path": k.path, "type": k.type, "share": k.share} for k in i.unmapped],
             "gaps": [{**asdict(g), "config": g.config} for g in i.gaps],
             "issues": [
                 {

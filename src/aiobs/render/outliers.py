@@ -11,6 +11,7 @@ import io
 from typing import Any
 
 import orjson
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
@@ -52,6 +53,13 @@ def _title(record: OutliersRecord) -> str:
     return f"Requests above p{q['p']:g} of {q['metric']}{per}{flag}: worst first"
 
 
+def _fit_cells(text: str, cells: int) -> str:
+    """`text` cut to `cells` terminal columns, `…` last when cut: a CJK character takes two columns."""
+    if cell_len(text) <= cells:
+        return text
+    return set_cell_size(text, cells - 1).rstrip() + "…"
+
+
 def _outlier_block(r: OutlierRecord, metric: str, width: int) -> Text:
     """One outlier as a few short lines: a block reads better than a table squeezed into a terminal."""
     unit = "" if metric == "cost" else f" {METRICS[metric][1]}"
@@ -65,7 +73,7 @@ def _outlier_block(r: OutlierRecord, metric: str, width: int) -> Text:
     for label, snippet in (("in     ", r["input_snippet"]), ("out    ", r["output_snippet"])):
         if snippet:
             cut = max(20, min(TERMINAL_SNIPPET_CHARS, width - SNIPPET_INDENT))
-            lines.append((label, terminal_text(snippet, cut), ""))
+            lines.append((label, _fit_cells(terminal_text(snippet, cut), cut), ""))
     block = Text()
     block.append(f"{r['rank']:>3}. ", style="bold")
     block.append(terminal_text(r["correlation_id"], 80), style="bold")

@@ -143,7 +143,7 @@ def expand_inputs(
     folders of S3 inputs (local files are all read); `endpoint_url` is an S3-compatible endpoint.
     """
     sources: list[Source] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # identity -> index in `sources`
     s3: S3Inputs | None = None
     for spec in inputs:
         if not spec.strip():  # `aiobs summarize "$LOGS"` with LOGS unset: not the current folder
@@ -177,8 +177,10 @@ def expand_inputs(
         for source in found:
             identity = str(source.path.resolve()) if source.path is not None else source.name
             if identity not in seen:
-                seen.add(identity)
+                seen[identity] = len(sources)
                 sources.append(source)
+            elif isinstance(sources[seen[identity]], SkippedFile) and not isinstance(source, SkippedFile):
+                sources[seen[identity]] = source  # named by itself after its folder: read it
     if not sources:
         msg = "no input given: pass log files, folders, globs, s3:// URLs, or - for stdin"
         raise UsageError(msg)
