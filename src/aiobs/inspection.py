@@ -22,7 +22,7 @@ import orjson
 import polars as pl
 
 from aiobs.formats import FORMATS, WRAPPER_NAMES, check_input_format, frame_source, make_parser, wrapper_of
-from aiobs.formats.detect import detect_votes
+from aiobs.formats.detect import DEFAULT_FORMAT, detect_votes, format_of_row
 from aiobs.formats.loggers import PRESET_BY_NAME
 from aiobs.formats.mapping import FieldMapping, SourcePath
 from aiobs.formats.native_paths import Reading
@@ -202,7 +202,7 @@ def _inspect(source: Source, mapping: FieldMapping, forced: str | None, lines: i
         source=source.name,
         format=name,
         format_reads=FORMATS[name][0],
-        evidence=_evidence(parsed, name, forced, wrapper),
+        evidence=_evidence(parsed, name, forced, wrapper) + _mixed(rows, name),
         sampled_lines=sample.line_count if sample is not None else 0,
         sampled_bytes=len(sample.data) if sample is not None else 0,
         whole_file=whole,
@@ -231,6 +231,29 @@ def _evidence(parsed: list[Chunk], name: str, forced: str | None, wrapper: str |
     others = ", ".join(f"{n} {k}" for k, n in votes.most_common() if k != name)
     said = f"{votes[name]} of the first {total} lines look like {name}" + (f" (others: {others})" if others else "")
     return inside + said
+
+
+#: Lines of the sample whose format is checked for a second logger, spread over the whole sample.
+MIXED_CHECK_LINES = 2_000
+#: The share of those lines in another logger's shape that makes a file "mixed".
+MIXED_SHARE = 0.05
+
+
+def _mixed(rows: list[dict[str, Any]], name: str) -> str:
+    """`; but 1,050 of 1,450 lines look like loguru: ...` when a file holds two loggers' lines: aiobs reads a
+    file as one format, so the other's lines lose their correlation IDs. Lines no detector claims (`native`)
+    are not counted: a logger's own lines without its marks look like that."""
+    step = max(1, len(rows) // MIXED_CHECK_LINES)
+    checked = rows[::step]
+    votes = Counter(format_of_row(r) for r in checked)
+    others = [(n, other) for other, n in votes.most_common() if other not in (name, DEFAULT_FORMAT)]
+    if not others or others[0][0] < MIXED_SHARE * len(checked):
+        return ""
+    n, other = others[0]
+    return (
+        f"; but {n:,} of {len(checked):,} lines across the sample look like {other}: this file mixes two "
+        f"formats, and aiobs reads a file as one; split it and read each part"
+    )
 
 
 def _rows(chunks: list[Chunk]) -> list[dict[str, Any]]:

@@ -182,3 +182,19 @@ def test_a_log_store_response_is_named_and_read_whole(tmp_path: Path) -> None:
     assert found["format"] == "structlog"
     assert found["evidence"].startswith("CloudWatch filter-log-events / get-log-events output, read as the lines")
     assert found["whole_file"] and found["events"] == 20 * len(lines)
+
+
+def test_a_file_that_mixes_two_loggers_says_so(tmp_path: Path) -> None:
+    structlog = (FIXTURES / "structlog" / "scenario.jsonl").read_bytes()
+    loguru = (FIXTURES / "loguru" / "scenario.jsonl").read_bytes()
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(structlog + loguru)
+    (doc,) = inspect_json(str(mixed))["files"]
+    n, total = loguru.count(b"\n"), loguru.count(b"\n") + structlog.count(b"\n")
+    assert doc["format"] == "structlog"
+    assert doc["evidence"].endswith(
+        f"; but {n} of {total} lines across the sample look like loguru: "
+        "this file mixes two formats, and aiobs reads a file as one; split it and read each part"
+    )
+    (alone,) = inspect_json(str(FIXTURES / "structlog" / "scenario.jsonl"))["files"]
+    assert "mixes" not in alone["evidence"]

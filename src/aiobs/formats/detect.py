@@ -149,12 +149,14 @@ def _sample_rows(data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
+def format_of_row(row: dict[str, Any]) -> str:
+    """The format one JSON object looks like (`native` when nothing else fits)."""
+    return next((name for name, matches in DETECTORS.items() if matches(row)), DEFAULT_FORMAT)
+
+
 def detect_votes(data: bytes) -> Counter[str]:
     """How many of the first sampled lines look like each format (the evidence `aiobs inspect` shows)."""
-    votes: Counter[str] = Counter()
-    for row in _sample_rows(data.removeprefix(b"\xef\xbb\xbf")):
-        votes[next((name for name, matches in DETECTORS.items() if matches(row)), DEFAULT_FORMAT)] += 1
-    return votes
+    return Counter(format_of_row(row) for row in _sample_rows(data.removeprefix(b"\xef\xbb\xbf")))
 
 
 def detect_format(data: bytes) -> str:
