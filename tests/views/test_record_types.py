@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
-import orjson
-from typer.testing import CliRunner
+from record_helpers import SAMPLE, cli_json, keys_of
 
-from aiobs.cli import app
 from aiobs.views.record_types import (
     FeedbackRecord,
     FlagRecord,
@@ -24,19 +21,9 @@ from aiobs.views.record_types import (
     TtftRecord,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def keys_of(record_type: type) -> set[str]:
-    return set(get_type_hints(record_type))
-
 
 def document() -> dict[str, Any]:
-    args = ["summarize", str(ROOT / "sample_logs"), "--by", "model", "--format", "json"]
-    result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, result.output
-    parsed: dict[str, Any] = orjson.loads(result.stdout)
-    return parsed
+    return cli_json("summarize", SAMPLE, "--by", "model")
 
 
 def test_every_level_of_the_document_has_the_keys_its_type_names() -> None:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, get_type_hints
 
 import orjson
+from record_helpers import SAMPLE, cli_json, keys_of
 from typer.testing import CliRunner
 
 from aiobs.cli import app
@@ -21,21 +21,7 @@ from aiobs.views.record_types import (
 )
 from conftest import WriteJsonl
 
-ROOT = Path(__file__).resolve().parents[2]
-SAMPLE = str(ROOT / "sample_logs")
-
 runner = CliRunner()
-
-
-def keys_of(record_type: type) -> set[str]:
-    return set(get_type_hints(record_type))
-
-
-def cli_json(*args: str) -> dict[str, Any]:
-    result = runner.invoke(app, [*args, "--format", "json"])
-    assert result.exit_code == 0, result.output
-    parsed: dict[str, Any] = orjson.loads(result.stdout)
-    return parsed
 
 
 def test_every_level_of_the_document_has_the_keys_its_type_names() -> None:
