@@ -1,8 +1,10 @@
 """Rich tables read back from terminal output: is every column and value there, or said to be left out?
 
-A table is found by its top border (`┏`); its title is the line above, its header the lines up to
-`┡`, its body the lines up to `└`, and its notes the lines under it up to a blank line. A cell that
-folds or stacks over several lines is read down its column, so values are compared without spaces.
+Piped output (the CLI runner's too) draws them in ASCII, rich's `box.ASCII`: a top border `+---+`, the
+header rows, a rule `|---+---|`, the body rows, a bottom border `+---+`; a terminal's box-drawing tables
+(a plain `Console` in render tests) are read as their ASCII equivalent. Its title is the line above,
+its notes the lines under it up to a blank line. A cell that folds or stacks over several lines is read
+down its column, so values are compared without spaces.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ class PrintedTable:
     @property
     def widths(self) -> list[int]:
         """Each column's width inside its padding."""
-        return [len(part) - 2 for part in self.lines[0][1:-1].split("┳")]
+        rule = next(line for line in self.lines if line.startswith("|-"))
+        return [len(part) - 2 for part in rule[1:-1].split("+")]
 
     def left_out(self, name: str) -> bool:
         said = re.search(r"(.*) left out at \d+ columns", self.notes)
@@ -42,17 +45,23 @@ def _cells(line: str, separator: str) -> list[str]:
     return line.split(separator)[1:-1]
 
 
+#: rich's heavy-head box as the ASCII box it falls back to, character for character.
+AS_ASCII = str.maketrans("┏┓━┳┃┡╇┩│└┘─┴", "++--||+||++--")
+
+
 def printed_tables(output: str) -> list[PrintedTable]:
-    lines = output.splitlines()
+    lines = output.translate(AS_ASCII).splitlines()
     found = []
-    for top, line in enumerate(lines):
-        if not line.startswith("┏"):
+    top = 0
+    while top < len(lines):
+        if not (_is_border(lines[top]) and top + 1 < len(lines) and lines[top + 1].startswith("|")):
+            top += 1
             continue
-        rule = next(i for i in range(top, len(lines)) if lines[i].startswith("┡"))
-        bottom = next(i for i in range(rule, len(lines)) if lines[i].startswith("└"))
+        rule = next(i for i in range(top, len(lines)) if lines[i].startswith("|-"))
+        bottom = next(i for i in range(rule, len(lines)) if _is_border(lines[i]))
         end = next((i for i in range(bottom + 1, len(lines)) if not lines[i].strip()), len(lines))
-        header_rows = [_cells(row, "┃") for row in lines[top + 1 : rule]]
-        body_rows = [_cells(row, "│") for row in lines[rule + 1 : bottom]]
+        header_rows = [_cells(row, "|") for row in lines[top + 1 : rule]]
+        body_rows = [_cells(row, "|") for row in lines[rule + 1 : bottom]]
         headers = [
             " ".join(" ".join(row[i].split()) for row in header_rows).strip() for i in range(len(header_rows[0]))
         ]
@@ -61,7 +70,12 @@ def printed_tables(output: str) -> list[PrintedTable]:
         start = next((i + 1 for i in range(top - 1, -1, -1) if not lines[i].strip()), 0)
         title = " ".join(line.strip() for line in lines[start:top])
         found.append(PrintedTable(title, lines[top : bottom + 1], headers, columns, notes))
+        top = bottom + 1
     return found
+
+
+def _is_border(line: str) -> bool:
+    return len(line) > 2 and line.startswith("+-") and line.endswith("-+") and set(line[1:-1]) == {"-"}
 
 
 def table_titled(output: str, start: str) -> PrintedTable:
@@ -73,7 +87,7 @@ def assert_fits(output: str, width: int) -> None:
     too_wide = [line for line in output.splitlines() if len(line) > width]
     assert not too_wide, too_wide
     for table in printed_tables(output):
-        assert table.lines[0].endswith("┓") and table.lines[-1].endswith("┘"), table.title
+        assert _is_border(table.lines[0]) and _is_border(table.lines[-1]), table.title
         assert len({len(line) for line in table.lines}) == 1, table.title  # every row as wide as the border
 
 

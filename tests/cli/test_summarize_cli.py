@@ -249,7 +249,7 @@ def test_csv_output(ref: Reference) -> None:
         (".json", lambda text: orjson.loads(text)["schema"] == "aiobs.summary/1"),
         (".md", lambda text: text.startswith("# aiobs summary")),
         (".csv", lambda text: text.startswith("grouping,key,")),
-        (".txt", lambda text: "aiobs summary" in text and "\x1b" not in text and "┃" in text),
+        (".txt", lambda text: "aiobs summary" in text and "\x1b" not in text and "| metric" in text),
         (".JSON", lambda text: orjson.loads(text)["schema"] == "aiobs.summary/1"),
     ],
 )
@@ -314,8 +314,8 @@ def test_the_stage_table_in_the_terminal_leaves_out_the_request_only_columns() -
     result = invoke(str(SAMPLE), "--by", "stage", "--no-flags")
     assert result.exit_code == 0, result.output
     table = result.output[result.output.index("By stage") :].split("\n\n")[0]
-    header = next(line for line in table.splitlines() if line.startswith("┃"))
-    assert [c.strip() for c in header.strip("┃").split("┃")] == ["stage", "req", "err", "p50 ms", "p95 ms", "p99 ms"]
+    header = next(line for line in table.splitlines() if line.startswith("|"))
+    assert [c.strip() for c in header.strip("|").split("|")] == ["stage", "req", "err", "p50 ms", "p95 ms", "p99 ms"]
     by_model = invoke(str(SAMPLE), "--by", "model", "--no-flags")
     assert "$/1k req" in by_model.output[by_model.output.index("By model") :]
 
@@ -340,7 +340,7 @@ def test_every_table_title_and_empty_buckets_in_terminal_and_markdown() -> None:
     terminal = invoke(str(SAMPLE), "--every", "6h")
     assert terminal.exit_code == 0, terminal.output
     assert "Per 6h bucket" in terminal.stdout and "By per" not in terminal.stdout
-    assert re.search(r"2026-11-28T18:00:00Z\s*│\s*0\s*│", terminal.stdout), terminal.stdout
+    assert re.search(r"2026-11-28T18:00:00Z\s*\|\s*0\s*\|", terminal.stdout), terminal.stdout
     markdown = invoke(str(SAMPLE), "--every", "6h", "--format", "md")
     assert "## Per 6h bucket" in markdown.stdout and "By per" not in markdown.stdout
     assert "| 2026-11-28T18:00:00Z | 0 | — |" in markdown.stdout
@@ -845,8 +845,8 @@ def test_a_group_table_names_the_columns_it_leaves_out(width: int) -> None:
     result = runner.invoke(app, ["summarize", str(SAMPLE), "--by", "model"], env=env)
     assert result.exit_code == 0, result.output
     section = result.output[result.output.index("By model") :].split("\n\n")[0]
-    header = next(line for line in section.splitlines() if line.startswith("┃"))
-    shown = {c.strip() for c in header.strip("┃").split("┃")}
+    header = next(line for line in section.splitlines() if line.startswith("|"))
+    shown = {c.strip() for c in header.strip("|").split("|")}
     every = ["model", "req", "err", "p50 ms", "p95 ms", "p99 ms", "out tok", "cost", "$/1k req"]
     missing = [c for c in every if c not in shown]
     assert all(len(line) <= width for line in section.splitlines())
@@ -871,5 +871,5 @@ def test_labels_that_differ_only_past_the_cut_are_shown_whole(tmp_path: Path) ->
     result = runner.invoke(app, ["summarize", str(path), "--by", "route"], env={**ENV, "COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     table = result.output[result.output.index("By route") :].split("\n\n")[0]
-    folded = "".join(line.split("│")[1].strip() for line in table.splitlines() if line.startswith("│"))
+    folded = "".join(line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| "))
     assert "chat/alpha" in folded and "chat/beta" in folded

@@ -127,8 +127,8 @@ def test_at_80_columns_notes_become_footnotes_and_the_slo_text_stays_whole() -> 
     assert "matches no request" in slos.notes
     # The SLO's text is never cut into 8-character pieces: it wraps, if at all, between its words.
     assert slos.widths[slos.headers.index("SLO / group")] >= 24
-    assert any("│ latency: p95(latency_ms)" in line for line in slos.lines)
-    assert any("│ error_rate < 50% by model " in line for line in slos.lines)
+    assert any("| latency: p95(latency_ms)" in line for line in slos.lines)
+    assert any("| error_rate < 50% by model " in line for line in slos.lines)
 
 
 def test_wide_enough_the_notes_stay_in_their_column() -> None:

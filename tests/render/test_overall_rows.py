@@ -15,8 +15,10 @@ def test_markdown_shows_every_overall_figure_the_terminal_shows() -> None:
     runner = CliRunner()
     terminal = runner.invoke(app, ["summarize", str(ROOT / "sample_logs")], env={"COLUMNS": "120"}).stdout
     markdown = runner.invoke(app, ["summarize", str(ROOT / "sample_logs"), "-f", "md"]).stdout
-    table = terminal[terminal.index("Overall") : terminal.index("└")]
-    rows = [line.split("│")[1:3] for line in table.splitlines() if line.startswith("│")]
+    lines = terminal[terminal.index("Overall") :].splitlines()
+    rule = next(i for i, line in enumerate(lines) if line.startswith("|-"))  # under the header
+    bottom = next(i for i, line in enumerate(lines) if i > rule and line.startswith("+-"))
+    rows = [line.split("|")[1:3] for line in lines[rule + 1 : bottom]]
     assert len(rows) == 15  # requests priced, cost logged and on how many: the sample logs have all three
     md_rows = [[cell.strip() for cell in line.split("|")[1:3]] for line in markdown.splitlines()]
     for metric, value in rows:

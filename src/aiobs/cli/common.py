@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import glob
+import io
 import os
 import re
 import sys
@@ -42,7 +43,17 @@ class ExitCode(IntEnum):
     PIPE_CLOSED = 141  # stdout closed before the output was written (`| head`), as a Unix tool killed by SIGPIPE
 
 
-class StdoutConsole(Console):
+class TextConsole(Console):
+    """A console that draws tables and rules in ASCII (`+-|`, rich's own fallback) unless it writes to a
+    terminal: piped, redirected or written with -o, a byte is a column for `cut`, `awk` and `wc`, and a
+    box-drawing character is three."""
+
+    @property
+    def encoding(self) -> str:
+        return super().encoding if self.is_terminal else "ascii"
+
+
+class StdoutConsole(TextConsole):
     """The terminal: a reader that stops early (`aiobs summarize ... | head`) ends the run quietly with 141,
     as Unix tools do, not with rich's exit code 1, which aiobs uses for --strict and breached SLOs."""
 
@@ -53,6 +64,13 @@ class StdoutConsole(Console):
 
 def stdout_console(**options: Any) -> Console:
     return StdoutConsole(highlight=False, **options)
+
+
+def terminal_text_for_file(draw: Callable[[Console], object]) -> str:
+    """What `draw` prints, as a text file written with -o: 160 columns, no colour, ASCII tables."""
+    buffer = io.StringIO()
+    draw(TextConsole(file=buffer, width=160, color_system=None, force_terminal=False))
+    return buffer.getvalue()
 
 
 def fail(message: str, code: ExitCode = ExitCode.USAGE) -> typer.Exit:

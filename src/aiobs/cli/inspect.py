@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from aiobs.api import field_mapping
 from aiobs.cli import options
-from aiobs.cli.common import check_output_target, stdout_console, user_errors, write_output
+from aiobs.cli.common import (
+    check_output_target,
+    stdout_console,
+    terminal_text_for_file,
+    user_errors,
+    write_output,
+)
 from aiobs.config import load_config
 from aiobs.inspection import SAMPLE_LINES, inspect_sources
 from aiobs.redact import Privacy
@@ -74,8 +78,6 @@ def inspect_command(
         if fmt is InspectFormat.json:
             write_output(output, render_inspect_json(files))
         elif output is not None and str(output) != "-":
-            buffer = io.StringIO()
-            render_inspect(files, Console(file=buffer, width=160, color_system=None, force_terminal=False))
-            write_output(output, buffer.getvalue())
+            write_output(output, terminal_text_for_file(lambda console: render_inspect(files, console)))
         else:
             render_inspect(files, stdout_console())

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from aiobs.cli import options
 from aiobs.cli.common import (
@@ -16,6 +14,7 @@ from aiobs.cli.common import (
     read_logs,
     refuse_unwritten_suffix,
     stdout_console,
+    terminal_text_for_file,
     user_errors,
     write_output,
 )
@@ -151,8 +150,6 @@ def _write(record: OutliersRecord, chosen: OutlierFormat, output: Path | None) -
     if chosen is OutlierFormat.csv:
         return render_outliers_csv(record)
     if output is not None and str(output) != "-":
-        buffer = io.StringIO()
-        render_outliers_terminal(record, Console(file=buffer, width=160, color_system=None, force_terminal=False))
-        return buffer.getvalue()
+        return terminal_text_for_file(lambda console: render_outliers_terminal(record, console))
     render_outliers_terminal(record, stdout_console())
     return None

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
 from aiobs.cli import options
 from aiobs.cli.common import (
@@ -18,6 +16,7 @@ from aiobs.cli.common import (
     refuse_unwritten_suffix,
     stdout_console,
     store_warnings,
+    terminal_text_for_file,
     user_errors,
     write_output,
 )
@@ -62,9 +61,7 @@ def _render(summary: Summary, fmt: OutputFormat, *, to_file: bool) -> str | None
     if fmt is OutputFormat.openmetrics:
         return render_openmetrics(summary)
     if to_file:
-        buffer = io.StringIO()
-        render_terminal(summary, Console(file=buffer, width=160, color_system=None, force_terminal=False))
-        return buffer.getvalue()
+        return terminal_text_for_file(lambda console: render_terminal(summary, console))
     render_terminal(summary, stdout_console())
     return None
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from pathlib import Path
 
 import polars as pl
 import typer
-from rich.console import Console
 
 from aiobs.cli import options
 from aiobs.cli.common import (
@@ -17,6 +15,7 @@ from aiobs.cli.common import (
     read_logs,
     refuse_unwritten_suffix,
     stdout_console,
+    terminal_text_for_file,
     user_errors,
     write_output,
 )
@@ -133,10 +132,9 @@ def trace_command(
         elif chosen is TraceFormat.otlp:
             write_output(output, render_trace_otlp([(view.request, view.events) for view in views]))
         elif output is not None and str(output) != "-":
-            buffer = io.StringIO()
-            console = Console(file=buffer, width=160, color_system=None, force_terminal=False)
-            render_trace_terminal(trace_document(views), console, redacted=privacy.redact)
-            write_output(output, buffer.getvalue())
+            document = trace_document(views)
+            draw = lambda console: render_trace_terminal(document, console, redacted=privacy.redact)  # noqa: E731
+            write_output(output, terminal_text_for_file(draw))
         else:
             render_trace_terminal(trace_document(views), stdout_console(), redacted=privacy.redact)
         fail_if_strict(summary, strict)
